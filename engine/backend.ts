@@ -1,0 +1,159 @@
+// The kernel contract every device implements (cpu, webgpu).
+//
+// A backend knows nothing of tensors, autodiff or broadcasting rules: it receives storages plus
+// explicit shapes/strides and produces new storages. Shape checks, dtype checks, broadcasting and
+// gradients live in engine/ops (one place). Every storage is a dense, row-major buffer of
+// `size` elements of one dtype. All methods except `read` enqueue work and return at once
+// (the webgpu backend records dispatches into one command encoder; nothing is read back).
+
+export type DType = 'float32' | 'float64' | 'int32';
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+export type DeviceName = 'cpu' | 'webgpu';
+
+/** Opaque device memory owned by a backend. Reference counted (reshape shares storage). */
+export interface Storage {
+  readonly backend: DeviceName;
+  /** Number of elements. */
+  readonly size: number;
+  readonly dtype: DType;
+  /** Reference count, managed by engine/tensor.ts through `retain`/`release`. */
+  refs: number;
+}
+
+/** Elementwise unary ops. Params (p0, p1) are noted where used. */
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu'
+  | 'step'        // x > 0 ? 1 : 0  (relu derivative)
+  | 'erf'
+  | 'gelu_tanh'   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  | 'gelu_erf'    // 0.5 x (1 + erf(x / sqrt 2))
+  | 'softplus'    // p0 = beta, p1 = threshold: beta*x > threshold ? x : log1p(exp(beta x)) / beta
+  | 'pow_scalar'  // x ^ p0  (p0 any real; x^0 = 1)
+  | 'add_scalar'  // x + p0
+  | 'mul_scalar'; // x * p0
+
+/** Elementwise binary ops with broadcasting through strides. Comparisons yield 1 or 0 in the out dtype. */
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** A strided view of a storage: element (i0..ik) lives at offset + sum(i_j * strides[j]). */
+export interface View {
+  offset: number;
+  strides: number[];
+}
+
+export interface MatmulSpec {
+  /** Output batch shape (already broadcast), e.g. [B, H]; [] for plain 2-D. */
+  batch: number[];
+  /** Element strides of each operand's batch dims in output batch index space (0 where broadcast). */
+  aBatchStrides: number[];
+  bBatchStrides: number[];
+  M: number;
+  K: number;
+  N: number;
+  /** a is stored as [.., K, M] when transA, else [.., M, K]; b as [.., N, K] when transB, else [.., K, N]. */
+  transA: boolean;
+  transB: boolean;
+}
+
+export interface AttentionSpec {
+  /** q, k, v, out: [B, H, T, D] contiguous. */
+  B: number;
+  H: number;
+  T: number;
+  D: number;
+  /** Score scale (1/sqrt(D) for GPT-2, 1 for GPT-Neo). */
+  scale: number;
+  causal: boolean;
+  /** Local attention: key j visible from query i only when i - j < window (0 = unlimited). */
+  window: number;
+}
+
+export interface AdamSpec {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number; // decoupled (AdamW) when > 0
+  step: number;        // 1-based step for bias correction
+}
+
+export interface Backend {
+  readonly name: DeviceName;
+  /** Human-readable adapter description ("cpu", "llvmpipe (LLVM 15, 256 bits) / OpenGL ES 3.2"). */
+  readonly adapterName: string;
+  supportsDType(dtype: DType): boolean;
+
+  // ---- memory ----
+  fromArray(data: TypedArray, dtype: DType): Storage;
+  /** Uninitialised-then-filled storage. */
+  full(size: number, dtype: DType, value: number): Storage;
+  /** The only readback. Returns a fresh array of `size` elements. */
+  read(s: Storage): Promise<TypedArray>;
+  /** Return memory to the pool (called when refs reach 0). */
+  free(s: Storage): void;
+  /** Live (allocated, not freed) storages, for leak tests. */
+  liveCount(): number;
+  /** Wait for queued work (no-op on cpu). */
+  sync(): Promise<void>;
+
+  // ---- elementwise ----
+  unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage;
+  /** out[idx] = a[view a] op b[view b] over outShape; out dtype = outDtype (default a.dtype). */
+  binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage;
+  /** out = cond != 0 ? a : b, all three strided over outShape. */
+  where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage;
+  cast(x: Storage, to: DType): Storage;
+
+  // ---- data movement ----
+  /** Copy a strided view of src (shape `shape`) into a new contiguous storage. */
+  copy(src: Storage, sv: View, shape: number[]): Storage;
+  /** Copy a strided view of src (shape `shape`) into a strided view of dst, in place. */
+  copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void;
+  /** rows of table [N, D] picked by idx (int32, values in [0, N)): out [M, D]. */
+  gather(table: Storage, N: number, D: number, idx: Storage): Storage;
+  /** out [N, D] = 0; out[idx[m]] += src[m] for src [M, D]. */
+  scatterAdd(src: Storage, M: number, D: number, idx: Storage, N: number): Storage;
+  /** out [R, C] of dtype: 1 at (r, idx[r]) when 0 <= idx[r] < C, else the row is 0. */
+  oneHot(idx: Storage, R: number, C: number, dtype: DType): Storage;
+
+  // ---- reductions ----
+  /** Reduce x of `shape` over `axes` (sorted, unique); out has the keepdim shape. */
+  reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage;
+
+  // ---- linear algebra ----
+  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage;
+
+  // ---- fused (forward only; gradients come from engine ops) ----
+  /** Row softmax of x [R, C]. */
+  softmax(x: Storage, R: number, C: number): Storage;
+  logSoftmax(x: Storage, R: number, C: number): Storage;
+  /** y = (x - mean) / sqrt(var + eps) * w + b over rows of x [R, C]; w, b [C]. */
+  layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage;
+  /** Per-row loss [R] = logsumexp(logits[r]) - logits[r, labels[r]], or 0 where labels[r] == ignoreIndex. */
+  crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage;
+  /**
+   * softmax(q k^T * scale + masks) v. keyMask [B, T] (1 = real token, 0 = pad) or null.
+   * A query row whose every key is masked yields zeros.
+   */
+  attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage;
+
+  // ---- randomness ----
+  /**
+   * Dropout keep-mask scaled by 1/(1-p): element i is kept when hashUniform(seed, i) >= p, where
+   * hashUniform is engine/random.ts's counter hash (identical on every backend).
+   */
+  dropoutMask(size: number, p: number, seed: number, dtype: DType): Storage;
+
+  // ---- optimizers (in place, never differentiated) ----
+  /**
+   * Adam(W) update in place: g' = g * gradScale[0] (gradScale is a 1-element storage, for clipping
+   * without readback); m, v, param updated as in PyTorch's Adam/AdamW.
+   */
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void;
+  /** param -= lr * grad * (gradScale?.[0] ?? 1), in place. */
+  sgdStepInPlace(param: Storage, grad: Storage, lr: number, gradScale: Storage | null): void;
+}

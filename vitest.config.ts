@@ -1,0 +1,12 @@
+// vitest: forked processes (Dawn crashed inside worker threads), generous timeouts for the software GPU.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: true,
+  },
+});
