@@ -1,0 +1,188 @@
+// Fused ops: one fast kernel forward; the gradient is a vjp made of engine ops (so double backward
+// works). Each has a composite fallback built from primitives, tested to agree in values and gradients.
+
+import type { Storage } from '../backend.js';
+import { noGrad } from '../scope.js';
+import { Tensor, shapeStr } from '../tensor.js';
+import { add, addScalar, exp, mul, mulScalar, rsqrt, sub } from './elementwise.js';
+import { oneHot } from './indexing.js';
+import { matmul } from './matmul.js';
+import { reshape, expand } from './movement.js';
+import { assertFloat, assertInt, record, storages } from './record.js';
+import { logsumexp, mean, sum } from './reduce.js';
+import { tensor } from './creation.js';
+
+function rowsOf(op: string, x: Tensor): [number, number] {
+  if (x.rank < 1) throw new Error(`${op}: needs at least 1 dim, got a scalar`);
+  const C = x.shape[x.rank - 1]!;
+  return [x.size / Math.max(C, 1), C];
+}
+
+/** softmax over the last dim. */
+export function softmax(x: Tensor): Tensor {
+  const [xs] = storages('softmax', x);
+  assertFloat('softmax', x);
+  const [R, C] = rowsOf('softmax', x);
+  return record('softmax', x.backend.softmax(xs!, R, C), x.shape, [x], (g, y) => [softmaxVjp(g, y)]);
+}
+
+function softmaxVjp(g: Tensor, y: Tensor): Tensor {
+  return mul(y, sub(g, sum(mul(g, y), -1, true)));
+}
+
+/** log softmax over the last dim. */
+export function logSoftmax(x: Tensor): Tensor {
+  const [xs] = storages('logSoftmax', x);
+  assertFloat('logSoftmax', x);
+  const [R, C] = rowsOf('logSoftmax', x);
+  return record('logSoftmax', x.backend.logSoftmax(xs!, R, C), x.shape, [x], (g, y) => [sub(g, mul(exp(y), sum(g, -1, true)))]);
+}
+
+export function softmaxComposite(x: Tensor): Tensor {
+  return exp(sub(x, logsumexp(x, -1, true)));
+}
+export function logSoftmaxComposite(x: Tensor): Tensor {
+  return sub(x, logsumexp(x, -1, true));
+}
+
+/** Layer norm over the last dim with weight and bias [C] (biased variance, as PyTorch). */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  const [xs, ws, bs] = storages('layerNorm', x, weight, bias);
+  assertFloat('layerNorm', x);
+  const [R, C] = rowsOf('layerNorm', x);
+  if (weight.rank !== 1 || weight.shape[0] !== C || bias.rank !== 1 || bias.shape[0] !== C) {
+    throw new Error(`layerNorm: weight ${shapeStr(weight.shape)} and bias ${shapeStr(bias.shape)} must be [${C}] for input ${shapeStr(x.shape)}`);
+  }
+  const out = x.backend.layerNorm(xs!, ws!, bs!, R, C, eps);
+  return record('layerNorm', out, x.shape, [x, weight, bias], (g) => {
+    const xc = sub(x, mean(x, -1, true));
+    const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
+    const xhat = mul(xc, rstd);
+    const dxhat = mul(g, weight);
+    const dx = mul(rstd, sub(sub(dxhat, mean(dxhat, -1, true)), mul(xhat, mean(mul(dxhat, xhat), -1, true))));
+    const lead = Array.from({ length: x.rank - 1 }, (_, i) => i);
+    return [dx, sum(mul(g, xhat), lead), sum(g, lead)];
+  });
+}
+
+export function layerNormComposite(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  const xc = sub(x, mean(x, -1, true));
+  const v = mean(mul(xc, xc), -1, true);
+  return add(mul(mul(xc, rsqrt(addScalar(v, eps))), weight), bias);
+}
+
+/**
+ * Per-token cross entropy: logits [..., V], int32 labels [...] → losses [...]
+ * (logsumexp - logit[label]); positions whose label is ignoreIndex give 0 and no gradient.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100): Tensor {
+  const [ls, ys] = storages('crossEntropy', logits, labels);
+  assertFloat('crossEntropy', logits);
+  assertInt('crossEntropy', labels);
+  const [R, V] = rowsOf('crossEntropy', logits);
+  const lead = logits.shape.slice(0, -1);
+  if (labels.rank !== lead.length || labels.shape.some((d, i) => d !== lead[i])) {
+    throw new Error(`crossEntropy: labels ${shapeStr(labels.shape)} must match logits ${shapeStr(logits.shape)} without the last dim`);
+  }
+  if (labels.hostInt) {
+    labels.hostInt.forEach((v, i) => {
+      if (v !== ignoreIndex && (v < 0 || v >= V)) throw new Error(`crossEntropy: label ${v} at position ${i} is out of range [0, ${V}) (ignore index ${ignoreIndex})`);
+    });
+  }
+  const out = logits.backend.crossEntropy(ls!, ys!, R, V, ignoreIndex);
+  return record('crossEntropy', out, lead, [logits, labels], (g) => {
+    const hot = oneHot(labels, V, logits.dtype === 'float64' ? 'float64' : 'float32');
+    const valid = sum(hot, -1, true); // 1 for real labels, 0 for ignored rows
+    const p = softmax(logits);
+    return [mul(mul(sub(p, hot), valid), reshape(g, [...lead, 1])), null];
+  });
+}
+
+export function crossEntropyComposite(logits: Tensor, labels: Tensor, _ignoreIndex = -100): Tensor {
+  const V = logits.shape[logits.rank - 1]!;
+  const hot = oneHot(labels, V, logits.dtype === 'float64' ? 'float64' : 'float32');
+  const valid = sum(hot, -1);
+  return sub(mul(logsumexp(logits, -1), valid), sum(mul(logits, hot), -1));
+}
+
+export interface AttentionOptions {
+  /** Score scale; default 1/sqrt(D). */
+  scale?: number;
+  causal?: boolean;
+  /** Local attention window (query i sees keys j with i - j < window); 0 = unlimited. */
+  window?: number;
+  /** Key padding mask [B, T]: 1 = real token, 0 = pad. */
+  keyMask?: Tensor | null;
+}
+
+/** Visibility mask [B, 1, T, T] (1 = key visible), built from causal/window (host) and the key mask. */
+export function attentionAllowed(q: Tensor, opts: AttentionOptions): Tensor {
+  const [B, , T] = q.shape as [number, number, number, number];
+  const causal = opts.causal ?? true;
+  const window = opts.window ?? 0;
+  const vis = new Float64Array(T * T);
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j < T; j++) vis[i * T + j] = (!causal || j <= i) && (window === 0 || i - j < window) ? 1 : 0;
+  }
+  const dtype = q.dtype === 'float64' ? 'float64' : 'float32';
+  const base = tensor(vis, [1, 1, T, T], { dtype, device: q.device });
+  if (!opts.keyMask) return expand(base, [B, 1, T, T]);
+  return mul(base, reshape(opts.keyMask, [B, 1, 1, T]));
+}
+
+function attentionParts(q: Tensor, k: Tensor, opts: AttentionOptions): { p: Tensor; scale: number } {
+  const D = q.shape[3]!;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const allowed = noGrad(() => attentionAllowed(q, opts));
+  const s = mulScalar(matmul(q, k, { transB: true }), scale); // [B, H, T, T]
+  const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
+  const masked = add(s, neg);
+  // Rows with no visible key become all-zero (matching the fused kernel).
+  const p = mul(softmax(masked), allowed);
+  return { p, scale };
+}
+
+function checkAttention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null | undefined): void {
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || q.shape.some((d, i) => d !== k.shape[i] || d !== v.shape[i])) {
+    throw new Error(`attention: q, k, v must all be [B, H, T, D], got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+  }
+  if (keyMask && (keyMask.rank !== 2 || keyMask.shape[0] !== q.shape[0] || keyMask.shape[1] !== q.shape[2])) {
+    throw new Error(`attention: keyMask ${shapeStr(keyMask.shape)} must be [B, T] = [${q.shape[0]}, ${q.shape[2]}]`);
+  }
+}
+
+/** Composite causal self-attention: softmax(q kᵀ · scale + mask) v, all from primitives. */
+export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  checkAttention(q, k, v, opts.keyMask);
+  const { p } = attentionParts(q, k, opts);
+  return matmul(p, v);
+}
+
+/**
+ * Fused scaled dot-product attention over q, k, v [B, H, T, D] with causal/window/key-padding masks.
+ * Gradient: recomputes the probabilities with ops, so it is differentiable to any order.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  checkAttention(q, k, v, opts.keyMask);
+  const km = opts.keyMask ?? null;
+  const ss = storages('attention', q, k, v, ...(km ? [km] : []));
+  assertFloat('attention', q);
+  const [B, H, T, D] = q.shape as [number, number, number, number];
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const out = q.backend.attention(ss[0]!, ss[1]!, ss[2]!, (km ? ss[3] : null) as Storage | null, {
+    B,
+    H,
+    T,
+    D,
+    scale,
+    causal: opts.causal ?? true,
+    window: opts.window ?? 0,
+  });
+  return record('attention', out, q.shape, [q, k, v], (g) => {
+    const { p } = attentionParts(q, k, opts);
+    const dv = matmul(p, g, { transA: true });
+    const dp = matmul(g, v, { transB: true });
+    const ds = mulScalar(mul(p, sub(dp, sum(mul(dp, p), -1, true))), scale);
+    return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
+  });
+}

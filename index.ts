@@ -1,0 +1,2 @@
+// camels-gpu: the library entry (`import { tensor, grad, ... } from 'camels-gpu'`).
+export * from './engine/index.js';

@@ -1,0 +1,88 @@
+// The op table shared by the gradient checks (cpu float64) and the webgpu-vs-cpu parity tests:
+// each case names an op, its inputs (shapes, value ranges, int indices) and how to call it.
+
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
+
+export interface InputSpec {
+  shape: number[];
+  /** 'any': uniform(-2, 2); 'pos': uniform(0.5, 2.5); 'int': fixed int32 values (no gradient). */
+  kind?: 'any' | 'pos' | 'int';
+  ints?: number[];
+}
+
+export interface OpCase {
+  name: string;
+  inputs: InputSpec[];
+  f: (...xs: Tensor[]) => Tensor;
+  /** Skip the second-order check (ops whose first derivative is piecewise constant). */
+  firstOrderOnly?: boolean;
+}
+
+const any = (...shape: number[]): InputSpec => ({ shape, kind: 'any' });
+const pos = (...shape: number[]): InputSpec => ({ shape, kind: 'pos' });
+const ints = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'int', ints: values });
+
+export const opCases: OpCase[] = [
+  { name: 'neg', inputs: [any(7)], f: (x) => E.neg(x) },
+  { name: 'exp', inputs: [any(3, 5)], f: (x) => E.exp(x) },
+  { name: 'log', inputs: [pos(33)], f: (x) => E.log(x) },
+  { name: 'sqrt', inputs: [pos(2, 7)], f: (x) => E.sqrt(x) },
+  { name: 'rsqrt', inputs: [pos(7)], f: (x) => E.rsqrt(x) },
+  { name: 'abs', inputs: [any(7)], f: (x) => E.abs(x), firstOrderOnly: true },
+  { name: 'tanh', inputs: [any(1, 33)], f: (x) => E.tanh(x) },
+  { name: 'sigmoid', inputs: [any(7)], f: (x) => E.sigmoid(x) },
+  { name: 'relu', inputs: [any(2, 7)], f: (x) => E.relu(x), firstOrderOnly: true },
+  { name: 'erf', inputs: [any(7)], f: (x) => E.erf(x) },
+  { name: 'geluTanh', inputs: [any(3, 7)], f: (x) => E.geluTanh(x) },
+  { name: 'geluErf', inputs: [any(3, 7)], f: (x) => E.geluErf(x) },
+  { name: 'softplus beta 3', inputs: [any(33)], f: (x) => E.softplus(x, 3, 20) },
+  { name: 'softplus above threshold', inputs: [any(7)], f: (x) => E.softplus(E.addScalar(x, 10), 3, 20) },
+  { name: 'powScalar 2.5', inputs: [pos(7)], f: (x) => E.powScalar(x, 2.5) },
+  { name: 'powScalar 3', inputs: [any(7)], f: (x) => E.powScalar(x, 3) },
+  { name: 'addScalar/mulScalar', inputs: [any(5)], f: (x) => E.mulScalar(E.addScalar(x, 0.5), -1.5) },
+  { name: 'add broadcast', inputs: [any(3, 1, 5), any(4, 1)], f: (a, b) => E.add(a, b) },
+  { name: 'sub broadcast', inputs: [any(2, 7), any(7)], f: (a, b) => E.sub(a, b) },
+  { name: 'mul broadcast', inputs: [any(3, 1, 5), any(4, 1)], f: (a, b) => E.mul(a, b) },
+  { name: 'div broadcast', inputs: [any(2, 3, 4), pos(3, 1)], f: (a, b) => E.div(a, b) },
+  { name: 'maximum', inputs: [any(33), any(33)], f: (a, b) => E.maximum(a, b), firstOrderOnly: true },
+  { name: 'minimum broadcast', inputs: [any(2, 7), any(1)], f: (a, b) => E.minimum(a, b), firstOrderOnly: true },
+  { name: 'where', inputs: [any(3, 4), any(3, 4), any(4)], f: (c, a, b) => E.where(E.gt(c, E.zerosLike(c)), a, b) },
+  { name: 'sum axes [0,2]', inputs: [any(2, 3, 4)], f: (x) => E.sum(x, [0, 2]) },
+  { name: 'sum keepdim', inputs: [any(2, 3, 4)], f: (x) => E.sum(x, 1, true) },
+  { name: 'sum all', inputs: [any(257)], f: (x) => E.sum(x) },
+  { name: 'mean', inputs: [any(3, 5)], f: (x) => E.mean(x, -1) },
+  { name: 'max axis', inputs: [any(4, 7)], f: (x) => E.max(x, 1), firstOrderOnly: true },
+  { name: 'min axes', inputs: [any(2, 3, 5)], f: (x) => E.min(x, [0, 2], true), firstOrderOnly: true },
+  { name: 'logsumexp', inputs: [any(3, 33)], f: (x) => E.logsumexp(x, -1) },
+  { name: 'matmul', inputs: [any(3, 4), any(4, 5)], f: (a, b) => E.matmul(a, b) },
+  { name: 'matmul transA', inputs: [any(4, 3), any(4, 5)], f: (a, b) => E.matmul(a, b, { transA: true }) },
+  { name: 'matmul transB', inputs: [any(3, 4), any(5, 4)], f: (a, b) => E.matmul(a, b, { transB: true }) },
+  { name: 'matmul transA transB', inputs: [any(2, 4, 3), any(5, 4)], f: (a, b) => E.matmul(a, b, { transA: true, transB: true }) },
+  { name: 'matmul batch broadcast', inputs: [any(2, 1, 3, 4), any(3, 4, 2)], f: (a, b) => E.matmul(a, b) },
+  { name: 'reshape', inputs: [any(2, 6)], f: (x) => E.reshape(x, [3, -1]) },
+  { name: 'permute', inputs: [any(2, 3, 4)], f: (x) => E.permute(x, [2, 0, 1]) },
+  { name: 'transpose', inputs: [any(2, 3, 4)], f: (x) => E.transpose(x, 0, 1) },
+  { name: 'expand', inputs: [any(3, 1)], f: (x) => E.expand(x, [2, 3, 4]) },
+  { name: 'slice', inputs: [any(4, 5)], f: (x) => E.slice(x, [1, 2], [3, 5]) },
+  { name: 'pad', inputs: [any(2, 3)], f: (x) => E.pad(x, [1, 0], [0, 2], 0.5) },
+  { name: 'concat', inputs: [any(2, 3), any(2, 1)], f: (a, b) => E.concat([a, b], 1) },
+  { name: 'gather', inputs: [any(5, 3), ints([2, 2], [4, 0, 4, 2])], f: (t, i) => E.gather(t, i) },
+  { name: 'scatterAdd', inputs: [any(4, 3), ints([4], [1, 3, 1, 0])], f: (s, i) => E.scatterAdd(s, i, 5) },
+  { name: 'softmax', inputs: [any(3, 7)], f: (x) => E.softmax(x) },
+  { name: 'logSoftmax', inputs: [any(2, 3, 7)], f: (x) => E.logSoftmax(x) },
+  { name: 'layerNorm', inputs: [any(3, 7), any(7), any(7)], f: (x, w, b) => E.layerNorm(x, w, b, 1e-5) },
+  { name: 'crossEntropy ignore', inputs: [any(2, 3, 7), ints([2, 3], [1, -100, 6, 0, 3, -100])], f: (l, y) => E.crossEntropy(l, y) },
+  {
+    name: 'attention causal',
+    inputs: [any(1, 2, 5, 3), any(1, 2, 5, 3), any(1, 2, 5, 3)],
+    f: (q, k, v) => E.attention(q, k, v, { causal: true }),
+  },
+  {
+    name: 'attention window + key mask',
+    inputs: [any(2, 1, 6, 4), any(2, 1, 6, 4), any(2, 1, 6, 4), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0] }],
+    f: (q, k, v, m) => E.attention(q, k, v, { causal: true, window: 3, scale: 1, keyMask: E.cast(m, q.dtype) }),
+  },
+  { name: 'dropout', inputs: [any(33)], f: (x) => E.dropout(x, 0.3, 1234) },
+  { name: 'linear', inputs: [any(2, 3, 4), any(5, 4), any(5)], f: (x, w, b) => E.linear(x, w, b, 'out_in') },
+];
