@@ -1,0 +1,222 @@
+// GPT-2 / GPT-Neo / GPT-J forward passes as pure functions of a parameter record keyed by Hugging
+// Face names, so training, the functional CaMeLS inner loop (θ' = θ − α∇) and decoding share them.
+
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import type { HfConfig } from './hf-config.js';
+import { applyRotary, rotaryTables } from './rotary.js';
+import { mixSeed } from './seeds.js';
+
+export type Params = Record<string, Tensor>;
+
+/** Per-layer keys and values [B, H, Tpast, Dh] kept between decoding steps. */
+export interface KvCache {
+  k: Tensor[];
+  v: Tensor[];
+  /** Key padding mask of the past [B, Tpast] (1 real). */
+  mask: Tensor | null;
+  length: number;
+}
+
+export interface ForwardOptions {
+  /** [B, T] float mask, 1 = real token, 0 = pad (keys that are pads are never attended to). */
+  attentionMask?: Tensor | null;
+  /** Absolute positions [B][T] (default 0..T-1, offset by the cache length). */
+  positions?: number[][];
+  /** Dropout on (the config's rates) with masks replayable from this seed. */
+  training?: boolean;
+  dropoutSeed?: number;
+  /** Decoding: attend to and extend this cache (no gradients are needed there). */
+  cache?: KvCache | null;
+}
+
+export interface ForwardResult {
+  /** Final hidden state after ln_f [B, T, C]. */
+  hidden: Tensor;
+  /** The extended cache when one was passed. */
+  cache: KvCache | null;
+}
+
+function need(params: Params, key: string): Tensor {
+  const t = params[key];
+  if (!t) throw new Error(`model: missing parameter '${key}'`);
+  return t;
+}
+
+function defaultPositions(B: number, T: number, offset: number): number[][] {
+  return Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => offset + t));
+}
+
+/** [B, T, C] → [B, H, T, Dh] */
+function splitHeads(x: Tensor, H: number): Tensor {
+  const [B, T, C] = x.shape as [number, number, number];
+  return E.permute(E.reshape(x, [B, T, H, C / H]), [0, 2, 1, 3]);
+}
+/** [B, H, T, Dh] → [B, T, C] */
+function mergeHeads(x: Tensor): Tensor {
+  const [B, H, T, Dh] = x.shape as [number, number, number, number];
+  return E.reshape(E.permute(x, [0, 2, 1, 3]), [B, T, H * Dh]);
+}
+
+/** Scale of the attention scores for layer l. */
+function attentionScale(cfg: HfConfig, l: number, Dh: number): number {
+  if (cfg.modelType === 'gpt_neo') return 1; // GPT-Neo does not scale its scores
+  if (cfg.modelType === 'gptj') return 1 / Math.sqrt(Dh);
+  let s = cfg.scaleAttnWeights ? 1 / Math.sqrt(Dh) : 1;
+  if (cfg.scaleAttnByInverseLayerIdx) s /= l + 1;
+  return s;
+}
+
+function attentionWindow(cfg: HfConfig, l: number): number {
+  return cfg.modelType === 'gpt_neo' && cfg.attentionLayers[l] === 'local' ? cfg.windowSize : 0;
+}
+
+/**
+ * Attention with a cache or with dropout on the probabilities: composed from ops
+ * (q [B, H, Tq, Dh], k, v [B, H, Tk, Dh]; queries sit at the last Tq positions).
+ */
+function attentionGeneral(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, scale: number, window: number, probDropout: { p: number; seed: number } | null): Tensor {
+  const [B, , Tq] = q.shape as [number, number, number, number];
+  const Tk = k.shape[2]!;
+  const past = Tk - Tq;
+  const vis = new Float64Array(Tq * Tk);
+  for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) vis[i * Tk + j] = j <= past + i && (window === 0 || past + i - j < window) ? 1 : 0;
+  const allowed0 = E.tensor(vis, [1, 1, Tq, Tk], { dtype: q.dtype, device: q.device });
+  const allowed = keyMask ? E.mul(allowed0, E.reshape(keyMask, [B, 1, 1, Tk])) : allowed0;
+  const s = E.mulScalar(E.matmul(q, k, { transB: true }), scale);
+  const bias = E.mulScalar(E.addScalar(allowed, -1), 1e30);
+  let p = E.mul(E.softmax(E.add(s, bias)), allowed);
+  if (probDropout) p = E.dropout(p, probDropout.p, probDropout.seed);
+  return E.matmul(p, v);
+}
+
+/** The key padding mask over past + current keys [B, Tpast + T], or null when nothing is padded. */
+function extendMask(cache: KvCache | null, mask: Tensor | null, B: number, T: number, like: Tensor): Tensor | null {
+  if (!cache || cache.length === 0) return mask;
+  const dtype = mask?.dtype ?? cache.mask?.dtype ?? 'float32';
+  const pastMask = cache.mask ?? E.ones([B, cache.length], { dtype, device: like.device });
+  const cur = mask ?? E.ones([B, T], { dtype, device: like.device });
+  if (!cache.mask && !mask) return null;
+  return E.concat([pastMask, cur], 1);
+}
+
+/** Run the transformer body: embeddings, blocks, final layer norm. */
+export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
+  if (ids.dtype !== 'int32' || ids.rank !== 2) throw new Error(`model: input ids must be int32 [B, T], got ${ids.dtype} [${ids.shape.join(', ')}]`);
+  const [B, T] = ids.shape as [number, number];
+  const H = cfg.nHead;
+  const C = cfg.nEmbd;
+  const Dh = C / H;
+  const cache = opts.cache ?? null;
+  const past = cache?.length ?? 0;
+  const positions = opts.positions ?? defaultPositions(B, T, past);
+  const maxPos = Math.max(...positions.flat());
+  if (maxPos >= cfg.nPositions && cfg.modelType !== 'gptj') {
+    throw new Error(`model: position ${maxPos} is beyond the model's ${cfg.nPositions} positions (sequence too long)`);
+  }
+  const training = opts.training ?? false;
+  const seed = opts.dropoutSeed ?? 0;
+  const drop = (x: Tensor, p: number, site: number) => (training && p > 0 ? E.dropout(x, p, mixSeed(seed, site)) : x);
+  const mask = opts.attentionMask ?? null;
+  const keyMask = extendMask(cache, mask, B, T, ids);
+
+  let x = E.gather(need(params, 'transformer.wte.weight'), ids); // [B, T, C]
+  if (cfg.modelType !== 'gptj') {
+    const pos = E.tensor(positions.flat(), [B, T], { dtype: 'int32', device: ids.device });
+    x = E.add(x, E.gather(need(params, 'transformer.wpe.weight'), pos));
+  }
+  x = drop(x, cfg.embdDropout, 1);
+  const rot = cfg.modelType === 'gptj' ? rotaryTables(positions, cfg.rotaryDim, x) : null;
+  const newK: Tensor[] = [];
+  const newV: Tensor[] = [];
+
+  for (let l = 0; l < cfg.nLayer; l++) {
+    const h = `transformer.h.${l}`;
+    const p = (k: string) => need(params, `${h}.${k}`);
+    const site = 100 + 10 * l;
+    const a = E.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), cfg.layerNormEpsilon);
+
+    // q, k, v: [B, H, T, Dh]
+    let q: Tensor;
+    let k: Tensor;
+    let v: Tensor;
+    let outW: Tensor;
+    let outB: Tensor | null;
+    let outLayout: 'in_out' | 'out_in';
+    if (cfg.modelType === 'gpt2') {
+      const qkv = E.linear(a, p('attn.c_attn.weight'), p('attn.c_attn.bias'), 'in_out'); // [B, T, 3C]
+      q = splitHeads(E.slice(qkv, [0, 0, 0], [B, T, C]), H);
+      k = splitHeads(E.slice(qkv, [0, 0, C], [B, T, 2 * C]), H);
+      v = splitHeads(E.slice(qkv, [0, 0, 2 * C], [B, T, 3 * C]), H);
+      outW = p('attn.c_proj.weight');
+      outB = p('attn.c_proj.bias');
+      outLayout = 'in_out';
+    } else {
+      const pre = cfg.modelType === 'gpt_neo' ? 'attn.attention' : 'attn';
+      const proj = (name: string) => E.linear(a, p(`${pre}.${name}.weight`), null, 'out_in'); // [B, T, C]
+      if (cfg.modelType === 'gptj') {
+        const r = rot!;
+        const qh = applyRotary(E.reshape(proj('q_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim);
+        const kh = applyRotary(E.reshape(proj('k_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim);
+        q = E.permute(qh, [0, 2, 1, 3]);
+        k = E.permute(kh, [0, 2, 1, 3]);
+      } else {
+        q = splitHeads(proj('q_proj'), H);
+        k = splitHeads(proj('k_proj'), H);
+      }
+      v = splitHeads(proj('v_proj'), H);
+      outW = p(`${pre}.out_proj.weight`);
+      outB = cfg.modelType === 'gpt_neo' ? p(`${pre}.out_proj.bias`) : null;
+      outLayout = 'out_in';
+    }
+    if (cache) {
+      if (cache.k[l]) {
+        k = E.concat([cache.k[l]!, k], 2);
+        v = E.concat([cache.v[l]!, v], 2);
+      }
+      newK.push(k);
+      newV.push(v);
+    }
+    const scale = attentionScale(cfg, l, Dh);
+    const window = attentionWindow(cfg, l);
+    const attnDrop = training && cfg.attnDropout > 0;
+    const ctx =
+      cache || attnDrop
+        ? attentionGeneral(q, k, v, keyMask, scale, window, attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null)
+        : E.attention(q, k, v, { scale, causal: true, window, keyMask });
+    const attnOut = drop(E.linear(mergeHeads(ctx), outW, outB, outLayout), cfg.residDropout, site + 2);
+
+    if (cfg.modelType === 'gptj') {
+      // parallel residual: x + attn(ln_1 x) + mlp(ln_1 x)
+      const m = E.linear(E.activation(cfg.activation, E.linear(a, p('mlp.fc_in.weight'), p('mlp.fc_in.bias'), 'out_in')), p('mlp.fc_out.weight'), p('mlp.fc_out.bias'), 'out_in');
+      x = E.add(E.add(x, attnOut), drop(m, cfg.residDropout, site + 3));
+    } else {
+      x = E.add(x, attnOut);
+      const b = E.layerNorm(x, p('ln_2.weight'), p('ln_2.bias'), cfg.layerNormEpsilon);
+      const layout = cfg.modelType === 'gpt2' ? 'in_out' : 'out_in';
+      const m = E.linear(E.activation(cfg.activation, E.linear(b, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'), layout)), p('mlp.c_proj.weight'), p('mlp.c_proj.bias'), layout);
+      x = E.add(x, drop(m, cfg.residDropout, site + 3));
+    }
+  }
+  const hidden = E.layerNorm(x, need(params, 'transformer.ln_f.weight'), need(params, 'transformer.ln_f.bias'), cfg.layerNormEpsilon);
+  const newCache = cache ? { k: newK, v: newV, mask: keyMask, length: past + T } : null;
+  return { hidden, cache: newCache };
+}
+
+/** LM head: logits [B, T, V] from the final hidden state. */
+export function lmHead(cfg: HfConfig, params: Params, hidden: Tensor): Tensor {
+  if (params['lm_head.weight']) {
+    return E.linear(hidden, params['lm_head.weight'], params['lm_head.bias'] ?? null, 'out_in');
+  }
+  return E.linear(hidden, need(params, 'transformer.wte.weight'), null, 'out_in'); // tied embeddings
+}
+
+/** Logits [B, T, V] of a causal LM. */
+export function causalLmLogits(cfg: HfConfig, params: Params, ids: Tensor, opts: ForwardOptions = {}): Tensor {
+  return lmHead(cfg, params, transformerForward(cfg, params, ids, opts).hidden);
+}
+
+/** An empty cache for decoding. */
+export function emptyCache(): KvCache {
+  return { k: [], v: [], mask: null, length: 0 };
+}
