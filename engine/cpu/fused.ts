@@ -1,0 +1,105 @@
+// Fused row kernels over x [R, C]: softmax, logSoftmax, layerNorm and per-row cross-entropy.
+// Rows are processed in float64 with max subtraction; results are rounded once on write.
+
+import type { Storage, TypedArray } from '../backend.js';
+import { allocArray, dataOf, requireFloat, requireInt32, requireSameDtype, requireSize } from './storage.js';
+
+function rowMax(X: TypedArray, o: number, C: number): number {
+  let m = -Infinity;
+  for (let c = 0; c < C; c++) {
+    const v = X[o + c];
+    if (v > m || v !== v) m = v;
+    if (m !== m) break;
+  }
+  return m;
+}
+
+/** log(sum(exp(row))) computed as max + log(sum(exp(row - max))). */
+function rowLogSumExp(X: TypedArray, o: number, C: number): number {
+  const m = rowMax(X, o, C);
+  if (m === Infinity || m === -Infinity) return m; // all -inf (empty) or an +inf entry
+  let s = 0;
+  for (let c = 0; c < C; c++) s += Math.exp(X[o + c] - m);
+  return m + Math.log(s);
+}
+
+function rowInputs(x: Storage, R: number, C: number, op: string): TypedArray {
+  const X = dataOf(x, op);
+  requireFloat(x, op, 'x');
+  requireSize(x, R * C, op, `x [${R}, ${C}]`);
+  return X;
+}
+
+export function softmax(x: Storage, R: number, C: number): TypedArray {
+  const X = rowInputs(x, R, C, 'softmax');
+  const out = allocArray(x.dtype, R * C);
+  const e = new Float64Array(C);
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    const m = rowMax(X, o, C);
+    let s = 0;
+    for (let c = 0; c < C; c++) {
+      e[c] = Math.exp(X[o + c] - m);
+      s += e[c];
+    }
+    for (let c = 0; c < C; c++) out[o + c] = e[c] / s;
+  }
+  return out;
+}
+
+export function logSoftmax(x: Storage, R: number, C: number): TypedArray {
+  const X = rowInputs(x, R, C, 'logSoftmax');
+  const out = allocArray(x.dtype, R * C);
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    const m = rowMax(X, o, C);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(X[o + c] - m);
+    const lse = Math.log(s);
+    for (let c = 0; c < C; c++) out[o + c] = X[o + c] - m - lse;
+  }
+  return out;
+}
+
+export function layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): TypedArray {
+  const X = rowInputs(x, R, C, 'layerNorm');
+  const W = dataOf(w, 'layerNorm');
+  const Bv = dataOf(b, 'layerNorm');
+  requireSameDtype('layerNorm', ['x', x], ['w', w], ['b', b]);
+  requireSize(w, C, 'layerNorm', 'w');
+  requireSize(b, C, 'layerNorm', 'b');
+  const out = allocArray(x.dtype, R * C);
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    let mean = 0;
+    for (let c = 0; c < C; c++) mean += X[o + c];
+    mean /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) {
+      const d = X[o + c] - mean;
+      v += d * d;
+    }
+    const inv = 1 / Math.sqrt(v / C + eps); // biased variance
+    for (let c = 0; c < C; c++) out[o + c] = (X[o + c] - mean) * inv * W[c] + Bv[c];
+  }
+  return out;
+}
+
+export function crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): TypedArray {
+  const X = rowInputs(logits, R, V, 'crossEntropy');
+  const L = dataOf(labels, 'crossEntropy');
+  requireInt32(labels, 'crossEntropy', 'labels');
+  requireSize(labels, R, 'crossEntropy', 'labels');
+  const out = allocArray(logits.dtype, R);
+  for (let r = 0; r < R; r++) {
+    const label = L[r];
+    if (label === ignoreIndex) continue; // loss 0
+    if (!(label >= 0 && label < V)) {
+      throw new Error(
+        `cpu crossEntropy: label ${label} at row ${r} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`,
+      );
+    }
+    out[r] = rowLogSumExp(X, r * V, V) - X[r * V + label];
+  }
+  return out;
+}

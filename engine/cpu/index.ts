@@ -1,0 +1,178 @@
+// CpuBackend: the reference implementation of the Backend kernel contract (engine/backend.ts).
+// Kernels live in the sibling files and return plain arrays; this class wraps them in storages and
+// keeps the live-storage count. Everything runs synchronously; float64 is computed in float64
+// throughout (it is the gradient-check reference).
+
+import type {
+  AdamSpec,
+  AttentionSpec,
+  Backend,
+  BinaryOp,
+  DType,
+  MatmulSpec,
+  ReduceOp,
+  Storage,
+  TypedArray,
+  UnaryOp,
+  View,
+} from '../backend.js';
+import { attention } from './attention.js';
+import { dropoutMask } from './dropout.js';
+import { binary, cast, unary, where } from './elementwise.js';
+import { crossEntropy, layerNorm, logSoftmax, softmax } from './fused.js';
+import { matmul } from './matmul.js';
+import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
+import { adamStep, sgdStepInPlace } from './optim.js';
+import { reduce } from './reduce.js';
+import { toInt32 } from './scalar.js';
+import { allocArray, convertArray, CpuStorage, dataOf, type LiveCounter } from './storage.js';
+
+export { CpuStorage, cpuData } from './storage.js';
+
+const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
+
+function checkDtype(dtype: DType, op: string): void {
+  if (!DTYPES.includes(dtype)) throw new Error(`cpu ${op}: unknown dtype '${String(dtype)}'`);
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly adapterName = 'cpu';
+  private readonly counter: LiveCounter = { live: 0 };
+
+  supportsDType(dtype: DType): boolean {
+    return DTYPES.includes(dtype);
+  }
+
+  private wrap(data: TypedArray, dtype: DType): CpuStorage {
+    return new CpuStorage(dtype, data, this.counter);
+  }
+
+  // ---- memory ----
+
+  fromArray(data: TypedArray, dtype: DType): Storage {
+    checkDtype(dtype, 'fromArray');
+    return this.wrap(convertArray(data, dtype), dtype);
+  }
+
+  full(size: number, dtype: DType, value: number): Storage {
+    checkDtype(dtype, 'full');
+    if (!Number.isInteger(size) || size < 0) throw new Error(`cpu full: size must be a non-negative integer, got ${size}`);
+    const data = allocArray(dtype, size);
+    data.fill(dtype === 'int32' ? toInt32(value) : value);
+    return this.wrap(data, dtype);
+  }
+
+  read(s: Storage): Promise<TypedArray> {
+    try {
+      return Promise.resolve(dataOf(s, 'read').slice());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  free(s: Storage): void {
+    if (!(s instanceof CpuStorage)) throw new Error(`cpu free: expected a cpu storage, got one from backend '${s?.backend}'`);
+    s.free('free');
+  }
+
+  liveCount(): number {
+    return this.counter.live;
+  }
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // ---- elementwise ----
+
+  unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
+    return this.wrap(unary(op, x, p0, p1), x.dtype);
+  }
+
+  binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    return this.wrap(binary(op, a, av, b, bv, outShape), a.dtype);
+  }
+
+  where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
+  }
+
+  cast(x: Storage, to: DType): Storage {
+    checkDtype(to, 'cast');
+    return this.wrap(cast(x, to), to);
+  }
+
+  // ---- data movement ----
+
+  copy(src: Storage, sv: View, shape: number[]): Storage {
+    return this.wrap(copy(src, sv, shape), src.dtype);
+  }
+
+  copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
+    copyInto(dst, dv, src, sv, shape);
+  }
+
+  gather(table: Storage, N: number, D: number, idx: Storage): Storage {
+    return this.wrap(gather(table, N, D, idx), table.dtype);
+  }
+
+  scatterAdd(src: Storage, M: number, D: number, idx: Storage, N: number): Storage {
+    return this.wrap(scatterAdd(src, M, D, idx, N), src.dtype);
+  }
+
+  oneHot(idx: Storage, R: number, C: number, dtype: DType): Storage {
+    checkDtype(dtype, 'oneHot');
+    return this.wrap(oneHot(idx, R, C, dtype), dtype);
+  }
+
+  // ---- reductions ----
+
+  reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
+    return this.wrap(reduce(op, x, shape, axes), x.dtype);
+  }
+
+  // ---- linear algebra ----
+
+  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
+    return this.wrap(matmul(a, b, spec), a.dtype);
+  }
+
+  // ---- fused ----
+
+  softmax(x: Storage, R: number, C: number): Storage {
+    return this.wrap(softmax(x, R, C), x.dtype);
+  }
+
+  logSoftmax(x: Storage, R: number, C: number): Storage {
+    return this.wrap(logSoftmax(x, R, C), x.dtype);
+  }
+
+  layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
+    return this.wrap(layerNorm(x, w, b, R, C, eps), x.dtype);
+  }
+
+  crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    return this.wrap(crossEntropy(logits, labels, R, V, ignoreIndex), logits.dtype);
+  }
+
+  attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    return this.wrap(attention(q, k, v, keyMask, spec), q.dtype);
+  }
+
+  // ---- randomness ----
+
+  dropoutMask(size: number, p: number, seed: number, dtype: DType): Storage {
+    return this.wrap(dropoutMask(size, p, seed, dtype), dtype);
+  }
+
+  // ---- optimizers ----
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void {
+    adamStep(param, grad, m, v, gradScale, spec);
+  }
+
+  sgdStepInPlace(param: Storage, grad: Storage, lr: number, gradScale: Storage | null): void {
+    sgdStepInPlace(param, grad, lr, gradScale);
+  }
+}

@@ -1,0 +1,93 @@
+// Data movement kernels: strided copy (new or in place), row gather / scatter-add by int32 index,
+// and one-hot rows.
+
+import type { DType, Storage, TypedArray, View } from '../backend.js';
+import { allocArray, dataOf, requireInt32, requireSameDtype, requireSize } from './storage.js';
+import { checkView, numel, viewOffsets } from './strided.js';
+
+export function copy(src: Storage, sv: View, shape: number[]): TypedArray {
+  const S = dataOf(src, 'copy');
+  checkView(sv, shape, src.size, 'copy', 'src');
+  const os = viewOffsets(sv, shape);
+  const out = allocArray(src.dtype, os.length);
+  for (let i = 0; i < os.length; i++) out[i] = S[os[i]];
+  return out;
+}
+
+export function copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
+  const D = dataOf(dst, 'copyInto');
+  const S = dataOf(src, 'copyInto');
+  requireSameDtype('copyInto', ['dst', dst], ['src', src]);
+  checkView(dv, shape, dst.size, 'copyInto', 'dst');
+  checkView(sv, shape, src.size, 'copyInto', 'src');
+  const od = viewOffsets(dv, shape);
+  const os = viewOffsets(sv, shape);
+  if (D === S) {
+    // Same storage: read every source element before writing any, so overlap cannot corrupt it.
+    const tmp = new Float64Array(os.length);
+    for (let i = 0; i < os.length; i++) tmp[i] = S[os[i]];
+    for (let i = 0; i < od.length; i++) D[od[i]] = tmp[i];
+  } else {
+    for (let i = 0; i < od.length; i++) D[od[i]] = S[os[i]];
+  }
+}
+
+function checkRowIndex(i: number, m: number, N: number, op: string): void {
+  if (!(i >= 0 && i < N)) throw new Error(`cpu ${op}: index ${i} at position ${m} is out of range [0, ${N})`);
+}
+
+/** out[m, :] = table[idx[m], :]. */
+export function gather(table: Storage, N: number, D: number, idx: Storage): TypedArray {
+  const T = dataOf(table, 'gather');
+  const I = dataOf(idx, 'gather');
+  requireInt32(idx, 'gather', 'idx');
+  requireSize(table, N * D, 'gather', `table [${N}, ${D}]`);
+  const M = I.length;
+  const out = allocArray(table.dtype, M * D);
+  for (let m = 0; m < M; m++) {
+    const row = I[m];
+    checkRowIndex(row, m, N, 'gather');
+    out.set(T.subarray(row * D, row * D + D), m * D);
+  }
+  return out;
+}
+
+/** out [N, D] = 0; out[idx[m], :] += src[m, :]. Accumulates in float64, rounds once. */
+export function scatterAdd(src: Storage, M: number, D: number, idx: Storage, N: number): TypedArray {
+  const S = dataOf(src, 'scatterAdd');
+  const I = dataOf(idx, 'scatterAdd');
+  requireInt32(idx, 'scatterAdd', 'idx');
+  requireSize(src, M * D, 'scatterAdd', `src [${M}, ${D}]`);
+  requireSize(idx, M, 'scatterAdd', 'idx');
+  for (let m = 0; m < M; m++) checkRowIndex(I[m], m, N, 'scatterAdd');
+  if (src.dtype === 'int32') {
+    const out = new Int32Array(N * D);
+    for (let m = 0; m < M; m++) {
+      const o = I[m] * D;
+      for (let d = 0; d < D; d++) out[o + d] = (out[o + d] + S[m * D + d]) | 0;
+    }
+    return out;
+  }
+  const acc = new Float64Array(N * D);
+  for (let m = 0; m < M; m++) {
+    const o = I[m] * D;
+    for (let d = 0; d < D; d++) acc[o + d] += S[m * D + d];
+  }
+  if (src.dtype === 'float64') return acc;
+  const out = allocArray(src.dtype, N * D);
+  out.set(acc);
+  return out;
+}
+
+/** out [R, C]: 1 at (r, idx[r]) when 0 <= idx[r] < C, otherwise an all-zero row. */
+export function oneHot(idx: Storage, R: number, C: number, dtype: DType): TypedArray {
+  const I = dataOf(idx, 'oneHot');
+  requireInt32(idx, 'oneHot', 'idx');
+  requireSize(idx, R, 'oneHot', 'idx');
+  const out = allocArray(dtype, numel([R, C]));
+  for (let r = 0; r < R; r++) {
+    const c = I[r];
+    if (c >= 0 && c < C) out[r * C + c] = 1;
+  }
+  return out;
+}
