@@ -1,0 +1,86 @@
+// The CaMeLS weight model (reference spec 1.2): a GPT-2 body, Linear(d, h) → exact GELU →
+// Linear(h, 1) (zero-initialised) → softplus(β = 3), times the attention mask. Checkpoints use the
+// reference's state-dict keys (gpt_base.*, fc1.*, fc2.*) in safetensors.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import * as E from '../engine/index.js';
+import type { DType, DeviceName, Tensor } from '../engine/index.js';
+import { HostRng } from '../engine/random.js';
+import { parseHfConfig, type HfConfig } from '../models/hf-config.js';
+import { transformerForward, type Params } from '../models/gpt.js';
+import { paramsToHost, readParams } from '../models/pretrained.js';
+import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
+
+export interface CamelsWeightModel {
+  /** Config of the GPT-2 body. */
+  bodyConfig: HfConfig;
+  bodyRawConfig: Record<string, unknown>;
+  /** transformer.* (body, HF names), fc1.weight [h, d], fc1.bias [h], fc2.weight [1, h], fc2.bias [1]. */
+  params: Params;
+  /** softplus β (3 in the reference). */
+  beta: number;
+}
+
+/** Per-token weights [B, T] = softplus_β(fc2(gelu(fc1(body(ids))))) · mask. The body sees no attention mask (reference). */
+export function tokenWeights(wm: CamelsWeightModel, params: Params, ids: Tensor, mask: Tensor, mode: { training?: boolean; dropoutSeed?: number } = {}): Tensor {
+  const { hidden } = transformerForward(wm.bodyConfig, params, ids, mode); // [B, T, d]
+  const h = E.geluErf(E.linear(hidden, params['fc1.weight']!, params['fc1.bias']!, 'out_in')); // [B, T, hdim]
+  const z = E.linear(h, params['fc2.weight']!, params['fc2.bias']!, 'out_in'); // [B, T, 1]
+  const [B, T] = ids.shape as [number, number];
+  return E.mul(E.softplus(E.reshape(z, [B, T]), wm.beta, 20), mask);
+}
+
+/** Load a weight model: safetensors with gpt_base.* / fc1.* / fc2.* keys, plus the body's config JSON. */
+export function loadWeightModel(file: string, bodyConfigFile: string, opts: { device?: DeviceName; dtype?: DType } = {}): CamelsWeightModel {
+  if (!fs.existsSync(bodyConfigFile)) throw new Error(`weight model: body config '${bodyConfigFile}' not found`);
+  const raw = JSON.parse(fs.readFileSync(bodyConfigFile, 'utf8')) as Record<string, unknown>;
+  const bodyConfig = parseHfConfig({ model_type: 'gpt2', ...raw }, bodyConfigFile);
+  const f = openSafetensors(file);
+  try {
+    const params = readParams(f, bodyConfig, file, { ...opts, stripPrefix: 'gpt_base.', bodyOnly: true });
+    const dtype = opts.dtype ?? 'float32';
+    for (const k of ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']) {
+      if (!f.has(k)) throw new Error(`weight model '${file}': missing key '${k}'`);
+      const data = dtype === 'float64' ? f.readAsFloat64(k) : f.readAsFloat32(k);
+      params[k] = E.keep(E.tensor(data, f.info(k).shape, { dtype, device: opts.device, requiresGrad: true, name: k }));
+    }
+    const d = bodyConfig.nEmbd;
+    const w1 = params['fc1.weight']!.shape;
+    if (w1[1] !== d || params['fc2.weight']!.shape[1] !== w1[0]) {
+      throw new Error(`weight model '${file}': fc1.weight [${w1.join(', ')}] / fc2.weight [${params['fc2.weight']!.shape.join(', ')}] do not fit body width ${d}`);
+    }
+    return { bodyConfig, bodyRawConfig: raw, params, beta: 3 };
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * A new weight model around a body's parameters: fc1 with PyTorch's default Linear init
+ * (U(±1/√d) for weight and bias), fc2 zero (so every initial weight is softplus_3(0) = ln2/3).
+ */
+export function newWeightModel(bodyConfig: HfConfig, bodyRawConfig: Record<string, unknown>, bodyParams: Params, hidden: number, seed: number): CamelsWeightModel {
+  const d = bodyConfig.nEmbd;
+  const rng = new HostRng(seed);
+  const dev = Object.values(bodyParams)[0]!;
+  const bound = 1 / Math.sqrt(d);
+  const u = (n: number) => Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound);
+  const opts = { dtype: dev.dtype, device: dev.device, requiresGrad: true };
+  const params: Params = { ...bodyParams };
+  params['fc1.weight'] = E.keep(E.tensor(u(hidden * d), [hidden, d], { ...opts, name: 'fc1.weight' }));
+  params['fc1.bias'] = E.keep(E.tensor(u(hidden), [hidden], { ...opts, name: 'fc1.bias' }));
+  params['fc2.weight'] = E.keep(E.zeros([1, hidden], { ...opts, name: 'fc2.weight' }));
+  params['fc2.bias'] = E.keep(E.zeros([1], { ...opts, name: 'fc2.bias' }));
+  return { bodyConfig, bodyRawConfig, params, beta: 3 };
+}
+
+/** Save with the reference's key names (gpt_base.* without the transformer. prefix). */
+export async function saveWeightModel(wm: CamelsWeightModel, file: string): Promise<void> {
+  const host = await paramsToHost(wm.params);
+  const out: typeof host = {};
+  for (const [k, v] of Object.entries(host)) out[k.startsWith('transformer.') ? `gpt_base.${k.slice('transformer.'.length)}` : k] = v;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeSafetensors(file, out, { format: 'pt', camels: 'weight-model' });
+  fs.writeFileSync(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(wm.bodyRawConfig, null, 1));
+}
