@@ -1,0 +1,216 @@
+// WebGPU acquisition through Dawn's Node bindings (npm `webgpu`).
+//
+// Order of attempts: the default adapter of the default Dawn instance (Vulkan/Metal/D3D on machines
+// with a GPU driver), then a compatibility-mode adapter (Dawn's OpenGL ES backend over Mesa's
+// llvmpipe on machines without a GPU). Returns null, never throws, when nothing is found.
+// Dawn facts this file designs around (see shared/design/webgpu-runtime.md): the process does not
+// exit while the object from create() is referenced, and a live device keeps a CPU core busy until
+// device.destroy(); `releaseWebGPU` drops both.
+
+import { create, globals } from 'webgpu';
+
+export interface RequestWebGPUOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Skip the default adapter and go straight to the compatibility (GLES) adapter. */
+  forceCompat?: boolean;
+  /** Dawn backend name ('vulkan', 'opengles', ...); default from env CAMELS_WEBGPU_BACKEND. */
+  backend?: string;
+}
+
+export interface WebGPUContext {
+  gpu: GPU | null;
+  adapter: GPUAdapter | null;
+  device: GPUDevice;
+  /** 'core' or 'compatibility'. */
+  featureLevel: 'core' | 'compatibility';
+  /** The Dawn backend option the instance was created with ('default' when none). */
+  backendOption: string;
+  description: AdapterDescription;
+}
+
+export interface AdapterDescription {
+  /** Short human-readable name: "llvmpipe-llvm-15-0-6-256-bits- / OpenGL version OpenGL ES 3.2 Mesa 22.3.6". */
+  name: string;
+  backend: string;
+  featureLevel: 'core' | 'compatibility';
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  limits: Record<string, number>;
+  features: string[];
+}
+
+/** Limits requested at the adapter's maximum (the defaults, especially in compat mode, are small). */
+const MAX_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+] as const;
+
+let globalsInstalled = false;
+
+/** Install Dawn's WebGPU globals (GPUBufferUsage, GPUMapMode, ...) into globalThis once. */
+export function installWebGPUGlobals(): void {
+  if (globalsInstalled) return;
+  const g = globalThis as Record<string, unknown>;
+  for (const [k, v] of Object.entries(globals as Record<string, unknown>)) {
+    if (g[k] === undefined) g[k] = v;
+  }
+  globalsInstalled = true;
+}
+
+function tryCreate(options: string[]): GPU | null {
+  try {
+    return create(options);
+  } catch {
+    return null;
+  }
+}
+
+async function tryAdapter(gpu: GPU, options: GPURequestAdapterOptions): Promise<GPUAdapter | null> {
+  try {
+    return await gpu.requestAdapter(options);
+  } catch {
+    return null;
+  }
+}
+
+function readLimits(limits: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  // GPUSupportedLimits exposes its fields as prototype getters.
+  let proto: object | null = limits;
+  const seen = new Set<string>();
+  while (proto && proto !== Object.prototype) {
+    for (const k of Object.getOwnPropertyNames(proto)) {
+      if (seen.has(k) || k === 'constructor') continue;
+      seen.add(k);
+      const v = (limits as unknown as Record<string, unknown>)[k];
+      if (typeof v === 'number') out[k] = v;
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  return out;
+}
+
+/** Describe an adapter for `camels-gpu info` and error messages. */
+export function describeAdapter(
+  adapter: GPUAdapter,
+  featureLevel: 'core' | 'compatibility',
+  backendOption: string,
+  device?: GPUDevice,
+): AdapterDescription {
+  const info = adapter.info;
+  const vendor = info.vendor ?? '';
+  const architecture = info.architecture ?? '';
+  const dev = info.device ?? '';
+  const description = info.description ?? '';
+  const backend =
+    backendOption !== 'default'
+      ? backendOption
+      : /opengl es/i.test(description)
+        ? 'opengles'
+        : /opengl/i.test(description)
+          ? 'opengl'
+          : process.platform === 'darwin'
+            ? 'metal'
+            : process.platform === 'win32'
+              ? 'd3d12'
+              : 'vulkan';
+  const parts = [dev || vendor || 'unknown adapter', description].filter((s) => s.length > 0);
+  return {
+    name: parts.join(' / '),
+    backend,
+    featureLevel,
+    vendor,
+    architecture,
+    device: dev,
+    description,
+    isFallbackAdapter: Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    limits: readLimits(device ? device.limits : adapter.limits),
+    features: [...(device ? device.features : adapter.features)].map(String).sort(),
+  };
+}
+
+async function openDevice(adapter: GPUAdapter): Promise<GPUDevice | null> {
+  const requiredLimits: Record<string, number> = {};
+  const al = adapter.limits as unknown as Record<string, number>;
+  for (const k of MAX_LIMITS) {
+    const v = al[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  try {
+    return await adapter.requestDevice({ requiredLimits });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Acquire a WebGPU device: default adapter first, then the compatibility (GLES) adapter.
+ * Returns null when no adapter works.
+ */
+export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<WebGPUContext | null> {
+  installWebGPUGlobals();
+  if (process.platform === 'linux') process.env.EGL_PLATFORM ||= 'surfaceless';
+  const envBackend = process.env.CAMELS_WEBGPU_BACKEND?.trim();
+  const backend = opts.backend ?? (envBackend ? envBackend : undefined);
+  const power: GPURequestAdapterOptions = opts.powerPreference ? { powerPreference: opts.powerPreference } : {};
+
+  // Attempts: [dawn instance options, feature level].
+  const attempts: Array<{ options: string[]; backendOption: string; level: 'core' | 'compatibility' }> = [];
+  if (backend) {
+    const o = [`backend=${backend}`];
+    if (!opts.forceCompat) attempts.push({ options: o, backendOption: backend, level: 'core' });
+    attempts.push({ options: o, backendOption: backend, level: 'compatibility' });
+  } else {
+    if (!opts.forceCompat) attempts.push({ options: [], backendOption: 'default', level: 'core' });
+    attempts.push({ options: [], backendOption: 'default', level: 'compatibility' });
+    attempts.push({ options: ['backend=opengles'], backendOption: 'opengles', level: 'compatibility' });
+  }
+
+  const instances = new Map<string, GPU | null>();
+  for (const at of attempts) {
+    const key = at.options.join(',');
+    if (!instances.has(key)) instances.set(key, tryCreate(at.options));
+    const gpu = instances.get(key);
+    if (!gpu) continue;
+    const adapter = await tryAdapter(
+      gpu,
+      at.level === 'compatibility' ? { ...power, featureLevel: 'compatibility' } : power,
+    );
+    if (!adapter) continue;
+    const device = await openDevice(adapter);
+    if (!device) continue;
+    const description = describeAdapter(adapter, at.level, at.backendOption, device);
+    instances.clear(); // drop the instances that were not chosen
+    return { gpu, adapter, device, featureLevel: at.level, backendOption: at.backendOption, description };
+  }
+  instances.clear();
+  return null;
+}
+
+/** Destroy the device and drop the Dawn instance so the process can exit. Safe to call twice. */
+export function releaseWebGPU(ctx: WebGPUContext): void {
+  try {
+    ctx.device.destroy();
+  } catch {
+    // already destroyed or lost
+  }
+  ctx.adapter = null;
+  ctx.gpu = null;
+}
+
+/** The message for "WebGPU was asked for but none exists". */
+export const NO_WEBGPU_HELP =
+  'webgpu: no WebGPU adapter found. Install a GPU driver with Vulkan support, or for the software ' +
+  'adapter the Debian packages `libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri` ' +
+  '(apt-get install -y --no-install-recommends ...); on Linux EGL_PLATFORM=surfaceless is set automatically.';

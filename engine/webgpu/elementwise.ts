@@ -1,0 +1,87 @@
+// Elementwise kernels: unary ops, casts, fill. The op bodies below are the only WGSL text
+// substituted into a shader (shaders/elementwise.wgsl, at its OP_BODY marker).
+
+import type { DType, UnaryOp } from '../backend.js';
+import type { GpuBuffer } from './pool.js';
+import type { Runtime } from './runtime.js';
+import { wgslType } from './storage.js';
+
+const WG = 256;
+
+/** WGSL bodies of `fn op(v: TI) -> TO` for float32. */
+const F32_BODIES: Record<UnaryOp, string> = {
+  neg: 'return -v;',
+  exp: 'return exp(v);',
+  log: 'return log(v);',
+  sqrt: 'return sqrt(v);',
+  rsqrt: 'return 1.0 / sqrt(v);',
+  abs: 'return abs(v);',
+  sign: 'return sign(v);',
+  tanh: 'return tanh_f(v);',
+  sigmoid: 'return sigmoid_f(v);',
+  relu: 'return max(v, 0.0);',
+  step: 'return select(0.0, 1.0, v > 0.0);',
+  erf: 'return erf_f(v);',
+  gelu_tanh: 'return gelu_tanh_f(v);',
+  gelu_erf: 'return gelu_erf_f(v);',
+  softplus: 'return softplus_f(v, u.p0, u.p1);',
+  pow_scalar: 'return pow_f(v, u.p0);',
+  add_scalar: 'return v + u.p0;',
+  mul_scalar: 'return v * u.p0;',
+};
+
+/** int32 unary ops (scalars are converted to i32, truncating). */
+const I32_BODIES: Partial<Record<UnaryOp, string>> = {
+  neg: 'return -v;',
+  abs: 'return abs(v);',
+  sign: 'return sign(v);',
+  add_scalar: 'return v + i32(u.p0);',
+  mul_scalar: 'return v * i32(u.p0);',
+};
+
+function grid(rt: Runtime, n: number): [number, number] {
+  return rt.grid(Math.ceil(n / WG));
+}
+
+export function runUnary(
+  rt: Runtime,
+  op: UnaryOp,
+  dtype: DType,
+  x: GpuBuffer,
+  y: GpuBuffer,
+  n: number,
+  p0 = 0,
+  p1 = 0,
+): void {
+  const t = wgslType(dtype);
+  const body = t === 'f32' ? F32_BODIES[op] : I32_BODIES[op];
+  if (body === undefined) throw new Error(`webgpu: unary ${op} is not defined for ${dtype}`);
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'map', bindings: 'rw', aliases: { TI: t, TO: t }, opBody: body });
+  const [gx, gy] = grid(rt, n);
+  rt.dispatch(k, [x, y], (w) => w.u(n).f(p0).f(p1), gx, gy);
+}
+
+export function runCast(rt: Runtime, from: DType, to: DType, x: GpuBuffer, y: GpuBuffer, n: number): void {
+  const ti = wgslType(from);
+  const to_ = wgslType(to);
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'map', bindings: 'rw', aliases: { TI: ti, TO: to_ }, opBody: 'return TO(v);' });
+  const [gx, gy] = grid(rt, n);
+  rt.dispatch(k, [x, y], (w) => w.u(n), gx, gy);
+}
+
+const bitsF32 = new Float32Array(1);
+const bitsU32 = new Uint32Array(bitsF32.buffer);
+
+/** The 32-bit pattern of `value` stored as dtype. */
+export function valueBits(value: number, dtype: DType): number {
+  if (dtype === 'int32') return (value | 0) >>> 0;
+  bitsF32[0] = value;
+  return bitsU32[0]!;
+}
+
+export function runFill(rt: Runtime, y: GpuBuffer, n: number, dtype: DType, value: number): void {
+  const bits = valueBits(value, dtype);
+  const k = rt.kernel({ file: 'fill.wgsl', entry: 'fill', bindings: 'w' });
+  const [gx, gy] = grid(rt, n);
+  rt.dispatch(k, [y], (w) => w.u(n).u(bits), gx, gy);
+}

@@ -1,0 +1,421 @@
+// WebGPUBackend: the Backend kernel contract (engine/backend.ts) on WebGPU (Dawn in Node).
+//
+// Every method except `read` only records dispatches (engine/webgpu/runtime.ts batches them into
+// one command encoder); kernels are WGSL files under shaders/. float32 and int32 only: float64
+// requests throw. This class owns the storages and the live count; the sibling files own kernels.
+
+import type {
+  AdamSpec,
+  AttentionSpec,
+  Backend,
+  BinaryOp,
+  DType,
+  MatmulSpec,
+  ReduceOp,
+  Storage,
+  TypedArray,
+  UnaryOp,
+  View,
+} from '../backend.js';
+import { runAttention } from './attention.js';
+import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
+import { runCast, runFill, runUnary } from './elementwise.js';
+import { runGather, runOneHot, runScatterAdd } from './indexing.js';
+import { runMatmul } from './matmul.js';
+import { runAdam, runSgd } from './optim.js';
+import { runDropoutMask } from './random.js';
+import { runReduce } from './reduce.js';
+import { runCrossEntropy, runLayerNorm, runSoftmax } from './rows.js';
+import { Runtime } from './runtime.js';
+import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storage.js';
+import { runBinary, runCopy, runCopyInto, runWhere } from './strided.js';
+
+export { FLOAT64_UNSUPPORTED, WebGPUStorage } from './storage.js';
+export { NO_WEBGPU_HELP, describeAdapter, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions } from './device.js';
+
+function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`webgpu: bad shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+function requireSize(s: Storage, size: number, op: string, what: string): void {
+  if (s.size !== size) throw new Error(`webgpu ${op}: ${what} has ${s.size} elements, expected ${size}`);
+}
+
+function requireFloat32(s: Storage, op: string, what: string): void {
+  if (s.dtype === 'float64') throw new Error(`${FLOAT64_UNSUPPORTED} (${op})`);
+  if (s.dtype !== 'float32') throw new Error(`webgpu ${op}: ${what} must be float32, got ${s.dtype}`);
+}
+
+function requireInt32(s: Storage, op: string, what: string): void {
+  if (s.dtype !== 'int32') throw new Error(`webgpu ${op}: ${what} must be int32, got ${s.dtype}`);
+}
+
+let exitHookInstalled = false;
+const liveBackends = new Set<WebGPUBackend>();
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly adapterName: string;
+  readonly rt: Runtime;
+  private live = 0;
+  private ctx: WebGPUContext | null;
+
+  constructor(ctx: WebGPUContext) {
+    this.ctx = ctx;
+    this.rt = new Runtime(ctx.device);
+    this.adapterName = ctx.description.name;
+    liveBackends.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => {
+        for (const b of liveBackends) b.destroy();
+      });
+    }
+  }
+
+  /** Adapter, backend, limits and features (for `camels-gpu info`). */
+  describe(): AdapterDescription {
+    if (!this.ctx) throw new Error('webgpu: backend was destroyed');
+    if (this.ctx.adapter) return describeAdapter(this.ctx.adapter, this.ctx.featureLevel, this.ctx.backendOption, this.ctx.device);
+    return this.ctx.description;
+  }
+
+  get device(): GPUDevice {
+    if (!this.ctx) throw new Error('webgpu: backend was destroyed');
+    return this.ctx.device;
+  }
+
+  /**
+   * Destroy the device and drop every Dawn reference so the process can exit (a live device keeps
+   * a CPU core busy). Safe to call more than once and at process exit; pending work is dropped.
+   */
+  destroy(): void {
+    if (!this.ctx) return;
+    this.rt.destroy();
+    releaseWebGPU(this.ctx);
+    this.ctx = null;
+    liveBackends.delete(this);
+  }
+
+  supportsDType(dtype: DType): boolean {
+    return dtype === 'float32' || dtype === 'int32';
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  private out(size: number, dtype: DType): WebGPUStorage {
+    const s = new WebGPUStorage(size, dtype, this.rt.alloc(size * 4));
+    this.live++;
+    return s;
+  }
+
+  fromArray(data: TypedArray, dtype: DType): Storage {
+    checkDType(dtype, 'fromArray');
+    let arr: Float32Array | Int32Array;
+    if (dtype === 'float32') arr = data instanceof Float32Array ? data : Float32Array.from(data);
+    else if (data instanceof Int32Array) arr = data;
+    else {
+      arr = new Int32Array(data.length);
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        arr[i] = v !== v ? 0 : v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : Math.trunc(v);
+      }
+    }
+    const s = new WebGPUStorage(arr.length, dtype, this.rt.upload(arr));
+    this.live++;
+    return s;
+  }
+
+  full(size: number, dtype: DType, value: number): Storage {
+    checkDType(dtype, 'full');
+    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu full: size must be a non-negative integer, got ${size}`);
+    const s = this.out(size, dtype);
+    runFill(this.rt, s.buf!, size, dtype, value);
+    return s;
+  }
+
+  async read(s: Storage): Promise<TypedArray> {
+    const b = gpuBuf(s, 'read');
+    const bytes = await this.rt.read(b, s.size * 4);
+    return s.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
+  }
+
+  free(s: Storage): void {
+    if (!(s instanceof WebGPUStorage)) throw new Error(`webgpu free: expected a webgpu storage, got one from backend '${s?.backend}'`);
+    if (!s.buf) throw new Error(`webgpu free: storage (${s.dtype}[${s.size}]) was already freed`);
+    if (this.ctx) this.rt.release(s.buf);
+    s.buf = null;
+    this.live--;
+  }
+
+  liveCount(): number {
+    return this.live;
+  }
+
+  sync(): Promise<void> {
+    return this.rt.sync();
+  }
+
+  /** Destroy pooled free buffers. */
+  trim(): void {
+    this.rt.trim();
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
+    checkDType(x.dtype, `unary ${op}`);
+    const xb = gpuBuf(x, 'x');
+    if (op === 'softplus') {
+      p0 ??= 1;
+      p1 ??= 20;
+    }
+    const y = this.out(x.size, x.dtype);
+    try {
+      runUnary(this.rt, op, x.dtype, xb, y.buf!, x.size, p0 ?? 0, p1 ?? 0);
+    } catch (e) {
+      this.free(y);
+      throw e;
+    }
+    return y;
+  }
+
+  binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    checkDType(a.dtype, `binary ${op}`);
+    if (b.dtype !== a.dtype) throw new Error(`webgpu binary ${op}: b is ${b.dtype} but a is ${a.dtype}`);
+    const ab = gpuBuf(a, 'a');
+    const bb = gpuBuf(b, 'b');
+    const y = this.out(numel(outShape), a.dtype);
+    try {
+      runBinary(this.rt, op, a.dtype, ab, av, bb, bv, outShape, y.buf!);
+    } catch (e) {
+      this.free(y);
+      throw e;
+    }
+    return y;
+  }
+
+  where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    checkDType(a.dtype, 'where');
+    checkDType(c.dtype, 'where');
+    if (b.dtype !== a.dtype) throw new Error(`webgpu where: b is ${b.dtype} but a is ${a.dtype}`);
+    const y = this.out(numel(outShape), a.dtype);
+    runWhere(this.rt, a.dtype, c.dtype, gpuBuf(c, 'cond'), cv, gpuBuf(a, 'a'), av, gpuBuf(b, 'b'), bv, outShape, y.buf!);
+    return y;
+  }
+
+  cast(x: Storage, to: DType): Storage {
+    checkDType(x.dtype, 'cast');
+    checkDType(to, 'cast');
+    const y = this.out(x.size, to);
+    if (x.dtype === to) this.rt.copyBuffer(gpuBuf(x), 0, y.buf!, 0, x.size * 4);
+    else runCast(this.rt, x.dtype, to, gpuBuf(x), y.buf!, x.size);
+    return y;
+  }
+
+  // ---------------------------------------------------------------- data movement
+
+  copy(src: Storage, sv: View, shape: number[]): Storage {
+    checkDType(src.dtype, 'copy');
+    const y = this.out(numel(shape), src.dtype);
+    runCopy(this.rt, src.dtype, gpuBuf(src, 'src'), sv, shape, y.buf!);
+    return y;
+  }
+
+  copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
+    checkDType(dst.dtype, 'copyInto');
+    if (src.dtype !== dst.dtype) throw new Error(`webgpu copyInto: src is ${src.dtype} but dst is ${dst.dtype}`);
+    const db = gpuBuf(dst, 'dst');
+    const sb = gpuBuf(src, 'src');
+    if (db === sb) {
+      // Same storage: gather the source first so overlapping views cannot corrupt it.
+      const n = numel(shape);
+      const tmp = this.rt.alloc(n * 4);
+      runCopy(this.rt, src.dtype, sb, sv, shape, tmp);
+      runCopyInto(this.rt, dst.dtype, db, dv, tmp, { offset: 0, strides: contiguousStrides(shape) }, shape);
+      this.rt.release(tmp);
+      return;
+    }
+    runCopyInto(this.rt, dst.dtype, db, dv, sb, sv, shape);
+  }
+
+  gather(table: Storage, N: number, D: number, idx: Storage): Storage {
+    checkDType(table.dtype, 'gather');
+    requireInt32(idx, 'gather', 'idx');
+    requireSize(table, N * D, 'gather', `table [${N}, ${D}]`);
+    const M = idx.size;
+    const y = this.out(M * D, table.dtype);
+    runGather(this.rt, gpuBuf(table), N, D, gpuBuf(idx), M, y.buf!, table.dtype);
+    return y;
+  }
+
+  scatterAdd(src: Storage, M: number, D: number, idx: Storage, N: number): Storage {
+    checkDType(src.dtype, 'scatterAdd');
+    requireInt32(idx, 'scatterAdd', 'idx');
+    requireSize(src, M * D, 'scatterAdd', `src [${M}, ${D}]`);
+    requireSize(idx, M, 'scatterAdd', 'idx');
+    const y = this.out(N * D, src.dtype);
+    runScatterAdd(this.rt, src.dtype, gpuBuf(src), M, D, gpuBuf(idx), N, y.buf!);
+    return y;
+  }
+
+  oneHot(idx: Storage, R: number, C: number, dtype: DType): Storage {
+    checkDType(dtype, 'oneHot');
+    requireInt32(idx, 'oneHot', 'idx');
+    requireSize(idx, R, 'oneHot', 'idx');
+    const y = this.out(R * C, dtype);
+    runOneHot(this.rt, gpuBuf(idx), R, C, dtype, y.buf!);
+    return y;
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
+    checkDType(x.dtype, `reduce ${op}`);
+    requireSize(x, numel(shape), `reduce ${op}`, `x [${shape.join(', ')}]`);
+    for (let i = 0; i < axes.length; i++) {
+      const a = axes[i]!;
+      if (!Number.isInteger(a) || a < 0 || a >= shape.length || (i > 0 && a <= axes[i - 1]!)) {
+        throw new Error(`webgpu reduce ${op}: axes [${axes.join(', ')}] must be sorted, unique and within rank ${shape.length}`);
+      }
+    }
+    const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+    const y = this.out(numel(outShape), x.dtype);
+    runReduce(this.rt, op, x.dtype, gpuBuf(x), shape, axes, y.buf!);
+    return y;
+  }
+
+  // ---------------------------------------------------------------- linear algebra
+
+  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
+    requireFloat32(a, 'matmul', 'a');
+    requireFloat32(b, 'matmul', 'b');
+    const batch = numel(spec.batch);
+    const y = this.out(batch * spec.M * spec.N, a.dtype);
+    runMatmul(this.rt, gpuBuf(a, 'a'), gpuBuf(b, 'b'), spec, y.buf!);
+    return y;
+  }
+
+  // ---------------------------------------------------------------- fused
+
+  softmax(x: Storage, R: number, C: number): Storage {
+    requireFloat32(x, 'softmax', 'x');
+    requireSize(x, R * C, 'softmax', `x [${R}, ${C}]`);
+    const y = this.out(R * C, x.dtype);
+    runSoftmax(this.rt, false, gpuBuf(x), R, C, y.buf!);
+    return y;
+  }
+
+  logSoftmax(x: Storage, R: number, C: number): Storage {
+    requireFloat32(x, 'logSoftmax', 'x');
+    requireSize(x, R * C, 'logSoftmax', `x [${R}, ${C}]`);
+    const y = this.out(R * C, x.dtype);
+    runSoftmax(this.rt, true, gpuBuf(x), R, C, y.buf!);
+    return y;
+  }
+
+  layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
+    requireFloat32(x, 'layerNorm', 'x');
+    requireFloat32(w, 'layerNorm', 'w');
+    requireFloat32(b, 'layerNorm', 'b');
+    requireSize(x, R * C, 'layerNorm', `x [${R}, ${C}]`);
+    requireSize(w, C, 'layerNorm', 'w');
+    requireSize(b, C, 'layerNorm', 'b');
+    const y = this.out(R * C, x.dtype);
+    runLayerNorm(this.rt, gpuBuf(x), gpuBuf(w), gpuBuf(b), R, C, eps, y.buf!);
+    return y;
+  }
+
+  crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    requireFloat32(logits, 'crossEntropy', 'logits');
+    requireInt32(labels, 'crossEntropy', 'labels');
+    requireSize(logits, R * V, 'crossEntropy', `logits [${R}, ${V}]`);
+    requireSize(labels, R, 'crossEntropy', 'labels');
+    const y = this.out(R, logits.dtype);
+    runCrossEntropy(this.rt, gpuBuf(logits), gpuBuf(labels), R, V, ignoreIndex, y.buf!);
+    return y;
+  }
+
+  attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    requireFloat32(q, 'attention', 'q');
+    requireFloat32(k, 'attention', 'k');
+    requireFloat32(v, 'attention', 'v');
+    const n = spec.B * spec.H * spec.T * spec.D;
+    requireSize(q, n, 'attention', 'q');
+    requireSize(k, n, 'attention', 'k');
+    requireSize(v, n, 'attention', 'v');
+    if (keyMask) {
+      checkDType(keyMask.dtype, 'attention');
+      requireSize(keyMask, spec.B * spec.T, 'attention', 'keyMask');
+    }
+    const y = this.out(n, q.dtype);
+    runAttention(
+      this.rt,
+      gpuBuf(q),
+      gpuBuf(k),
+      gpuBuf(v),
+      keyMask ? gpuBuf(keyMask) : null,
+      keyMask?.dtype === 'float32',
+      spec,
+      y.buf!,
+    );
+    return y;
+  }
+
+  // ---------------------------------------------------------------- randomness
+
+  dropoutMask(size: number, p: number, seed: number, dtype: DType): Storage {
+    checkDType(dtype, 'dropoutMask');
+    if (dtype !== 'float32') throw new Error(`webgpu dropoutMask: dtype must be float32, got ${dtype}`);
+    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu dropoutMask: bad size ${size}`);
+    const y = this.out(size, dtype);
+    try {
+      runDropoutMask(this.rt, size, p, seed, y.buf!);
+    } catch (e) {
+      this.free(y);
+      throw e;
+    }
+    return y;
+  }
+
+  // ---------------------------------------------------------------- optimizers
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void {
+    for (const [what, s] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
+      requireFloat32(s, 'adamStep', what);
+      if (what !== 'param') requireSize(s, param.size, 'adamStep', what);
+    }
+    if (gradScale) requireFloat32(gradScale, 'adamStep', 'gradScale');
+    if (!(Number.isInteger(spec.step) && spec.step >= 1)) throw new Error(`webgpu adamStep: step must be an integer >= 1, got ${spec.step}`);
+    runAdam(this.rt, gpuBuf(param), gpuBuf(grad), gpuBuf(m), gpuBuf(v), gradScale ? gpuBuf(gradScale) : null, param.size, spec);
+  }
+
+  sgdStepInPlace(param: Storage, grad: Storage, lr: number, gradScale: Storage | null): void {
+    requireFloat32(param, 'sgdStepInPlace', 'param');
+    requireFloat32(grad, 'sgdStepInPlace', 'grad');
+    requireSize(grad, param.size, 'sgdStepInPlace', 'grad');
+    if (gradScale) requireFloat32(gradScale, 'sgdStepInPlace', 'gradScale');
+    runSgd(this.rt, gpuBuf(param), gpuBuf(grad), gradScale ? gpuBuf(gradScale) : null, param.size, lr);
+  }
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = s;
+    s *= shape[i]!;
+  }
+  return st;
+}
+
+/** Create the WebGPU backend, or null when no adapter is available. */
+export async function createWebGPUBackend(opts?: RequestWebGPUOptions): Promise<WebGPUBackend | null> {
+  const ctx = await requestWebGPU(opts);
+  return ctx ? new WebGPUBackend(ctx) : null;
+}

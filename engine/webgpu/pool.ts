@@ -1,0 +1,110 @@
+// Device buffer pool keyed by size class.
+//
+// Sizes are rounded up to a class (four classes per power of two, at least 256 bytes) and freed
+// buffers go back to their class's free list for reuse. Reusing a buffer inside the same
+// unsubmitted command encoder is safe (dispatches in a pass are ordered), but queue.writeBuffer
+// runs before the pending encoder, so a buffer used by pending commands must never be written that
+// way: each buffer remembers the batch (encoder) that last used it and `takeWritable` skips those.
+
+export class GpuBuffer {
+  /** Id of the last batch (command encoder) whose commands use this buffer; -1 = none. */
+  lastUse = -1;
+  constructor(
+    readonly buffer: GPUBuffer,
+    /** Allocated bytes (the size class). */
+    readonly bytes: number,
+    readonly id: number,
+  ) {}
+}
+
+const MIN_BYTES = 256;
+
+/** Round a byte count up to its size class (at most `cap` unless the request itself is larger). */
+export function sizeClass(bytes: number, cap: number): number {
+  if (bytes <= MIN_BYTES) return MIN_BYTES;
+  const k = Math.ceil(Math.log2(bytes));
+  const step = Math.max(MIN_BYTES, 2 ** (k - 3)); // four classes per doubling
+  let c = Math.ceil(bytes / step) * step;
+  if (c > cap) c = Math.ceil(bytes / MIN_BYTES) * MIN_BYTES;
+  return c;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GpuBuffer[]>();
+  private nextId = 1;
+  /** Bytes held by all buffers this pool created and has not destroyed. */
+  allocatedBytes = 0;
+  /** Bytes sitting in free lists. */
+  pooledBytes = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly usage: GPUBufferUsageFlags,
+    private readonly cap: number,
+  ) {}
+
+  private create(bytes: number, mapped: boolean): GpuBuffer {
+    const buffer = this.device.createBuffer({ size: bytes, usage: this.usage, mappedAtCreation: mapped });
+    this.allocatedBytes += bytes;
+    return new GpuBuffer(buffer, bytes, this.nextId++);
+  }
+
+  /** A buffer of at least `bytes` bytes, reused when possible. */
+  take(bytes: number): GpuBuffer {
+    const c = sizeClass(bytes, this.cap);
+    const list = this.free.get(c);
+    const b = list?.pop();
+    if (b) {
+      this.pooledBytes -= b.bytes;
+      return b;
+    }
+    return this.create(c, false);
+  }
+
+  /**
+   * A buffer that pending commands (batch `pendingBatch`) do not use, so queue.writeBuffer into it is
+   * ordered correctly; null when the class has none (the caller then uses `createMapped`).
+   */
+  takeWritable(bytes: number, pendingBatch: number): GpuBuffer | null {
+    const c = sizeClass(bytes, this.cap);
+    const list = this.free.get(c);
+    if (!list) return null;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const b = list[i]!;
+      if (b.lastUse !== pendingBatch) {
+        list[i] = list[list.length - 1]!;
+        list.pop();
+        this.pooledBytes -= b.bytes;
+        return b;
+      }
+    }
+    return null;
+  }
+
+  /** A new buffer created mapped (for uploads); the caller fills and unmaps it. */
+  createMapped(bytes: number): GpuBuffer {
+    return this.create(sizeClass(bytes, this.cap), true);
+  }
+
+  give(b: GpuBuffer): void {
+    let list = this.free.get(b.bytes);
+    if (!list) {
+      list = [];
+      this.free.set(b.bytes, list);
+    }
+    list.push(b);
+    this.pooledBytes += b.bytes;
+  }
+
+  /** Destroy every pooled (free) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        b.buffer.destroy();
+        this.allocatedBytes -= b.bytes;
+      }
+    }
+    this.free.clear();
+    this.pooledBytes = 0;
+  }
+}

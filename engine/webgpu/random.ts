@@ -1,0 +1,22 @@
+// Dropout keep-masks on the device (shaders/random.wgsl), bit-identical to engine/random.ts.
+
+import { dropThreshold } from '../random.js';
+import { valueBits } from './elementwise.js';
+import type { GpuBuffer } from './pool.js';
+import type { Runtime } from './runtime.js';
+
+const WG = 256;
+
+export function runDropoutMask(rt: Runtime, size: number, p: number, seed: number, y: GpuBuffer): void {
+  let threshold: number;
+  try {
+    threshold = dropThreshold(p);
+  } catch (e) {
+    throw new Error(`webgpu dropoutMask: ${(e as Error).message}`);
+  }
+  if (size === 0) return;
+  const scaleBits = valueBits(1 / (1 - p), 'float32');
+  const k = rt.kernel({ file: 'random.wgsl', entry: 'dropout_mask', bindings: 'w' });
+  const [gx, gy] = rt.grid(Math.ceil(size / WG));
+  rt.dispatch(k, [y], (w) => w.u(size).u(seed >>> 0).u(threshold).u(scaleBits), gx, gy);
+}

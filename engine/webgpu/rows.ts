@@ -1,0 +1,53 @@
+// Fused row kernels: softmax / logSoftmax (shaders/softmax.wgsl), layerNorm (layernorm.wgsl),
+// crossEntropy (cross_entropy.wgsl). One workgroup per row; the workgroup size follows the row
+// length (a power of two between 32 and 256).
+
+import type { GpuBuffer } from './pool.js';
+import type { Runtime } from './runtime.js';
+
+export function rowWorkgroup(C: number): number {
+  let wg = 32;
+  while (wg < 256 && wg * 2 <= C) wg *= 2;
+  return wg;
+}
+
+export function runSoftmax(rt: Runtime, log: boolean, x: GpuBuffer, R: number, C: number, y: GpuBuffer): void {
+  if (R === 0 || C === 0) return;
+  const WG = rowWorkgroup(C);
+  const k = rt.kernel({ file: 'softmax.wgsl', entry: log ? 'log_softmax' : 'softmax', bindings: 'rw', constants: { WG } });
+  const [gx, gy] = rt.grid(R);
+  rt.dispatch(k, [x, y], (w) => w.u(R).u(C), gx, gy);
+}
+
+export function runLayerNorm(
+  rt: Runtime,
+  x: GpuBuffer,
+  wt: GpuBuffer,
+  b: GpuBuffer,
+  R: number,
+  C: number,
+  eps: number,
+  y: GpuBuffer,
+): void {
+  if (R === 0 || C === 0) return;
+  const WG = rowWorkgroup(C);
+  const k = rt.kernel({ file: 'layernorm.wgsl', entry: 'layer_norm', bindings: 'rrrw', constants: { WG } });
+  const [gx, gy] = rt.grid(R);
+  rt.dispatch(k, [x, wt, b, y], (w) => w.u(R).u(C).f(eps), gx, gy);
+}
+
+export function runCrossEntropy(
+  rt: Runtime,
+  logits: GpuBuffer,
+  labels: GpuBuffer,
+  R: number,
+  V: number,
+  ignoreIndex: number,
+  y: GpuBuffer,
+): void {
+  if (R === 0) return;
+  const WG = rowWorkgroup(V);
+  const k = rt.kernel({ file: 'cross_entropy.wgsl', entry: 'cross_entropy', bindings: 'rrw', constants: { WG } });
+  const [gx, gy] = rt.grid(R);
+  rt.dispatch(k, [logits, labels, y], (w) => w.u(R).u(V).i(ignoreIndex), gx, gy);
+}

@@ -1,0 +1,141 @@
+// Fused attention forward: out = softmax(scale * q k^T + masks) v for q, k, v, out [B, H, T, D].
+//
+// One workgroup per (query block of BQ rows, b * H + h), LANES threads per query row. Keys are
+// visited in tiles of BKV rows staged in workgroup memory with an online (running max) softmax, so
+// the T x T score matrix never exists. Key j is allowed for query i iff (!causal || j <= i) and
+// (window == 0 || i - j < window) and (no mask || keyMask[b, j] != 0); tiles entirely outside
+// the causal / window band are skipped. A query with no allowed key outputs zeros.
+// Each lane owns head dims lane, lane + LANES, ... (DPT of them; D <= LANES * DPT).
+
+override BQ: u32 = 16u;
+override LANES: u32 = 8u;
+override BKV: u32 = 32u;
+override DPT: u32 = 8u;       // dims per lane, at most 32
+
+override DP: u32 = LANES * DPT;     // padded head dim
+override KSTRIDE: u32 = DP + 1u; // padded row stride of the key tile (spreads lanes over banks)
+
+struct Params {
+  B: u32,
+  H: u32,
+  T: u32,
+  D: u32,
+  scale: f32,
+  causal: u32,
+  window: u32,
+  has_mask: u32,
+  mask_float: u32,
+}
+
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> key_mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+// A float from its bits (a function call, so infinities are not rejected by constant evaluation).
+fn f32_bits(b: u32) -> f32 {
+  return bitcast<f32>(b);
+}
+
+var<workgroup> Qs: array<f32, BQ * DP>;
+var<workgroup> Ks: array<f32, BKV * KSTRIDE>;
+var<workgroup> Vs: array<f32, BKV * DP>;
+var<workgroup> Ss: array<f32, BQ * BKV>;
+
+@compute @workgroup_size(BQ * LANES)
+fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let T = u.T;
+  let D = u.D;
+  let bh = wid.y;
+  let b = bh / u.H;
+  let base = bh * T * D;
+  let q0 = wid.x * BQ;
+  let r = lid / LANES;
+  let lane = lid % LANES;
+  let i = q0 + r;
+  let NEG_INF = f32_bits(0xff800000u);
+
+  // Query tile, pre-scaled.
+  for (var e = lid; e < BQ * DP; e += BQ * LANES) {
+    let rr = e / DP;
+    let dd = e % DP;
+    var val = 0.0;
+    if (q0 + rr < T && dd < D) { val = q[base + (q0 + rr) * D + dd] * u.scale; }
+    Qs[e] = val;
+  }
+
+  // Key range that can be visible from this query block.
+  let q_last = min(T, q0 + BQ) - 1u;
+  var k_begin = 0u;
+  if (u.window > 0u && q0 + 1u > u.window) { k_begin = q0 + 1u - u.window; }
+  var k_end = T;
+  if (u.causal != 0u) { k_end = min(T, q_last + 1u); }
+
+  var m = -3.0e38;  // running max (finite sentinel: nothing seen yet)
+  var l = 0.0;      // running sum of exp(s - m)
+  var acc: array<f32, 32>;
+  for (var t = 0u; t < DPT; t++) { acc[t] = 0.0; }
+
+  for (var k0 = k_begin; k0 < k_end; k0 += BKV) {
+    workgroupBarrier();
+    for (var e = lid; e < BKV * DP; e += BQ * LANES) {
+      let jj = e / DP;
+      let dd = e % DP;
+      let j = k0 + jj;
+      var kv = 0.0;
+      var vv = 0.0;
+      if (j < T && dd < D) {
+        kv = k[base + j * D + dd];
+        vv = v[base + j * D + dd];
+      }
+      Ks[jj * KSTRIDE + dd] = kv;
+      Vs[e] = vv;
+    }
+    workgroupBarrier();
+
+    // Scores of this lane's keys.
+    for (var jj = lane; jj < BKV; jj += LANES) {
+      let j = k0 + jj;
+      var allowed = j < T && i < T;
+      if (u.causal != 0u && j > i) { allowed = false; }
+      if (u.window > 0u && j + u.window <= i) { allowed = false; }
+      if (allowed && u.has_mask != 0u) {
+        var bits = key_mask[b * T + j];
+        if (u.mask_float != 0u) { bits = bits & 0x7fffffffu; }
+        allowed = bits != 0u;
+      }
+      var s = NEG_INF;
+      if (allowed) {
+        var dot = 0.0;
+        for (var d = 0u; d < DP; d++) { dot = fma(Qs[r * DP + d], Ks[jj * KSTRIDE + d], dot); }
+        s = dot;
+      }
+      Ss[r * BKV + jj] = s;
+    }
+    workgroupBarrier();
+
+    // Online softmax update (every lane of a row computes the same m, l).
+    var mb = m;
+    for (var jj = 0u; jj < BKV; jj++) { mb = max(mb, Ss[r * BKV + jj]); }
+    let alpha = exp(m - mb);
+    l = l * alpha;
+    for (var t = 0u; t < DPT; t++) { acc[t] = acc[t] * alpha; }
+    for (var jj = 0u; jj < BKV; jj++) {
+      let p = exp(Ss[r * BKV + jj] - mb);
+      l += p;
+      for (var t = 0u; t < DPT; t++) { acc[t] = fma(p, Vs[jj * DP + lane + t * LANES], acc[t]); }
+    }
+    m = mb;
+  }
+
+  if (i < T) {
+    var inv = 0.0;
+    if (l > 0.0) { inv = 1.0 / l; }
+    for (var t = 0u; t < DPT; t++) {
+      let d = lane + t * LANES;
+      if (d < D) { out[base + i * D + d] = acc[t] * inv; }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// Elementwise unary map y[i] = op(x[i]) (unary ops and casts).
+// The host (engine/webgpu/elementwise.ts) prepends `alias TI = f32|i32; alias TO = f32|i32;` and
+// replaces the OP_BODY marker inside `op` with the op's body (the only text substitution).
+// Uniform p0, p1 are the op's scalar parameters.
+
+override WG: u32 = 256u;
+
+struct Params {
+  n: u32,
+  p0: f32,
+  p1: f32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> x: array<TI>;
+@group(0) @binding(2) var<storage, read_write> y: array<TO>;
+
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const FRAC_1_SQRT_2: f32 = 0.7071067811865476;
+const FRAC_2_SQRT_PI: f32 = 1.1283791670955126;
+
+// tanh without the cancellation of (e^2x - 1)/(e^2x + 1) near 0 and without overflow.
+// A float from its bits (a function call, so infinities are not rejected by constant evaluation).
+fn f32_bits(b: u32) -> f32 {
+  return bitcast<f32>(b);
+}
+
+fn tanh_f(v: f32) -> f32 {
+  let a = abs(v);
+  if (a < 0.125) {
+    let s = v * v;
+    return v * (1.0 + s * (-0.3333333333 + s * (0.1333333333 + s * (-0.0539682540 + s * 0.0218694885))));
+  }
+  let t = 1.0 - 2.0 / (exp(min(2.0 * a, 88.0)) + 1.0);
+  return select(t, -t, v < 0.0);
+}
+
+fn sigmoid_f(v: f32) -> f32 {
+  if (v >= 0.0) {
+    return 1.0 / (1.0 + exp(-v));
+  }
+  let e = exp(v);
+  return e / (1.0 + e);
+}
+
+// erfc for z >= 0: Chebyshev fit (Numerical Recipes' erfcc), fractional error < 1.2e-7.
+fn erfc_pos(z: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let p = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+          t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+          t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(p);
+}
+
+// erf: Maclaurin series for |x| < 0.5 (relative accuracy near 0), 1 - erfc otherwise.
+fn erf_f(v: f32) -> f32 {
+  let a = abs(v);
+  if (a < 0.5) {
+    let s = v * v;
+    // 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320 + x^13/9360)
+    return FRAC_2_SQRT_PI * v * (1.0 + s * (-0.3333333333 + s * (0.1 + s * (-0.0238095238 +
+           s * (0.0046296296 + s * (-0.0007575758 + s * 0.0001068376))))));
+  }
+  let r = 1.0 - erfc_pos(a);
+  return select(r, -r, v < 0.0);
+}
+
+// erfc(v) for any v, accurate in the tails.
+fn erfc_f(v: f32) -> f32 {
+  if (v >= 0.0) {
+    return erfc_pos(v);
+  }
+  return 2.0 - erfc_pos(-v);
+}
+
+fn gelu_tanh_f(v: f32) -> f32 {
+  // 0.5 v (1 + tanh(u)) == v * sigmoid(2u), without cancellation for negative v.
+  let uu = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+  return v * sigmoid_f(2.0 * uu);
+}
+
+fn gelu_erf_f(v: f32) -> f32 {
+  // 0.5 v (1 + erf(v / sqrt 2)) == 0.5 v erfc(-v / sqrt 2).
+  if (abs(v) < 0.5) {
+    return 0.5 * v * (1.0 + erf_f(v * FRAC_1_SQRT_2));
+  }
+  return 0.5 * v * erfc_f(-v * FRAC_1_SQRT_2);
+}
+
+fn log1p_f(v: f32) -> f32 {
+  let w = 1.0 + v;
+  if (w == 1.0) {
+    return v;
+  }
+  return log(w) * v / (w - 1.0);
+}
+
+fn softplus_f(v: f32, beta: f32, threshold: f32) -> f32 {
+  if (beta * v > threshold) {
+    return v;
+  }
+  return log1p_f(exp(beta * v)) / beta;
+}
+
+// Math.pow semantics for real x, y (negative bases with integer exponents, x^0 = 1).
+fn pow_f(a: f32, b: f32) -> f32 {
+  if (b == 0.0) {
+    return 1.0;
+  }
+  if (a == 0.0) {
+    if (b > 0.0) {
+      return select(0.0, a, fract(b * 0.5) != 0.0 && fract(b) == 0.0); // keeps -0 for odd powers
+    }
+    return f32_bits(0x7f800000u); // +inf
+  }
+  let m = pow(abs(a), b);
+  if (a > 0.0) {
+    return m;
+  }
+  if (fract(b) != 0.0) {
+    return f32_bits(0x7fc00000u); // NaN
+  }
+  let odd = fract(b * 0.5) != 0.0;
+  return select(m, -m, odd);
+}
+
+fn op(v: TI) -> TO {
+  //OP_BODY
+}
+
+@compute @workgroup_size(WG)
+fn map(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i < u.n) {
+    y[i] = op(x[i]);
+  }
+}
