@@ -1,0 +1,373 @@
+// The embedded default experiment (`npx camels-gpu meta-train` with no arguments): a complete,
+// small, real CaMeLS run on the built-in synthetic dataset, on a machine without a GPU.
+//
+//   1. synthetic data (fictional facts) with disjoint splits     4. meta-train a CaMeLS weight model
+//   2. a byte-level BPE tokenizer trained on non-test text       5. choose each method's lr on validation
+//   3. pre-train a small GPT-2 on the QA-pretraining split,        6. evaluate uniform, SSM, TF-IDF and
+//      then QA-tune it with early stopping                            CaMeLS on the held-out test stream
+//
+// Honesty rules: seeds fixed; nothing is tuned on the test split (learning rates are picked on the
+// validation split); the test documents never reach pre-training, the tokenizer or meta-training.
+// Each phase records its outputs in the run's state, so --resume skips finished phases.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import * as E from '../../engine/index.js';
+import type { DType, DeviceName } from '../../engine/index.js';
+import { trainByteLevelBpe, writeTokenizerDir } from '../../models/bpe-trainer.js';
+import { parseHfConfig } from '../../models/hf-config.js';
+import { disposeModel, initModel, loadPretrained, savePretrained, type CausalLM } from '../../models/pretrained.js';
+import { loadTokenizer, type HfTokenizer } from '../../models/tokenizer.js';
+import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, type Config } from '../config.js';
+import { generateSyntheticDataset, syntheticCorpus, syntheticQaExamples, type SyntheticDataset } from '../data/synthetic.js';
+import type { QaExample } from '../data/types.js';
+import { writeReport, type ReportInput } from '../report/report.js';
+import { fmt } from '../runs/progress.js';
+import { RunDir, writeAtomic } from '../runs/run-dir.js';
+import { loadWeightModel, newWeightModel } from '../weight-model.js';
+import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../weighting/weighters.js';
+import { lmPretrain } from './lm-pretrain.js';
+import { metaTrain } from './meta-train.js';
+import { evaluateOnline, type EvalOutcome, type EvalStream } from './online-eval.js';
+import { qaLightTune } from './qa-train.js';
+import { specialIds, tokenizeDocument, tokenizeQa } from './tokenize.js';
+
+/** Sizes of the default experiment; `quick` is the reduced version the test suite runs. */
+export interface DefaultScale {
+  docs: { qaPretrain: number; metaTrain: number; validation: number; test: number };
+  vocabSize: number;
+  model: { n_embd: number; n_layer: number; n_head: number; n_positions: number; dropout: number };
+  pretrainSteps: number;
+  pretrainBatch: number;
+  qaTuneMaxSteps: number;
+  metaOuterSteps: number;
+  updateBatchSize: number;
+  weightModelHidden: number;
+  /** Validation documents used to choose each method's learning rate. */
+  lrSelectDocs: number;
+  lrGrid: number[];
+  numBeams: number;
+  numBeamGroups: number;
+}
+
+export const FULL_SCALE: DefaultScale = {
+  docs: { qaPretrain: 400, metaTrain: 240, validation: 24, test: 40 },
+  vocabSize: 1024,
+  model: { n_embd: 64, n_layer: 2, n_head: 4, n_positions: 160, dropout: 0.05 },
+  pretrainSteps: 1500,
+  pretrainBatch: 16,
+  qaTuneMaxSteps: 200,
+  metaOuterSteps: 30,
+  updateBatchSize: 4,
+  weightModelHidden: 32,
+  lrSelectDocs: 12,
+  lrGrid: [1e-3, 3e-3],
+  numBeams: 12,
+  numBeamGroups: 4,
+};
+
+export const QUICK_SCALE: DefaultScale = {
+  docs: { qaPretrain: 24, metaTrain: 16, validation: 4, test: 4 },
+  vocabSize: 400,
+  model: { n_embd: 16, n_layer: 1, n_head: 2, n_positions: 160, dropout: 0.05 },
+  pretrainSteps: 6,
+  pretrainBatch: 4,
+  qaTuneMaxSteps: 2,
+  metaOuterSteps: 2,
+  updateBatchSize: 2,
+  weightModelHidden: 8,
+  lrSelectDocs: 2,
+  lrGrid: [1e-3],
+  numBeams: 4,
+  numBeamGroups: 2,
+};
+
+interface PhaseState {
+  phases: Record<string, unknown>;
+}
+
+export interface DefaultExperimentOptions {
+  device: DeviceName;
+  outputs: string;
+  resume?: string | null;
+  quick?: boolean;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface DefaultExperimentResult {
+  runDir: string;
+  table: EvalOutcome[];
+  seconds: number;
+  report: string;
+}
+
+const METHODS = ['uniform', 'ssm', 'tfidf', 'CaMeLS'] as const;
+
+function qaRows(ds: SyntheticDataset, split: keyof Omit<SyntheticDataset, 'seed'>): QaExample[] {
+  return syntheticQaExamples(ds[split]);
+}
+
+function streamOf(docs: SyntheticDataset['test']): EvalStream {
+  return { documents: docs.map((d) => d.text), questions: syntheticQaExamples(docs) };
+}
+
+export async function runDefaultExperiment(opts: DefaultExperimentOptions): Promise<DefaultExperimentResult> {
+  const scale = opts.quick ? QUICK_SCALE : FULL_SCALE;
+  const seed = opts.seed ?? 0;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const t0 = Date.now();
+  const device = opts.device;
+  const dtype: DType = 'float32';
+  const run = RunDir.create(opts.outputs, 'meta-train', 'synthetic', opts.resume ?? null);
+  const state: PhaseState = { phases: {} };
+  const save = () => writeAtomic(run.path('default-state.json'), JSON.stringify(state, null, 2));
+  const phaseDone = (p: string) => p in state.phases;
+  const stamp = (p: string, info: unknown) => {
+    state.phases[p] = info;
+    save();
+    run.log(`phase ${p} done: ${JSON.stringify(info)}`);
+  };
+  if (fs.existsSync(run.path('default-state.json'))) Object.assign(state, JSON.parse(fs.readFileSync(run.path('default-state.json'), 'utf8')));
+  log(`camels-gpu default experiment → ${run.dir}`);
+  log(`device: ${device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName}; scale: ${opts.quick ? 'quick (test)' : 'full'}`);
+
+  // 1. data
+  const ds = generateSyntheticDataset({ seed, ...scale.docs });
+  const baseCfg: Config = { ...TRAIN_DEFAULTS, seed, dataset: 'synthetic', max_text_len: scale.model.n_positions, max_question_len: 48, max_answer_len: 16 };
+  run.writeConfig({ ...baseCfg, default_scale: JSON.stringify(scale) } as Config);
+  const counts = Object.fromEntries((['qaPretrain', 'metaTrain', 'validation', 'test'] as const).map((s) => [s, { documents: ds[s].length, questions: qaRows(ds, s).length }]));
+  log(`1/6 data: ${Object.entries(counts).map(([k, v]) => `${k} ${v.documents} docs / ${v.questions} questions`).join('; ')}`);
+
+  // 2. tokenizer (never sees the test split)
+  const tokDir = run.path('tokenizer');
+  if (!phaseDone('tokenizer')) {
+    const corpus = syntheticCorpus({ ...ds, test: [] });
+    const tj = trainByteLevelBpe(corpus, { vocabSize: scale.vocabSize, specialTokens: ['<|endoftext|>'] });
+    writeTokenizerDir(tokDir, tj, { eosToken: '<|endoftext|>', bosToken: '<|endoftext|>', unkToken: '<|endoftext|>', modelMaxLength: scale.model.n_positions });
+    stamp('tokenizer', { vocab: Object.keys(tj.model.vocab).length + tj.added_tokens.length });
+  }
+  const tok = loadTokenizer(tokDir);
+  const { pad, eos } = specialIds(tok);
+  log(`2/6 tokenizer: byte-level BPE, ${tok.vocabSize} tokens`);
+  const docLens = ds.test.map((d) => tok.encode(d.text).length);
+  const T = scale.model.n_positions;
+  const cfg: Config = { ...baseCfg, max_text_len: T };
+
+  // 3. base model: pre-train then QA-tune
+  const baseDir = run.path('base-model');
+  const hfRaw = {
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    vocab_size: tok.vocabSize,
+    n_positions: T,
+    n_embd: scale.model.n_embd,
+    n_layer: scale.model.n_layer,
+    n_head: scale.model.n_head,
+    resid_pdrop: scale.model.dropout,
+    embd_pdrop: scale.model.dropout,
+    attn_pdrop: 0,
+    bos_token_id: eos,
+    eos_token_id: eos,
+    activation_function: 'gelu_new',
+    tie_word_embeddings: true,
+  };
+  const hfConfig = parseHfConfig(hfRaw, 'default-experiment');
+  if (!phaseDone('base')) {
+    const model = initModel(hfConfig, hfRaw, { seed: seed + 1, device, dtype });
+    try {
+      const pre = ds.qaPretrain;
+      const docsTok = pre.map((d) => tokenizeDocument(tok, d.text, T).ids);
+      const qaTok = qaRows(ds, 'qaPretrain').map((r) => {
+        const q = tokenizeQa(tok, r, 48, 16);
+        return [...q.question, ...q.answer];
+      });
+      // Documents twice as often as QA pairs: facts come from text, the QA format from the pairs.
+      const seqs = [...docsTok, ...docsTok, ...qaTok];
+      const t = Date.now();
+      const loss = await lmPretrain(model, seqs, run, { steps: scale.pretrainSteps, batchSize: scale.pretrainBatch, seqLen: T, lr: 3e-3, warmup: Math.min(100, scale.pretrainSteps), seed: seed + 2, padId: pad, label: 'pre-train' });
+      log(`3/6 pre-train: ${scale.pretrainSteps} steps, final loss ${loss.toFixed(3)} (${fmt((Date.now() - t) / 1000)})`);
+      // QA tuning with early stopping on held-out QA-pretraining questions (their documents were seen).
+      const rows = qaRows(ds, 'qaPretrain');
+      const nVal = Math.max(4, Math.floor(rows.length * 0.1));
+      const qaCfg: Config = { ...QA_DEFAULTS, ...cfg, max_question_len: 48, max_answer_len: 16, seed };
+      const t2 = Date.now();
+      const lt = await qaLightTune(model, tok, rows.slice(nVal), rows.slice(0, nVal), qaCfg, run, {
+        lr: 1e-3,
+        batchSize: 16,
+        gradAcc: 1,
+        clip: 1,
+        valSteps: Math.max(1, Math.floor(scale.qaTuneMaxSteps / 5)),
+        patience: 2,
+        metric: 'max_f1',
+        maxSteps: scale.qaTuneMaxSteps,
+        label: 'qa-tune',
+        valGenerate: opts.quick ? 4 : 48,
+      });
+      log(`   qa-tune: best max_f1 ${lt.best.max_f1.toFixed(3)} at step ${lt.best.step} (${fmt((Date.now() - t2) / 1000)})`);
+      await savePretrained(model, baseDir);
+      for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(tokDir, f), path.join(baseDir, f));
+      stamp('base', { pretrainLoss: loss, qaBest: lt.best });
+    } finally {
+      disposeModel(model);
+    }
+  } else log('3/6 base model: already trained (resumed)');
+  const loadBase = (): CausalLM => loadPretrained(baseDir, { device, dtype });
+
+  // 4. meta-train the CaMeLS weight model (body initialised from the pre-trained base's transformer)
+  const wmDir = run.path('weight-model');
+  const metaCfg: Config = {
+    ...cfg,
+    update_batch_size: scale.updateBatchSize,
+    reset_base_freq: scale.updateBatchSize * 2,
+    grad_acc_steps: 2,
+    val_steps: Math.max(1, Math.floor(scale.metaOuterSteps / 3)),
+    max_outer_steps: scale.metaOuterSteps,
+    n_epochs: 1000,
+    outer_lr: 3e-4,
+    inner_lr: 3e-2,
+    c_kl: 0.1,
+    max_question_len: 48,
+    max_answer_len: 16,
+    val_batches: opts.quick ? 1 : 4,
+  };
+  if (!phaseDone('meta')) {
+    const base = loadBase();
+    const bodyParams: Record<string, E.Tensor> = {};
+    const fresh = loadBase();
+    for (const [k, t] of Object.entries(fresh.params)) if (k.startsWith('transformer.')) bodyParams[k] = t;
+    for (const [k, t] of Object.entries(fresh.params)) if (!k.startsWith('transformer.')) t.dispose();
+    const wm = newWeightModel(fresh.config, fresh.rawConfig, bodyParams, scale.weightModelHidden, seed + 3);
+    for (const t of Object.values(base.params)) t.requiresGrad = true;
+    try {
+      const metaRun = new RunDir(wmDir);
+      metaRun.writeConfig(metaCfg);
+      const t = Date.now();
+      const r = await metaTrain(
+        {
+          run: metaRun,
+          tokenizer: tok,
+          base,
+          wm,
+          data: { train: qaRows(ds, 'metaTrain'), val: qaRows(ds, 'validation'), loc: ds.qaPretrain.map((d) => d.text), locVal: ds.qaPretrain.slice(0, 8).map((d) => d.text) },
+          device,
+          dtype,
+        },
+        metaCfg,
+      );
+      log(`4/6 meta-train: ${r.outerSteps} outer steps, best validation loss ${r.bestVal.toFixed(4)} (${fmt((Date.now() - t) / 1000)})`);
+      stamp('meta', { best: r.bestCheckpoint, bestVal: r.bestVal, steps: r.outerSteps });
+    } finally {
+      disposeModel(base);
+      for (const t of Object.values(wm.params)) t.dispose();
+    }
+  } else log('4/6 meta-train: already done (resumed)');
+  const best = (state.phases.meta as { best: string }).best;
+
+  // 5–6. evaluation: learning rate per method chosen on validation, then the test stream
+  const evalCfg: Config = {
+    ...EVAL_DEFAULTS,
+    ...cfg,
+    max_question_len: 48,
+    max_answer_len: 16,
+    num_beams: scale.numBeams,
+    num_beam_groups: scale.numBeamGroups,
+    diversity_penalty: 10,
+    max_new_tokens: 16,
+    eval_init: false,
+    seed,
+  };
+  const tfidfCorpus = [...ds.qaPretrain, ...ds.metaTrain, ...ds.validation, ...ds.test].map((d) => d.text); // the reference fits on the whole dataset, test included (spec 1.5)
+  const weighting = (m: (typeof METHODS)[number]): { w: TokenWeighting; dispose: () => void } => {
+    if (m === 'uniform') return { w: uniformWeighting(), dispose: () => {} };
+    if (m === 'ssm') return { w: ssmWeighting(tok), dispose: () => {} };
+    if (m === 'tfidf') return { w: tfidfWeighting(tok, tfidfCorpus, null), dispose: () => {} };
+    const wm = loadWeightModel(best, best.replace(/\.safetensors$/, '') + '.config.json', { device, dtype });
+    return { w: camelsWeighting(wm), dispose: () => Object.values(wm.params).forEach((t) => t.dispose()) };
+  };
+  const evalDir = run.path('eval');
+  const results: EvalOutcome[] = (state.phases.eval as EvalOutcome[] | undefined) ?? [];
+  const valStream = streamOf(ds.validation.slice(0, scale.lrSelectDocs));
+  const testStream = streamOf(ds.test);
+  const lrChoice = (state.phases.lrChoice as Record<string, number> | undefined) ?? {};
+  for (const m of METHODS) {
+    if (results.some((r) => r.weighting === (m === 'CaMeLS' ? 'CaMeLS' : m))) continue;
+    const { w, dispose } = weighting(m);
+    try {
+      if (lrChoice[m] === undefined) {
+        let bestLr = scale.lrGrid[0]!;
+        let bestF1 = -1;
+        if (scale.lrGrid.length > 1) {
+          for (const lr of scale.lrGrid) {
+            const r = await evaluateOnline({ run: new RunDir(path.join(evalDir, 'lr-select')), tokenizer: tok, loadBase, weighting: w, stream: valStream, device, dtype, tag: `${m}-lr${lr}-` }, evalCfg, lr);
+            log(`5/6 lr selection (validation) ${m} lr ${lr}: F1 ${r.final.maxF1.mean.toFixed(3)}`);
+            if (r.final.maxF1.mean > bestF1) {
+              bestF1 = r.final.maxF1.mean;
+              bestLr = lr;
+            }
+          }
+        }
+        lrChoice[m] = bestLr;
+        stamp('lrChoice', lrChoice);
+      }
+      const r = await evaluateOnline({ run: new RunDir(evalDir), tokenizer: tok, loadBase, weighting: w, stream: testStream, device, dtype, tag: `${m}-` }, { ...evalCfg, eval_init: results.length === 0 }, lrChoice[m]!);
+      results.push(r);
+      stamp('eval', results);
+      log(`6/6 test ${m}: lr ${r.lr}, EM ${(100 * r.final.em).toFixed(1)}, F1 ${(100 * r.final.maxF1.mean).toFixed(1)}`);
+    } finally {
+      dispose();
+    }
+  }
+
+  // table, report
+  const seconds = (Date.now() - t0) / 1000;
+  const init = results.find((r) => r.init)?.init ?? null;
+  const lines = [
+    `Test stream: ${testStream.documents.length} documents, ${testStream.questions.length} questions (tokens per document: ${Math.min(...docLens)}–${Math.max(...docLens)})`,
+    '',
+    '| weighting | lr | EM (ref., %) | EM (std., %) | F1 (%) |',
+    '|---|---|---|---|---|',
+    ...(init ? [`| before adaptation | – | ${(100 * init.em).toFixed(1)} | ${(100 * init.emStandard).toFixed(1)} | ${(100 * init.maxF1.mean).toFixed(1)} |`] : []),
+    ...results.map((r) => `| ${r.weighting} | ${r.lr} | ${(100 * r.final.em).toFixed(1)} | ${(100 * r.final.emStandard).toFixed(1)} | ${(100 * r.final.maxF1.mean).toFixed(1)} |`),
+  ];
+  const table = lines.join('\n');
+  writeAtomic(run.path('results.md'), table + '\n');
+  writeAtomic(run.path('results.json'), JSON.stringify({ seconds, device, results, lrChoice }, null, 2));
+  const reportInput: ReportInput = {
+    title: 'camels-gpu default experiment',
+    runDir: run.dir,
+    table: results,
+    init,
+    metrics: run.readMetrics().concat(new RunDir(wmDir).readMetrics()),
+    samples: await sampleWeights(tok, ds.test.slice(0, 3).map((d) => d.text), T, best, device, dtype, tfidfCorpus),
+    notes: [`device: ${device}`, `seconds: ${seconds.toFixed(0)}`, `learning rates chosen on validation: ${JSON.stringify(lrChoice)}`],
+  };
+  const report = writeReport(run.path('report.html'), reportInput);
+  log('');
+  log(table);
+  log('');
+  log(`done in ${fmt(seconds)}; report: ${report}`);
+  return { runDir: run.dir, table: results, seconds, report };
+}
+
+/** Per-token weights of a few documents under every method, for the report's colour maps. */
+async function sampleWeights(tok: HfTokenizer, texts: string[], T: number, wmFile: string, device: DeviceName, dtype: DType, tfidfCorpus: string[]): Promise<ReportInput['samples']> {
+  const { pad } = specialIds(tok);
+  const wm = loadWeightModel(wmFile, wmFile.replace(/\.safetensors$/, '') + '.config.json', { device, dtype });
+  const methods: TokenWeighting[] = [uniformWeighting(), ssmWeighting(tok), tfidfWeighting(tok, tfidfCorpus, null), camelsWeighting(wm)];
+  const { padBatch, toDevice } = await import('../batch.js');
+  const out: ReportInput['samples'] = [];
+  try {
+    for (const text of texts) {
+      const ids = tokenizeDocument(tok, text, T).ids;
+      const batch = toDevice(padBatch([ids], T, pad), dtype, device);
+      const weights: Record<string, number[]> = {};
+      for (const m of methods) weights[m.name] = (await m.hostWeights(batch))[0]!;
+      out.push({ tokens: tok.decodeEach(ids), weights });
+      for (const t of [batch.ids, batch.mask, batch.targets]) t.dispose();
+    }
+  } finally {
+    Object.values(wm.params).forEach((t) => t.dispose());
+  }
+  return out;
+}

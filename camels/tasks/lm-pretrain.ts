@@ -1,0 +1,62 @@
+// Language-model pre-training of a small base model from scratch (used by the embedded default):
+// next-token loss on documents mixed with QA sequences (question ' answer<eos>'), so the model both
+// stores facts from text and learns to retrieve them in the QA format. Adam with warm-up and linear
+// decay, dropout on, progress with loss.
+
+import * as E from '../../engine/index.js';
+import type { CausalLM } from '../../models/pretrained.js';
+import { padBatch, toDevice } from '../batch.js';
+import { Prng } from '../data/rng.js';
+import { Progress } from '../runs/progress.js';
+import type { RunDir } from '../runs/run-dir.js';
+import { qaLoss } from '../losses.js';
+
+export interface PretrainOptions {
+  steps: number;
+  batchSize: number;
+  seqLen: number;
+  lr: number;
+  warmup: number;
+  seed: number;
+  padId: number;
+  label?: string;
+}
+
+/** Train `model` in place on token sequences (each already ends where it should; padded per batch). */
+export async function lmPretrain(model: CausalLM, sequences: number[][], run: RunDir, opts: PretrainOptions): Promise<number> {
+  if (sequences.length === 0) throw new Error('lm-pretrain: no training sequences');
+  const names = Object.keys(model.params);
+  const params = names.map((n) => model.params[n]!);
+  const opt = new E.Adam(params, { lr: opts.lr, maxGradNorm: 1.0, weightDecay: 0.01 });
+  const rng = new Prng(opts.seed);
+  let order = rng.permutation(sequences.length);
+  let cursor = 0;
+  const prog = new Progress(opts.label ?? 'pre-train', opts.steps);
+  let last = NaN;
+  for (let step = 0; step < opts.steps; step++) {
+    opt.lr = opts.lr * Math.min(1, (step + 1) / opts.warmup) * Math.max(0.1, 1 - step / opts.steps);
+    const rows: number[][] = [];
+    while (rows.length < opts.batchSize) {
+      if (cursor >= order.length) {
+        order = rng.permutation(sequences.length);
+        cursor = 0;
+      }
+      rows.push(sequences[order[cursor++]!]!.slice(0, opts.seqLen));
+    }
+    const T = Math.max(...rows.map((r) => r.length));
+    const batch = padBatch(rows, T, opts.padId);
+    const loss = await E.tidyAsync(async () => {
+      const l = qaLoss(model.config, model.params, toDevice(batch, model.dtype, model.device), { training: true, dropoutSeed: opts.seed * 1000003 + step });
+      opt.step(E.grad(l, params));
+      return step % 10 === 0 || step === opts.steps - 1 ? await l.item() : NaN;
+    });
+    if (!Number.isNaN(loss)) {
+      last = loss;
+      run.metric({ kind: `${opts.label ?? 'pretrain'}`, step, loss });
+      prog.tick(1, `loss ${loss.toFixed(3)}`);
+    } else prog.tick(1);
+  }
+  opt.dispose();
+  prog.finish();
+  return last;
+}

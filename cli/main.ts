@@ -1,0 +1,152 @@
+// camels-gpu command line (cac): info, bench, generate, score, qa-train, meta-train, eval.
+// Tasks accept the reference's `key=value` overrides (spec section 6) besides their flags.
+
+import { cac } from 'cac';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, type Config } from '../camels/config.js';
+
+const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
+const cli = cac('camels-gpu');
+
+const DEVICE_HELP = 'cpu | webgpu | auto (default: $CAMELS_DEVICE, else webgpu when an adapter exists, else cpu)';
+
+function keysHelp(defaults: Config): string {
+  return Object.entries(defaults)
+    .map(([k, v]) => `  ${k}=${Array.isArray(v) ? v.join(',') : v === null ? 'null' : String(v)}`)
+    .join('\n');
+}
+
+async function run(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+    process.exit(0);
+  } catch (e) {
+    const err = e as Error;
+    console.error(`camels-gpu: ${err.message}`);
+    if (process.env.CAMELS_DEBUG) console.error(err.stack);
+    process.exit(1);
+  }
+}
+
+cli
+  .command('info', 'Show the backend that would run, the WebGPU adapter, its limits and features')
+  .option('--device <device>', DEVICE_HELP)
+  .option('--json', 'Print JSON')
+  .action((opts: { device?: string; json?: boolean }) =>
+    run(async () => {
+      const { infoCommand } = await import('./commands/info.js');
+      await infoCommand(opts);
+    }),
+  );
+
+cli
+  .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention) or `model` (train step and CaMeLS meta step)')
+  .option('--device <device>', DEVICE_HELP)
+  .option('--json', 'One JSON object per line')
+  .option('--op <op>', 'kernels: only this op (matmul, softmax, layernorm, attention)')
+  .option('--size <n>', 'kernels: only this size')
+  .option('--config <name>', 'model: gpt2 | distilgpt2 | tiny', { default: 'distilgpt2' })
+  .option('--batch <n>', 'model: batch size', { default: 8 })
+  .option('--seq <n>', 'model: sequence length', { default: 256 })
+  .option('--repeat <n>', 'timed repetitions per case', { default: 5 })
+  .action((what: string, opts: Record<string, unknown>) =>
+    run(async () => {
+      const { benchCommand } = await import('./commands/bench.js');
+      await benchCommand(what, opts);
+    }),
+  );
+
+cli
+  .command('generate', 'Generate text from a Hugging Face model directory (greedy, beam or diverse group beam search)')
+  .option('--model <dir>', 'Model directory (config.json, model.safetensors, tokenizer.json)')
+  .option('--prompt <text>', 'Prompt text')
+  .option('--max-new-tokens <n>', 'New tokens at most', { default: 32 })
+  .option('--num-beams <n>', 'Beams (1 = greedy)', { default: 1 })
+  .option('--num-beam-groups <n>', 'Beam groups (diverse beam search)', { default: 1 })
+  .option('--diversity-penalty <x>', 'Diversity penalty between groups', { default: 0 })
+  .option('--length-penalty <x>', 'Length penalty exponent', { default: 1 })
+  .option('--json', 'Print JSON')
+  .option('--device <device>', DEVICE_HELP)
+  .action((opts: Record<string, unknown>) =>
+    run(async () => {
+      const { generateCommand } = await import('./commands/generate.js');
+      await generateCommand(opts);
+    }),
+  );
+
+cli
+  .command('score', "Token ids and log-probabilities of a text under a model, and the mean loss")
+  .option('--model <dir>', 'Model directory')
+  .option('--text <text>', 'Text to score')
+  .option('--json', 'Print {"ids": [...], "logprobs": [...], "loss": number}')
+  .option('--device <device>', DEVICE_HELP)
+  .action((opts: { model?: string; text?: string; json?: boolean; device?: string }) =>
+    run(async () => {
+      if (!opts.model || opts.text === undefined) throw new Error('score: --model and --text are required');
+      const { setupDevice } = await import('./device-option.js');
+      const b = await setupDevice(opts.device);
+      const { scoreText } = await import('./commands/score.js');
+      const r = await scoreText(opts.model, String(opts.text), b.name);
+      if (opts.json) console.log(JSON.stringify(r));
+      else {
+        console.log(`ids: ${r.ids.join(' ')}`);
+        console.log(`logprobs: ${r.logprobs.map((x) => x.toFixed(4)).join(' ')}`);
+        console.log(`loss: ${r.loss.toFixed(6)} (perplexity ${Math.exp(r.loss).toFixed(3)})`);
+      }
+    }),
+  );
+
+cli
+  .command('qa-train [...overrides]', `QA fine-tuning of a base model with early stopping (train_qa.py). Keys (key=value):\n${keysHelp(QA_DEFAULTS)}`)
+  .option('--device <device>', DEVICE_HELP)
+  .option('--resume <dir>', 'Continue an interrupted run directory')
+  .allowUnknownOptions()
+  .action((overrides: string[], opts: Record<string, unknown>) =>
+    run(async () => {
+      const { qaTrainCommand } = await import('./commands/tasks.js');
+      await qaTrainCommand(overrides, opts);
+    }),
+  );
+
+cli
+  .command(
+    'meta-train [...overrides]',
+    `Meta-train a CaMeLS weight model (run.py task=train). With no arguments: the embedded default experiment on synthetic data (data, tokenizer, base model pre-training and QA tuning, meta-training, evaluation of uniform/SSM/TF-IDF/CaMeLS, report). Keys (key=value):\n${keysHelp(TRAIN_DEFAULTS)}`,
+  )
+  .option('--device <device>', DEVICE_HELP)
+  .option('--resume <dir>', 'Continue an interrupted run directory')
+  .option('--quick', 'Embedded default: a reduced version (for tests)')
+  .allowUnknownOptions()
+  .action((overrides: string[], opts: Record<string, unknown>) =>
+    run(async () => {
+      const { metaTrainCommand } = await import('./commands/tasks.js');
+      await metaTrainCommand(overrides, opts);
+    }),
+  );
+
+cli
+  .command('eval [...overrides]', `Online adaptation + QA evaluation (run.py task=eval). weight_model=uniform|ssm|tfidf|CaMeLS; lr may be a comma-separated sweep. Keys (key=value):\n${keysHelp(EVAL_DEFAULTS)}`)
+  .option('--device <device>', DEVICE_HELP)
+  .allowUnknownOptions()
+  .action((overrides: string[], opts: Record<string, unknown>) =>
+    run(async () => {
+      const { evalCommand } = await import('./commands/tasks.js');
+      await evalCommand(overrides, opts);
+    }),
+  );
+
+cli.help();
+cli.version(pkg.version);
+cli.on('command:*', () => {
+  console.error(`camels-gpu: unknown command '${cli.args.join(' ')}'; see camels-gpu --help`);
+  process.exit(1);
+});
+
+const argv = process.argv;
+if (argv.length <= 2) {
+  cli.outputHelp();
+  process.exit(0);
+}
+cli.parse(argv);
