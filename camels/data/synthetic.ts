@@ -1,0 +1,341 @@
+// A built-in synthetic QA dataset for the embedded default experiment: short documents stating
+// invented facts (people, organisations, towns, rivers, years) with questions whose answers are spans
+// of their documents, plus distractor sentences that no question asks about, so that only some tokens
+// matter (which is what learned token weighting can exploit).
+//
+// Names are built from syllable tables, so no pretrained model knows the facts. Every generated name is
+// used at most once in the whole dataset, so no entity (and hence no fact) is shared between documents
+// or splits. Generation is deterministic in the seed. Each split draws from its own PRNG stream and the
+// splits are generated in the order test, validation, metaTrain, qaPretrain, so the test split depends
+// only on (seed, test count) and does not change when the training counts change.
+
+import { Prng } from './rng.js';
+import type { QaExample } from './types.js';
+
+export type SyntheticSplit = 'qaPretrain' | 'metaTrain' | 'validation' | 'test';
+export type SyntheticKind = 'organisation' | 'person' | 'town';
+
+export interface SyntheticQuestion {
+  question: string;
+  /** A substring of the document. */
+  answer: string;
+}
+
+export interface SyntheticDocument {
+  id: string;
+  split: SyntheticSplit;
+  kind: SyntheticKind;
+  text: string;
+  questions: SyntheticQuestion[];
+  /** The invented names this document uses (people, organisations, places, items). */
+  entities: string[];
+}
+
+export interface SyntheticDataset {
+  seed: number;
+  qaPretrain: SyntheticDocument[];
+  metaTrain: SyntheticDocument[];
+  validation: SyntheticDocument[];
+  test: SyntheticDocument[];
+}
+
+export interface SyntheticOptions {
+  seed?: number;
+  /** Documents per split. */
+  qaPretrain?: number;
+  metaTrain?: number;
+  validation?: number;
+  test?: number;
+  /** Keep at most this many questions per document (a random subset, in document order); default all (5-6). */
+  questionsPerDocument?: number;
+  /** Distractor sentences per document (default 3). */
+  distractors?: number;
+}
+
+export const SYNTHETIC_DEFAULTS = {
+  seed: 0,
+  qaPretrain: 300,
+  metaTrain: 500,
+  validation: 50,
+  test: 50,
+  distractors: 3,
+} as const;
+
+// ------------------------------------------------------------------------------------ syllable tables
+
+const GIVEN_START = ['Kor', 'Sel', 'Bra', 'Ta', 'Vel', 'Mor', 'Ril', 'Da', 'Fen', 'Quo', 'Ys', 'Ara', 'Ber', 'Cal', 'Dro',
+  'Eli', 'Gav', 'Hal', 'Ira', 'Jor', 'Kel', 'Lor', 'Mal', 'Nev', 'Orl', 'Pel', 'Ren', 'Sar', 'Tov', 'Ulm', 'Var', 'Wen',
+  'Zor', 'Tam', 'Bel', 'Cor', 'Dav', 'Fal', 'Gor', 'Hes', 'Lin', 'Mav', 'Nor', 'Pav', 'Ros', 'Sev', 'Tir', 'Vos'];
+const GIVEN_END = ['van', 'na', 'ric', 'ia', 'en', 'wyn', 'ora', 'ius', 'eth', 'an', 'is', 'ela', 'od', 'ara', 'in', 'ek',
+  'ith', 'us', 'ane', 'orn'];
+const FAMILY_START = ['Tel', 'Dur', 'Ost', 'Mar', 'Kes', 'Vol', 'Bran', 'Quel', 'Hal', 'Fen', 'Gris', 'Lom', 'Nar', 'Pell',
+  'Rav', 'Sorn', 'Tav', 'Vesk', 'Wyr', 'Zan', 'Ald', 'Bex', 'Cran', 'Dov', 'Erl', 'Fos', 'Gal', 'Harr', 'Ivr', 'Jass'];
+const FAMILY_MID = ['i', 'a', 'o', 'e', 'u', 'ar', 'en', 'or', 'il', '', 'ad', 'el', 'im', 'on', 'us'];
+const FAMILY_END = ['sse', 'nak', 'rin', 'dell', 'mont', 'vik', 'sar', 'ton', 'wick', 'ley', 'bury', 'holt', 'mar', 'gard',
+  'ric', 'win', 'dane', 'ford', 'quist', 'lowe', 'beck', 'crane', 'moss', 'vane', 'tarn'];
+const PLACE_START = ['Vash', 'Quen', 'Bre', 'Mor', 'Ost', 'Tal', 'Zer', 'Kal', 'Dun', 'Fen', 'Gil', 'Hov', 'Ith', 'Jor', 'Lur',
+  'Nim', 'Pra', 'Rov', 'Sil', 'Thal', 'Ulv', 'Wes', 'Yar', 'Ell', 'Cor', 'Drav', 'Esk', 'Frey', 'Grem', 'Hask'];
+const PLACE_MID = ['', 'a', 'e', 'i', 'o', 'en', 'ar', 'il', 'ba', 'de', 'ri', 'lo', 'ma', 'ne', 'su', 'ta', 'vi', 'ko', 'on',
+  'es', 'ul', 'am', 'ed', 'or', 'ir'];
+const PLACE_END = ['tor', 'mar', 'll', 'vik', 'heim', 'dor', 'wick', 'mere', 'holt', 'burg', 'ra', 'lin', 'stead', 'moor',
+  'gate', 'haven', 'fell', 'ia', 'os', 'and', 'rith', 'ven', 'dale', 'ford', 'ash'];
+const ORG_START = ['Amber', 'Silver', 'Iron', 'Glass', 'Copper', 'Raven', 'Thistle', 'Harrow', 'Lumen', 'Cobalt', 'Ember',
+  'Frost', 'Willow', 'Marble', 'Saffron', 'Indigo', 'Ivory', 'Onyx', 'Sable', 'Tansy', 'Quill', 'Gable', 'Larch', 'Fable',
+  'Cinder', 'Hazel', 'Myrtle', 'Pewter', 'Russet', 'Umber'];
+const ORG_MID = ['', 'a', 'i', 'o', 'en', 'ar', 'el'];
+const ORG_END = ['lune', 'crest', 'vale', 'reach', 'mark', 'spire', 'wood', 'field', 'brook', 'ridge', 'fall', 'gleam',
+  'shade', 'hollow', 'thorn', 'wyn', 'mont', 'dell', 'gard', 'helm'];
+const ORG_TYPE = ['Society', 'Institute', 'Guild', 'Company', 'Foundation', 'Academy', 'Observatory', 'Trust', 'Collective',
+  'Works', 'Press', 'Library', 'Orchestra', 'Museum', 'Laboratory'];
+const ITEMS = ['telescope', 'ship', 'engine', 'bridge', 'clock', 'lighthouse', 'loom', 'printing press', 'organ', 'balloon'];
+const FIELDS = ['astronomy', 'botany', 'chemistry', 'geology', 'music', 'medicine', 'mathematics', 'architecture',
+  'linguistics', 'navigation', 'painting', 'law'];
+const EXPORTS = ['copper', 'wool', 'salt', 'timber', 'glass', 'amber', 'tea', 'silk', 'paper', 'honey', 'cheese', 'rope'];
+
+const DISTRACTORS = [
+  'Visitors often remark on the quiet gardens behind the main hall.',
+  'The winters there are long, and the summers are short but bright.',
+  'Local newspapers rarely wrote about it in the early years.',
+  'Many people still walk along the old stone road every morning.',
+  'A small market opens near the square on most weekends.',
+  'The building has twelve tall windows facing the street.',
+  'Some records from that period were later lost in a fire.',
+  'Children from nearby villages sometimes come to watch.',
+  'The surrounding hills are covered with pine trees and wild flowers.',
+  'Its archives hold hundreds of letters, maps and drawings.',
+  'Travellers describe the area as calm and friendly.',
+  'The roof was repaired twice during the following decades.',
+  'Several paintings of the harbour hang in the entrance.',
+  'Rain is common in the autumn, especially in the evenings.',
+  'The nearest railway station is about an hour away by cart.',
+  'Few photographs from the first years have survived.',
+  'Most of the furniture was made by hand from local oak.',
+  'On clear nights the lights can be seen from far away.',
+  'A narrow bridge crosses the stream to the east.',
+  'The bells are rung at noon on the first day of each month.',
+  'Bread and soup are served to guests at long wooden tables.',
+  'Its walls were painted a pale shade of green.',
+];
+
+// ---------------------------------------------------------------------------------------------- names
+
+/** Syllable joins that read badly: doubled vowels, three vowels or three equal letters in a row. */
+const AWKWARD = /aa|ii|uu|yy|ee|[aeiouy]{3}|([a-z])\1\1|[^aeiouy]ll/i;
+
+/**
+ * Capacity: about 11,000 family names, 18,000 place names and 4,000 organisation words, i.e. roughly 4,000
+ * documents in all (each uses about 2 people, 2-3 place-like names and 0-1 organisations).
+ */
+class NameSource {
+  private readonly used = new Set<string>();
+
+  /** Draw from `make` until an unused, readable name appears; throw if the name space looks exhausted. */
+  unique(rng: Prng, what: string, make: () => string): string {
+    for (let tries = 0; tries < 5000; tries++) {
+      const name = make();
+      if (!this.used.has(name) && !AWKWARD.test(name)) {
+        this.used.add(name);
+        return name;
+      }
+    }
+    throw new Error(`synthetic dataset: ran out of unused ${what} names; ask for fewer documents`);
+  }
+
+  /** A full name "Given Family" whose family name is also unused. */
+  person(rng: Prng): string {
+    const family = this.unique(rng, 'family', () => rng.pick(FAMILY_START) + rng.pick(FAMILY_MID) + rng.pick(FAMILY_END));
+    let given = rng.pick(GIVEN_START) + rng.pick(GIVEN_END);
+    while (AWKWARD.test(given)) given = rng.pick(GIVEN_START) + rng.pick(GIVEN_END);
+    return `${given} ${family}`;
+  }
+
+  place(rng: Prng): string {
+    return this.unique(rng, 'place', () => rng.pick(PLACE_START) + rng.pick(PLACE_MID) + rng.pick(PLACE_END));
+  }
+
+  /** "Amberlune Society": the first word is itself unused. */
+  organisation(rng: Prng): string {
+    const word = this.unique(rng, 'organisation', () => rng.pick(ORG_START) + rng.pick(ORG_MID) + rng.pick(ORG_END));
+    return `${word} ${rng.pick(ORG_TYPE)}`;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ documents
+
+interface Draft {
+  kind: SyntheticKind;
+  facts: string[];
+  questions: SyntheticQuestion[];
+  entities: string[];
+}
+
+function organisationDraft(rng: Prng, names: NameSource, year: number): Draft {
+  const org = names.organisation(rng);
+  const founder = names.person(rng);
+  const director = names.person(rng);
+  const city = names.place(rng);
+  const item = rng.pick(ITEMS);
+  const itemName = names.place(rng);
+  const type = org.split(' ')[1]!.toLowerCase();
+  return {
+    kind: 'organisation',
+    facts: [
+      `${founder} founded the ${org} in ${city} in ${year}.`,
+      `The ${type} is best known for a ${item} called the ${itemName}.`,
+      `Its first director was ${director}.`,
+    ],
+    questions: [
+      { question: `Who founded the ${org}?`, answer: founder },
+      { question: `In what year was the ${org} founded?`, answer: String(year) },
+      { question: `In which city was the ${org} founded?`, answer: city },
+      { question: `What is the ${item} of the ${org} called?`, answer: itemName },
+      { question: `Who was the first director of the ${org}?`, answer: director },
+    ],
+    entities: [org, founder, director, city, itemName],
+  };
+}
+
+function personDraft(rng: Prng, names: NameSource, year: number): Draft {
+  const person = names.person(rng);
+  const given = person.split(' ')[0]!;
+  const spouse = names.person(rng);
+  const city = names.place(rng);
+  const org = names.organisation(rng);
+  const field = rng.pick(FIELDS);
+  const item = rng.pick(ITEMS);
+  const itemName = names.place(rng);
+  const marriage = year + 20 + rng.nextInt(15);
+  return {
+    kind: 'person',
+    facts: [
+      `${person} was born in ${city} in ${year}.`,
+      `${given} studied ${field} at the ${org}.`,
+      `In ${marriage}, ${given} married ${spouse}.`,
+      `${given} is remembered for designing a ${item} named the ${itemName}.`,
+    ],
+    questions: [
+      { question: `Where was ${person} born?`, answer: city },
+      { question: `In what year was ${person} born?`, answer: String(year) },
+      { question: `What did ${person} study?`, answer: field },
+      { question: `At which institution did ${person} study?`, answer: org },
+      { question: `Whom did ${person} marry?`, answer: spouse },
+      { question: `What was the name of the ${item} designed by ${person}?`, answer: itemName },
+    ],
+    entities: [person, spouse, city, org, itemName],
+  };
+}
+
+function townDraft(rng: Prng, names: NameSource, year: number): Draft {
+  const town = names.place(rng);
+  const river = names.place(rng);
+  const region = names.place(rng);
+  const founder = names.person(rng);
+  const leader = names.person(rng);
+  const good = rng.pick(EXPORTS);
+  return {
+    kind: 'town',
+    facts: [
+      `${town} is a small town on the ${river} River in the province of ${region}.`,
+      `It was established in ${year} by ${founder}.`,
+      `The main export of ${town} is ${good}.`,
+      `Today the town council is led by ${leader}.`,
+    ],
+    questions: [
+      { question: `On which river does ${town} lie?`, answer: river },
+      { question: `In which province is ${town}?`, answer: region },
+      { question: `Who established ${town}?`, answer: founder },
+      { question: `In what year was ${town} established?`, answer: String(year) },
+      { question: `What is the main export of ${town}?`, answer: good },
+      { question: `Who leads the town council of ${town}?`, answer: leader },
+    ],
+    entities: [town, river, region, founder, leader],
+  };
+}
+
+const DRAFTERS = [organisationDraft, personDraft, townDraft];
+
+const wordCount = (text: string): number => text.split(/\s+/).filter((w) => w.length > 0).length;
+
+const occurrences = (haystack: string, needle: string): number => haystack.split(needle).length - 1;
+
+function makeDocument(rng: Prng, names: NameSource, split: SyntheticSplit, index: number, options: SyntheticOptions): SyntheticDocument {
+  // Redraw the (rare) document in which an answer also occurs inside another word ("tea" in "Ulvristead"),
+  // so that every answer is exactly one span of its document, case-insensitively.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const doc = draftDocument(rng, names, split, index, options);
+    const lower = doc.text.toLowerCase();
+    if (doc.questions.every((q) => occurrences(lower, q.answer.toLowerCase()) === 1)) return doc;
+  }
+  throw new Error(`synthetic dataset: could not make document ${split}-${index} with unambiguous answers`);
+}
+
+function draftDocument(rng: Prng, names: NameSource, split: SyntheticSplit, index: number, options: SyntheticOptions): SyntheticDocument {
+  const draft = DRAFTERS[index % DRAFTERS.length]!(rng, names, 1700 + rng.nextInt(280));
+  // Distractors go after the first fact sentence (which introduces the subject), at random gaps.
+  // A distractor must not contain an answer ("paper" in "newspapers"), so answers occur only in facts.
+  const answers = draft.questions.map((q) => q.answer.toLowerCase());
+  const pool = DISTRACTORS.filter((d) => !answers.some((a) => d.toLowerCase().includes(a)));
+  const nDistractors = Math.max(0, Math.min(options.distractors ?? SYNTHETIC_DEFAULTS.distractors, pool.length));
+  const distractors = rng.sampleIndices(pool.length, nDistractors).map((i) => pool[i]!);
+  const sentences = [...draft.facts];
+  for (const d of distractors) sentences.splice(1 + rng.nextInt(sentences.length), 0, d);
+  const text = sentences.join(' ');
+  let questions = draft.questions;
+  const cap = options.questionsPerDocument;
+  if (cap !== undefined && cap < questions.length) {
+    const keep = new Set(rng.sampleIndices(questions.length, Math.max(0, cap)));
+    questions = questions.filter((_, i) => keep.has(i));
+  }
+  return { id: `${split}-${index}`, split, kind: draft.kind, text, questions, entities: draft.entities };
+}
+
+/** Generate the synthetic dataset. Same options, same dataset. */
+export function generateSyntheticDataset(options: SyntheticOptions = {}): SyntheticDataset {
+  const seed = options.seed ?? SYNTHETIC_DEFAULTS.seed;
+  const counts: Record<SyntheticSplit, number> = {
+    qaPretrain: options.qaPretrain ?? SYNTHETIC_DEFAULTS.qaPretrain,
+    metaTrain: options.metaTrain ?? SYNTHETIC_DEFAULTS.metaTrain,
+    validation: options.validation ?? SYNTHETIC_DEFAULTS.validation,
+    test: options.test ?? SYNTHETIC_DEFAULTS.test,
+  };
+  for (const [split, n] of Object.entries(counts)) {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`synthetic dataset: ${split} count must be a non-negative integer, got ${n}`);
+  }
+  const root = new Prng(seed);
+  const order: SyntheticSplit[] = ['test', 'validation', 'metaTrain', 'qaPretrain'];
+  const splitSeeds = order.map(() => root.nextU32());
+  const names = new NameSource();
+  const out: Partial<Record<SyntheticSplit, SyntheticDocument[]>> = {};
+  order.forEach((split, s) => {
+    const rng = new Prng(splitSeeds[s]!);
+    out[split] = Array.from({ length: counts[split] }, (_, i) => makeDocument(rng, names, split, i, options));
+  });
+  return { seed, qaPretrain: out.qaPretrain!, metaTrain: out.metaTrain!, validation: out.validation!, test: out.test! };
+}
+
+/** One (document, question, answer) example per question, in document order. */
+export function syntheticQaExamples(documents: readonly SyntheticDocument[]): (QaExample & { documentId: string })[] {
+  return documents.flatMap((d) => d.questions.map((q) => ({ document: d.text, question: q.question, answer: q.answer, documentId: d.id })));
+}
+
+/**
+ * All texts of the dataset, split by split (qaPretrain, metaTrain, validation, test): the documents and,
+ * with `includeQuestions` (default true), every question and answer. Use the full corpus to train a
+ * tokenizer; use `includeQuestions: false` (documents only) to fit TF-IDF as the reference does.
+ */
+export function syntheticCorpus(dataset: SyntheticDataset, options: { includeQuestions?: boolean } = {}): string[] {
+  const includeQuestions = options.includeQuestions ?? true;
+  const texts: string[] = [];
+  for (const split of ['qaPretrain', 'metaTrain', 'validation', 'test'] as const) {
+    for (const d of dataset[split]) {
+      texts.push(d.text);
+      if (includeQuestions) for (const q of d.questions) texts.push(q.question, q.answer);
+    }
+  }
+  return texts;
+}
+
+/** Word count of a synthetic document (whitespace-separated). */
+export function syntheticWordCount(doc: SyntheticDocument): number {
+  return wordCount(doc.text);
+}

@@ -1,0 +1,101 @@
+// The built-in synthetic dataset: deterministic from the seed, disjoint splits, answers that are spans of
+// their documents, short documents, and the corpus helper.
+import { describe, expect, it } from 'vitest';
+import {
+  generateSyntheticDataset,
+  syntheticCorpus,
+  syntheticQaExamples,
+  syntheticWordCount,
+  type SyntheticDataset,
+  type SyntheticDocument,
+} from '../../camels/data/synthetic.js';
+
+const small = { seed: 5, qaPretrain: 40, metaTrain: 60, validation: 15, test: 15 };
+const splits = (ds: SyntheticDataset): SyntheticDocument[][] => [ds.qaPretrain, ds.metaTrain, ds.validation, ds.test];
+
+describe('synthetic dataset', () => {
+  const ds = generateSyntheticDataset(small);
+
+  it('is deterministic in the seed', () => {
+    expect(generateSyntheticDataset(small)).toEqual(ds);
+    const other = generateSyntheticDataset({ ...small, seed: 6 });
+    expect(other.test.map((d) => d.text)).not.toEqual(ds.test.map((d) => d.text));
+  });
+
+  it('honours the counts and keeps the test split stable when training counts change', () => {
+    expect(splits(ds).map((s) => s.length)).toEqual([40, 60, 15, 15]);
+    const bigger = generateSyntheticDataset({ ...small, qaPretrain: 80, metaTrain: 10 });
+    expect(bigger.test).toEqual(ds.test);
+    expect(bigger.validation).toEqual(ds.validation);
+    expect(generateSyntheticDataset({ seed: 1, qaPretrain: 0, metaTrain: 0, validation: 0, test: 3 }).test).toHaveLength(3);
+    expect(() => generateSyntheticDataset({ test: -1 })).toThrow(/non-negative integer/);
+  });
+
+  it('shares no entity and no document between splits or documents', () => {
+    const seen = new Map<string, string>();
+    for (const split of splits(ds)) {
+      for (const d of split) {
+        for (const e of d.entities) {
+          expect(seen.has(e), `${e} in ${d.id} and ${seen.get(e)}`).toBe(false);
+          seen.set(e, d.id);
+        }
+      }
+    }
+    const texts = splits(ds).flat().map((d) => d.text);
+    expect(new Set(texts).size).toBe(texts.length);
+    // Family names and organisation words are unique too, so no surname or name word links two documents.
+    const people = splits(ds).flat().flatMap((d) => d.entities.filter((e) => /^\S+ \S+$/.test(e)));
+    const firstWordsOfOrgs = people.filter((e) => /(Society|Institute|Guild|Company|Foundation|Academy|Observatory|Trust|Collective|Works|Press|Library|Orchestra|Museum|Laboratory)$/.test(e)).map((e) => e.split(' ')[0]!);
+    const familyNames = people.filter((e) => !/(Society|Institute|Guild|Company|Foundation|Academy|Observatory|Trust|Collective|Works|Press|Library|Orchestra|Museum|Laboratory)$/.test(e)).map((e) => e.split(' ')[1]!);
+    expect(new Set(firstWordsOfOrgs).size).toBe(firstWordsOfOrgs.length);
+    expect(new Set(familyNames).size).toBe(familyNames.length);
+  });
+
+  it('asks several questions per document whose answers are spans of it', () => {
+    for (const d of splits(ds).flat()) {
+      expect(d.questions.length).toBeGreaterThanOrEqual(5);
+      for (const q of d.questions) {
+        expect(d.text.includes(q.answer), `${q.answer} not in ${d.id}`).toBe(true);
+        // exactly one occurrence, case-insensitively, so the answer span is unambiguous
+        expect(d.text.toLowerCase().split(q.answer.toLowerCase()).length - 1).toBe(1);
+        expect(q.question.endsWith('?')).toBe(true);
+        expect(q.question.includes(q.answer)).toBe(false);
+      }
+      const questions = d.questions.map((q) => q.question);
+      expect(new Set(questions).size).toBe(questions.length);
+    }
+    const kinds = new Set(ds.test.map((d) => d.kind));
+    expect(kinds).toEqual(new Set(['organisation', 'person', 'town']));
+    const years = ds.test.flatMap((d) => d.questions.filter((q) => q.question.startsWith('In what year')).map((q) => q.answer));
+    expect(years.every((y) => /^1[7-9]\d\d$/.test(y))).toBe(true);
+  });
+
+  it('keeps documents short and includes distractor sentences', () => {
+    for (const d of splits(ds).flat()) {
+      const n = syntheticWordCount(d);
+      expect(n).toBeGreaterThanOrEqual(40);
+      expect(n).toBeLessThanOrEqual(90);
+      const sentences = d.text.split(/(?<=\.)\s+/);
+      const asked = sentences.filter((s) => d.questions.some((q) => s.includes(q.answer)));
+      expect(sentences.length - asked.length).toBeGreaterThanOrEqual(3); // sentences no question is about
+    }
+    const none = generateSyntheticDataset({ ...small, distractors: 0 });
+    expect(none.test[0]!.text.split(/(?<=\.)\s+/).length).toBeLessThan(ds.test[0]!.text.split(/(?<=\.)\s+/).length);
+  });
+
+  it('caps questions per document on request', () => {
+    const capped = generateSyntheticDataset({ ...small, questionsPerDocument: 2 });
+    for (const d of splits(capped).flat()) expect(d.questions).toHaveLength(2);
+  });
+
+  it('flattens to QA examples and builds the corpus', () => {
+    const examples = syntheticQaExamples(ds.test);
+    expect(examples).toHaveLength(ds.test.reduce((n, d) => n + d.questions.length, 0));
+    expect(examples[0]).toEqual({ document: ds.test[0]!.text, question: ds.test[0]!.questions[0]!.question, answer: ds.test[0]!.questions[0]!.answer, documentId: 'test-0' });
+    const docsOnly = syntheticCorpus(ds, { includeQuestions: false });
+    expect(docsOnly).toHaveLength(130);
+    expect(docsOnly[0]).toBe(ds.qaPretrain[0]!.text);
+    const all = syntheticCorpus(ds);
+    expect(all.length).toBe(130 + 2 * splits(ds).flat().reduce((n, d) => n + d.questions.length, 0));
+  });
+});
