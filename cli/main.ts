@@ -139,14 +139,13 @@ cli
 
 cli.help();
 cli.version(pkg.version);
-cli.on('command:*', () => {
-  console.error(`camels-gpu: unknown command '${cli.args.join(' ')}'; see camels-gpu --help`);
-  process.exit(1);
-});
-
 const argv = process.argv;
 if (argv.length <= 2) {
   cli.outputHelp();
   process.exit(0);
 }
 cli.parse(argv);
+if (!cli.matchedCommand && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version') && !argv.includes('-v')) {
+  console.error(`camels-gpu: unknown command '${cli.args.join(' ')}'; see camels-gpu --help`);
+  process.exit(1);
+}

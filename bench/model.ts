@@ -1,0 +1,88 @@
+// Model benchmarks on random weights: one training step (forward, backward, in-place SGD) and one
+// CaMeLS meta step (one inner SGD step with createGraph on the weighted LM loss, the outer QA loss,
+// the gradient to the per-token weights), with time, tokens/s and peak device memory.
+
+import * as E from '../engine/index.js';
+import type { Backend, Tensor } from '../engine/index.js';
+import { toDevice, padBatch, qaBatch } from '../camels/batch.js';
+import { qaLoss, weightedLmLoss } from '../camels/losses.js';
+import { parseHfConfig } from '../models/hf-config.js';
+import { disposeModel, initModel } from '../models/pretrained.js';
+import { HostRng } from '../engine/random.js';
+import { printRecord, timeMedian, type BenchRecord } from './timing.js';
+
+export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
+  gpt2: { model_type: 'gpt2', n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 },
+  distilgpt2: { model_type: 'gpt2', n_layer: 6, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 },
+  tiny: { model_type: 'gpt2', n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 1024, n_positions: 160 },
+};
+
+interface MemoryStats {
+  liveBytes: number;
+  peakBytes: number;
+}
+
+function memory(backend: Backend): (MemoryStats & { reset(): void }) | null {
+  const b = backend as Backend & { memoryStats?: () => MemoryStats; resetPeak?: () => void };
+  if (!b.memoryStats) return null;
+  return { ...b.memoryStats(), reset: () => b.resetPeak?.() };
+}
+
+export async function benchModel(backend: Backend, opts: { config: string; batch: number; seq: number; json: boolean; repeat: number }): Promise<BenchRecord[]> {
+  const raw = BENCH_CONFIGS[opts.config];
+  if (!raw) throw new Error(`bench model: unknown --config '${opts.config}' (${Object.keys(BENCH_CONFIGS).join(', ')})`);
+  const cfgRaw = { ...raw, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+  const cfg = parseHfConfig(cfgRaw, `bench:${opts.config}`);
+  if (opts.seq > cfg.nPositions) throw new Error(`bench model: --seq ${opts.seq} exceeds ${cfg.nPositions} positions`);
+  const device = backend.name;
+  const model = initModel(cfg, cfgRaw, { seed: 1, device });
+  const names = Object.keys(model.params);
+  const params = names.map((n) => model.params[n]!);
+  const rng = new HostRng(2);
+  const B = opts.batch;
+  const T = opts.seq;
+  const seqs = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rng.uniform() * cfg.vocabSize)));
+  const docs = toDevice(padBatch(seqs, T, 0), 'float32', device);
+  const base = { backend: device, adapter: backend.adapterName, config: opts.config };
+  const out: BenchRecord[] = [];
+  const emit = (r: BenchRecord) => {
+    out.push(r);
+    printRecord(r, opts.json);
+  };
+  const repeat = opts.repeat;
+
+  const trainMs = await timeMedian(
+    backend,
+    () =>
+      E.tidy(() => {
+        const loss = qaLoss(cfg, model.params, docs);
+        E.sgdStepInPlace(params, E.grad(loss, params), 1e-4);
+      }),
+    { repeat, warmup: 1 },
+  );
+  emit({ op: 'train_step', shape: [B, T], ...base, ms: trainMs, tokens_per_s: (B * T) / (trainMs / 1000) });
+
+  // CaMeLS meta step: weights w [B, T] → one inner SGD step (createGraph) → outer QA loss → dL/dw
+  const qa = toDevice(qaBatch(Array.from({ length: B }, (_, i) => ({ question: seqs[i]!.slice(0, 24), answer: seqs[i]!.slice(24, 32) })), 32, 0), 'float32', device);
+  const mem = memory(backend);
+  mem?.reset();
+  const metaMs = await timeMedian(
+    backend,
+    () =>
+      E.tidy(() => {
+        const w = E.ones([B, T], { device, requiresGrad: true });
+        const inner = weightedLmLoss(cfg, model.params, docs, w);
+        const gs = E.grad(inner, params, { createGraph: true });
+        const upd: Record<string, Tensor> = {};
+        names.forEach((n, i) => (upd[n] = E.sub(model.params[n]!, E.mulScalar(gs[i]!, 1e-3))));
+        const outer = qaLoss(cfg, upd, qa);
+        E.grad(outer, [w]);
+      }),
+    { repeat, warmup: 1 },
+  );
+  const after = memory(backend);
+  emit({ op: 'camels_meta_step', shape: [B, T], ...base, ms: metaMs, ...(after ? { peak_gib: after.peakBytes / 2 ** 30 } : {}) });
+  for (const t of [docs.ids, docs.mask, docs.targets, qa.ids, qa.mask, qa.targets]) t.dispose();
+  disposeModel(model);
+  return out;
+}
