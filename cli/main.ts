@@ -99,7 +99,8 @@ cli
   );
 
 cli
-  .command('qa-train [...overrides]', `QA fine-tuning of a base model with early stopping (train_qa.py). Keys (key=value):\n${keysHelp(QA_DEFAULTS)}`)
+  .command('qa-train [...overrides]', 'QA fine-tuning of a base model with early stopping (train_qa.py)')
+  .usage(`qa-train [key=value ...]\n\nQA fine-tuning with early stopping; best-NLL/F1/EM checkpoints saved as HF model dirs.\nKeys and defaults:\n${keysHelp(QA_DEFAULTS)}`)
   .option('--device <device>', DEVICE_HELP)
   .option('--resume <dir>', 'Continue an interrupted run directory')
   .allowUnknownOptions()
@@ -111,10 +112,8 @@ cli
   );
 
 cli
-  .command(
-    'meta-train [...overrides]',
-    `Meta-train a CaMeLS weight model (run.py task=train). With no arguments: the embedded default experiment on synthetic data (data, tokenizer, base model pre-training and QA tuning, meta-training, evaluation of uniform/SSM/TF-IDF/CaMeLS, report). Keys (key=value):\n${keysHelp(TRAIN_DEFAULTS)}`,
-  )
+  .command('meta-train [...overrides]', 'Meta-train a CaMeLS weight model (run.py task=train); no arguments: the embedded default experiment')
+  .usage(`meta-train [key=value ...]\n\nWith no arguments: the embedded default experiment on synthetic data (data, tokenizer, base model\npre-training and QA tuning, meta-training, evaluation of uniform/SSM/TF-IDF/CaMeLS, HTML report).\nKeys and defaults:\n${keysHelp(TRAIN_DEFAULTS)}`)
   .option('--device <device>', DEVICE_HELP)
   .option('--resume <dir>', 'Continue an interrupted run directory')
   .option('--quick', 'Embedded default: a reduced version (for tests)')
@@ -127,7 +126,8 @@ cli
   );
 
 cli
-  .command('eval [...overrides]', `Online adaptation + QA evaluation (run.py task=eval). weight_model=uniform|ssm|tfidf|CaMeLS; lr may be a comma-separated sweep. Keys (key=value):\n${keysHelp(EVAL_DEFAULTS)}`)
+  .command('eval [...overrides]', 'Online adaptation + QA evaluation (run.py task=eval)')
+  .usage(`eval [key=value ...]\n\nweight_model=uniform|ssm|tfidf|CaMeLS; lr may be a comma-separated sweep.\nKeys and defaults:\n${keysHelp(EVAL_DEFAULTS)}`)
   .option('--device <device>', DEVICE_HELP)
   .allowUnknownOptions()
   .action((overrides: string[], opts: Record<string, unknown>) =>
