@@ -4,7 +4,7 @@
 // Each figure is the median over repetitions of (time for `iters` queued calls + one sync) / iters,
 // with pipelines warmed first.
 
-import { setMatmulTile, type MatmulTile } from '../engine/webgpu/matmul.js';
+import { setMatmulPath, setMatmulTile, type MatmulTile } from '../engine/webgpu/matmul.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../engine/webgpu/index.js';
 import type { MatmulSpec, Storage } from '../engine/backend.js';
 
@@ -25,6 +25,9 @@ function randomArray(n: number, seed: number): Float32Array {
   return a;
 }
 
+/** Process CPU seconds per call in the last `timeIt` (all threads: llvmpipe's workers included). */
+export let lastCpuSeconds = 0;
+
 /** Median seconds per call of `fn` (which returns a storage to free). */
 async function timeIt(gpu: WebGPUBackend, fn: () => Storage, budgetS: number): Promise<number> {
   for (let i = 0; i < 2; i++) gpu.free(fn());
@@ -40,24 +43,38 @@ async function timeIt(gpu: WebGPUBackend, fn: () => Storage, budgetS: number): P
     iters *= 2;
   }
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < 7; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < iters; i++) gpu.free(fn());
     await gpu.sync();
     times.push((performance.now() - t0) / 1000 / iters);
+    const c1 = process.cpuUsage(c0);
+    cpu.push((c1.user + c1.system) / 1e6 / iters);
   }
+  lastCpuSeconds = median(cpu);
   return median(times);
 }
 
-export async function benchMatmul(gpu: WebGPUBackend, sizes: number[], budgetS = 2): Promise<Array<{ n: number; gflops: number; ms: number }>> {
-  const out: Array<{ n: number; gflops: number; ms: number }> = [];
+export interface MatmulResult {
+  n: number;
+  /** Wall-clock GFLOP/s (2n^3 / median time). */
+  gflops: number;
+  ms: number;
+  /** GFLOP per CPU-second of this process (meaningful on software adapters, whose work runs on our threads). */
+  gflopsPerCpuS: number;
+}
+
+export async function benchMatmul(gpu: WebGPUBackend, sizes: number[], budgetS = 2): Promise<MatmulResult[]> {
+  const out: MatmulResult[] = [];
   for (const n of sizes) {
     const a = gpu.fromArray(randomArray(n * n, 1), 'float32');
     const b = gpu.fromArray(randomArray(n * n, 2), 'float32');
     const spec: MatmulSpec = { batch: [], aBatchStrides: [], bBatchStrides: [], M: n, K: n, N: n, transA: false, transB: false };
     const s = await timeIt(gpu, () => gpu.matmul(a, b, spec), budgetS);
     const gflops = (2 * n * n * n) / s / 1e9;
-    out.push({ n, gflops, ms: s * 1e3 });
+    out.push({ n, gflops, ms: s * 1e3, gflopsPerCpuS: (2 * n * n * n) / lastCpuSeconds / 1e9 });
     gpu.free(a);
     gpu.free(b);
   }
@@ -77,6 +94,8 @@ async function main(): Promise<void> {
     const t: MatmulTile = { BM, BN, BK, TM };
     setMatmulTile(t);
   }
+  const pathArg = arg('--path');
+  if (pathArg === 'tiled' || pathArg === 'rows') setMatmulPath(pathArg);
   const gpu = await createWebGPUBackend();
   if (!gpu) {
     console.error('no WebGPU adapter');
@@ -86,7 +105,15 @@ async function main(): Promise<void> {
   try {
     console.log(JSON.stringify({ adapter: gpu.adapterName, tile: tileArg ?? 'auto' }));
     for (const r of await benchMatmul(gpu, sizes, Number(arg('--budget') ?? 2))) {
-      console.log(JSON.stringify({ kernel: 'matmul', ...r, gflops: Number(r.gflops.toFixed(2)), ms: Number(r.ms.toFixed(3)) }));
+      console.log(
+        JSON.stringify({
+          kernel: 'matmul',
+          n: r.n,
+          gflops: Number(r.gflops.toFixed(2)),
+          ms: Number(r.ms.toFixed(3)),
+          gflopsPerCpuS: Number(r.gflopsPerCpuS.toFixed(2)),
+        }),
+      );
     }
     if (args.includes('--others')) {
       const R = 2048;

@@ -55,6 +55,11 @@ function requireInt32(s: Storage, op: string, what: string): void {
   if (s.dtype !== 'int32') throw new Error(`webgpu ${op}: ${what} must be int32, got ${s.dtype}`);
 }
 
+/** CPU rasterizers exposed as GPUs (kernels then prefer uniform-buffer-heavy paths). */
+export function isSoftwareAdapter(d: AdapterDescription): boolean {
+  return d.isFallbackAdapter || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(`${d.device} ${d.description} ${d.vendor}`);
+}
+
 let exitHookInstalled = false;
 const liveBackends = new Set<WebGPUBackend>();
 
@@ -69,6 +74,7 @@ export class WebGPUBackend implements Backend {
     this.ctx = ctx;
     this.rt = new Runtime(ctx.device);
     this.adapterName = ctx.description.name;
+    this.rt.softwareAdapter = isSoftwareAdapter(ctx.description);
     liveBackends.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;

@@ -3,7 +3,7 @@
 
 import type { MatmulSpec } from '../backend.js';
 import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime, UniformWriter } from './runtime.js';
 
 export interface MatmulTile {
   BM: number;
@@ -78,6 +78,40 @@ export function setMatmulTile(t: MatmulTile | null): void {
   forcedTile = t;
 }
 
+/** Path override for tests and benchmarks (null = automatic). */
+export type MatmulPath = 'tiled' | 'rows';
+let forcedPath: MatmulPath | null = null;
+export function setMatmulPath(p: MatmulPath | null): void {
+  forcedPath = p;
+}
+
+/** Below this many multiply-adds the software path's two packing passes are not worth it. */
+const ROWS_PATH_MIN_MACS = 1 << 15;
+const ROWS_CPU = 64; // shaders/matmul.wgsl ROWS_CPU
+const WX_CPU = 8; // invocations per workgroup, 8 columns each
+const COLS_CPU = WX_CPU * 8;
+
+interface Dims {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  nbatch: number;
+  bshape: number[];
+  bsa: number[];
+  bsb: number[];
+}
+
+function writeParams(
+  w: UniformWriter,
+  d: Dims,
+  extra: { zbase?: number; KCB?: number; Npad?: number; KB?: number; MB?: number; Kp?: number; block0?: number; accumulate?: boolean; total?: number },
+): void {
+  w.u(d.M).u(d.N).u(d.K).u(d.nbatch).u(extra.zbase ?? 0).u(extra.KCB ?? 0).u(extra.Npad ?? 0).u(extra.KB ?? 0);
+  w.ints(d.bshape, 4).ints(d.bsa, 4).ints(d.bsb, 4);
+  w.u(extra.MB ?? 0).u(extra.Kp ?? 0).u(extra.block0 ?? 0).u(extra.accumulate ? 1 : 0).u(extra.total ?? 0);
+}
+
 export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, c: GpuBuffer): void {
   const { M, N, K } = spec;
   if (spec.batch.length !== spec.aBatchStrides.length || spec.batch.length !== spec.bBatchStrides.length) {
@@ -95,7 +129,31 @@ export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulS
     return;
   }
   const plan = simplifyBatch(spec);
-  const tile = chooseTile(rt, M, N, batch, forcedTile ?? undefined);
+  if (plan.shape.length > 4) {
+    throw new Error(`webgpu matmul: more than 4 non-mergeable batch dims ([${spec.batch.join(', ')}]) are not supported`);
+  }
+  const pad = (v: number[], fill: number): number[] => [...new Array<number>(4 - v.length).fill(fill), ...v];
+  const dims: Dims = {
+    M,
+    N,
+    K,
+    batch,
+    nbatch: plan.shape.length,
+    bshape: pad(plan.shape, 1),
+    bsa: pad(plan.sa, 0),
+    bsb: pad(plan.sb, 0),
+  };
+  const path =
+    forcedPath ??
+    (rt.softwareAdapter && rt.windowBytes >= 65536 && M * N * K >= ROWS_PATH_MIN_MACS ? 'rows' : 'tiled');
+  if (path === 'rows') runRows(rt, a, b, spec, dims, c);
+  else runTiled(rt, a, b, spec, dims, c);
+}
+
+/** Workgroup-shared tiles with register blocking (GPUs). */
+function runTiled(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: Dims, c: GpuBuffer): void {
+  const { M, N } = d;
+  const tile = chooseTile(rt, M, N, d.batch, forcedTile ?? undefined);
   const k = rt.kernel({
     file: 'matmul.wgsl',
     entry: 'matmul',
@@ -106,32 +164,61 @@ export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulS
   const gy = Math.ceil(M / tile.BM);
   const maxZ = rt.maxGroupsPerDim;
   if (gx > maxZ || gy > maxZ) throw new Error(`webgpu matmul: ${M}x${N} output needs more than ${maxZ} tiles per dimension`);
-
-  // Leading batch dims beyond 4 are looped on the host (offsets folded into the buffer view would
-  // need a binding offset; instead each host iteration uses zbase over the merged inner dims).
-  const lead = Math.max(0, plan.shape.length - 4);
-  const inner = { shape: plan.shape.slice(lead), sa: plan.sa.slice(lead), sb: plan.sb.slice(lead) };
-  let innerCount = 1;
-  for (const s of inner.shape) innerCount *= s;
-  const pad = (v: number[], fill: number): number[] => [...new Array<number>(4 - v.length).fill(fill), ...v];
-  const bshape = pad(inner.shape, 1);
-  const bsa = pad(inner.sa, 0);
-  const bsb = pad(inner.sb, 0);
-  if (lead > 0) {
-    throw new Error(`webgpu matmul: more than 4 non-mergeable batch dims ([${spec.batch.join(', ')}]) are not supported`);
+  for (let z0 = 0; z0 < d.batch; z0 += maxZ) {
+    const gz = Math.min(maxZ, d.batch - z0);
+    rt.dispatch(k, [a, b, c], (w) => writeParams(w, d, { zbase: z0 }), gx, gy, gz);
   }
-  for (let z0 = 0; z0 < innerCount; z0 += maxZ) {
-    const gz = Math.min(maxZ, innerCount - z0);
+}
+
+/**
+ * Software-adapter path: pack A into uniform-window blocks and B into a padded [batch, Kp, Npad]
+ * copy, then one workgroup per (block, 64 columns) with A read through a uniform window.
+ */
+function runRows(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: Dims, c: GpuBuffer): void {
+  const { M, N, K, batch } = d;
+  const windowFloats = rt.windowBytes / 4;
+  const Kp = Math.ceil(K / 4) * 4;
+  const KCB = Math.min(Math.floor(windowFloats / ROWS_CPU / 4) * 4, Kp);
+  const KB = Math.ceil(Kp / KCB);
+  const MB = Math.ceil(M / ROWS_CPU);
+  const Npad = Math.ceil(N / COLS_CPU) * COLS_CPU;
+  const blockFloats = ROWS_CPU * KCB;
+  const blocks = batch * MB * KB;
+  const perWindow = KB === 1 ? Math.max(1, Math.floor(windowFloats / blockFloats)) : 1;
+  const dispatches = Math.ceil(blocks / perWindow);
+  const lastWindow = (dispatches - 1) * perWindow * blockFloats * 4;
+  const consts = { TRANS_A: spec.transA, TRANS_B: spec.transB };
+
+  const apFloats = blocks * blockFloats;
+  const ap = rt.allocUniform(Math.max(apFloats * 4, lastWindow + rt.windowBytes));
+  const packA = rt.kernel({ file: 'matmul.wgsl', entry: 'pack_a', bindings: 'r----w', constants: consts });
+  const aRows = blocks * ROWS_CPU;
+  let [gx, gy] = rt.grid(Math.ceil(aRows / 64));
+  rt.dispatch(packA, [a, ap], (w) => writeParams(w, d, { KCB, KB, MB, Kp, total: aRows }), gx, gy);
+
+  const bpFloats = batch * Kp * Npad;
+  const bp = rt.alloc(bpFloats * 4);
+  const packB = rt.kernel({ file: 'matmul.wgsl', entry: 'pack_b', bindings: '-r---w', constants: consts });
+  const bRows = batch * Kp;
+  [gx, gy] = rt.grid(Math.ceil(bRows / 64));
+  rt.dispatch(packB, [b, bp], (w) => writeParams(w, d, { Npad, Kp, total: bRows }), gx, gy);
+
+  const main = rt.kernel({ file: 'matmul.wgsl', entry: 'matmul_rows', bindings: '--wur', constants: { WX_CPU } });
+  const cols = Npad / COLS_CPU;
+  for (let di = 0; di < dispatches; di++) {
+    const block0 = di * perWindow;
+    const count = Math.min(perWindow, blocks - block0);
+    const accumulate = KB > 1 && block0 % KB !== 0;
     rt.dispatch(
-      k,
-      [a, b, c],
-      (w) => {
-        w.u(M).u(N).u(K).u(inner.shape.length).u(z0).u(0).u(0).u(0);
-        w.ints(bshape, 4).ints(bsa, 4).ints(bsb, 4);
-      },
-      gx,
-      gy,
-      gz,
+      main,
+      [c, ap, bp],
+      (w) => writeParams(w, d, { KCB, Npad, KB, MB, Kp, block0, accumulate }),
+      cols,
+      count,
+      1,
+      [block0 * blockFloats * 4],
     );
   }
+  rt.release(ap);
+  rt.release(bp);
 }

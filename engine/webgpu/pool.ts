@@ -14,10 +14,13 @@ export class GpuBuffer {
     /** Allocated bytes (the size class). */
     readonly bytes: number,
     readonly id: number,
+    /** The pool it returns to. */
+    readonly pool: BufferPool,
   ) {}
 }
 
 const MIN_BYTES = 256;
+let nextBufferId = 1;
 
 /** Round a byte count up to its size class (at most `cap` unless the request itself is larger). */
 export function sizeClass(bytes: number, cap: number): number {
@@ -31,7 +34,6 @@ export function sizeClass(bytes: number, cap: number): number {
 
 export class BufferPool {
   private readonly free = new Map<number, GpuBuffer[]>();
-  private nextId = 1;
   /** Bytes held by all buffers this pool created and has not destroyed. */
   allocatedBytes = 0;
   /** Bytes sitting in free lists. */
@@ -46,7 +48,7 @@ export class BufferPool {
   private create(bytes: number, mapped: boolean): GpuBuffer {
     const buffer = this.device.createBuffer({ size: bytes, usage: this.usage, mappedAtCreation: mapped });
     this.allocatedBytes += bytes;
-    return new GpuBuffer(buffer, bytes, this.nextId++);
+    return new GpuBuffer(buffer, bytes, nextBufferId++, this);
   }
 
   /** A buffer of at least `bytes` bytes, reused when possible. */

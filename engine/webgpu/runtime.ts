@@ -10,7 +10,10 @@
 import { BufferPool, GpuBuffer, sizeClass } from './pool.js';
 import { shaderText } from './shaders.js';
 
-/** Binding kinds after the uniform at binding 0: 'r' read-only storage, 'w' read_write storage, '-' unused. */
+/**
+ * Binding kinds after the uniform at binding 0: 'r' read-only storage, 'w' read_write storage,
+ * 'u' a uniform window of `Runtime.windowBytes` with a dynamic offset, '-' unused.
+ */
 export interface KernelSpec {
   file: string;
   entry: string;
@@ -88,7 +91,13 @@ export class Runtime {
   readonly limits: GPUSupportedLimits;
   readonly maxGroupsPerDim: number;
   readonly storage: BufferPool;
+  /** Storage buffers that can also be bound as uniform windows ('u' bindings). */
+  readonly uniformStorage: BufferPool;
   private readonly staging: BufferPool;
+  /** Size of a 'u' binding: 64 KiB, or the device's maxUniformBufferBindingSize if smaller. */
+  readonly windowBytes: number;
+  /** A CPU rasterizer (llvmpipe, lavapipe, SwiftShader): kernels may pick software-friendly paths. */
+  softwareAdapter = false;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -122,6 +131,12 @@ export class Runtime {
       GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       cap,
     );
+    this.uniformStorage = new BufferPool(
+      device,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      cap,
+    );
+    this.windowBytes = Math.min(65536, device.limits.maxUniformBufferBindingSize);
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, device.limits.maxBufferSize);
     this.ring = device.createBuffer({
       size: SLOT_BYTES * RING_SLOTS,
@@ -152,7 +167,10 @@ export class Runtime {
         entries.push({
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: c === 'w' ? 'storage' : 'read-only-storage' },
+          buffer:
+            c === 'u'
+              ? { type: 'uniform', hasDynamicOffset: true, minBindingSize: this.windowBytes }
+              : { type: c === 'w' ? 'storage' : 'read-only-storage' },
         });
       }
       const bgl = this.device.createBindGroupLayout({ entries });
@@ -228,7 +246,7 @@ export class Runtime {
 
   /**
    * Record one dispatch. `buffers` follow the kernel's non-'-' bindings in order. A buffer bound
-   * for writing must not be bound twice.
+   * for writing must not be bound twice. `windowOffsets` are the byte offsets of the 'u' bindings.
    */
   dispatch(
     k: Kernel,
@@ -237,6 +255,7 @@ export class Runtime {
     x: number,
     y = 1,
     z = 1,
+    windowOffsets: readonly number[] = [],
   ): void {
     if (this.destroyed) throw new Error('webgpu: backend was destroyed');
     if (x === 0 || y === 0 || z === 0) return;
@@ -257,14 +276,14 @@ export class Runtime {
         const b = buffers[bi++];
         if (!b) throw new Error(`webgpu: ${k.name}: missing buffer for binding ${i + 1}`);
         if (c === 'w') {
-          for (const o of buffers) {
-            if (o !== b && o.buffer === b.buffer) throw new Error(`webgpu: ${k.name}: a written buffer is also bound for reading`);
-          }
           let count = 0;
           for (const o of buffers) if (o === b) count++;
-          if (count > 1) throw new Error(`webgpu: ${k.name}: a written buffer is bound twice`);
+          if (count > 1) throw new Error(`webgpu: ${k.name}: a written buffer is bound more than once`);
         }
-        entries.push({ binding: i + 1, resource: { buffer: b.buffer } });
+        entries.push({
+          binding: i + 1,
+          resource: c === 'u' ? { buffer: b.buffer, offset: 0, size: this.windowBytes } : { buffer: b.buffer },
+        });
       }
       if (bi !== buffers.length) throw new Error(`webgpu: ${k.name}: expected ${bi} buffers, got ${buffers.length}`);
       bg = this.device.createBindGroup({ layout: k.layout, entries });
@@ -274,7 +293,7 @@ export class Runtime {
     }
     const pass = this.ensurePass();
     pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, bg, [slot * SLOT_BYTES]);
+    pass.setBindGroup(0, bg, windowOffsets.length ? [slot * SLOT_BYTES, ...windowOffsets] : [slot * SLOT_BYTES]);
     pass.dispatchWorkgroups(x, y, z);
     for (const b of buffers) b.lastUse = this.batch;
     this.dispatches++;
@@ -327,8 +346,14 @@ export class Runtime {
     return b;
   }
 
+  /** A storage buffer that can also be bound as a uniform window. */
+  allocUniform(bytes: number): GpuBuffer {
+    this.checkBindable(bytes);
+    return this.uniformStorage.take(Math.max(bytes, 4));
+  }
+
   release(b: GpuBuffer): void {
-    this.storage.give(b);
+    b.pool.give(b);
   }
 
   private checkBindable(bytes: number): void {
@@ -384,6 +409,7 @@ export class Runtime {
   trim(): void {
     this.flush();
     this.storage.trim();
+    this.uniformStorage.trim();
     this.staging.trim();
     this.bindGroups = new Map();
   }

@@ -7,6 +7,7 @@ import type { Backend, DType, MatmulSpec, Storage, TypedArray, UnaryOp, View } f
 import { CpuBackend, cpuData } from '../../engine/cpu/index.js';
 import { HostRng } from '../../engine/random.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../../engine/webgpu/index.js';
+import { setMatmulPath } from '../../engine/webgpu/matmul.js';
 
 const required = process.env.CAMELS_REQUIRE_WEBGPU === '1';
 let gpu: WebGPUBackend | null = null;
@@ -395,13 +396,15 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
     freeAll(gi, ci);
   });
 
-  it('matmul: plain, transposed, batched with broadcast batch dims', async () => {
-    const plain: Array<[number, number, number]> = [[1, 1, 1], [7, 7, 7], [33, 257, 1], [1, 33, 257], [65, 129, 33], [130, 70, 257]];
+  for (const path of ['tiled', 'rows'] as const) {
+  it(`matmul (${path} kernel): plain, transposed, batched with broadcast batch dims`, async () => {
+    setMatmulPath(path);
+    const plain: Array<[number, number, number]> = [[1, 1, 1], [7, 7, 7], [33, 257, 1], [1, 33, 257], [65, 129, 33], [130, 70, 257], [70, 600, 129]];
     for (const [M, K, N] of plain) {
       const [ga, ca] = both(randn(M * K));
       const [gb, cb] = both(randn(K * N));
       const spec: MatmulSpec = { batch: [], aBatchStrides: [], bBatchStrides: [], M, K, N, transA: false, transB: false };
-      await parity((b, [x, y]) => b.matmul(x!, y!, spec), [[ga, ca], [gb, cb]], 1e-5, `matmul ${M}x${K}x${N}`);
+      await parity((b, [x, y]) => b.matmul(x!, y!, spec), [[ga, ca], [gb, cb]], 1e-5, `matmul ${path} ${M}x${K}x${N}`);
       freeAll(ga, ca, gb, cb);
     }
     // Batch [2, 3]: a is [2, 1, ., .] (broadcast over dim 1), b is [1, 3, ., .] (broadcast over dim 0).
@@ -420,11 +423,13 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
           transA,
           transB,
         };
-        await parity((b, [x, y]) => b.matmul(x!, y!, spec), [[ga, ca], [gb, cb]], 1e-5, `matmul batched transA=${transA} transB=${transB}`);
+        await parity((b, [x, y]) => b.matmul(x!, y!, spec), [[ga, ca], [gb, cb]], 1e-5, `matmul ${path} batched transA=${transA} transB=${transB}`);
       }
     }
     freeAll(ga, ca, gb, cb);
+    setMatmulPath(null);
   });
+  }
 
   it('softmax, logSoftmax, layerNorm, crossEntropy', async () => {
     for (const [R, C] of [[1, 1], [7, 33], [33, 257], [3, 5000]] as Array<[number, number]>) {
