@@ -139,3 +139,71 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Masked row softmax of precomputed scores s = q k^T [B * H * T, T] (software adapters compute
+// attention as matmul -> masked_softmax -> matmul, since there every workgroup-memory load of the
+// fused kernel is a per-invocation loop). p[row, j] = softmax_j(scale * s[row, j]) over allowed
+// keys, 0 elsewhere, and a row with no allowed key is all zeros. One workgroup per row.
+
+override WG_SM: u32 = 16u;
+
+@group(0) @binding(1) var<storage, read> scores: array<f32>;
+
+var<workgroup> red_max: array<f32, WG_SM>;
+var<workgroup> red_sum: array<f32, WG_SM>;
+
+fn key_allowed(b: u32, i: u32, j: u32) -> bool {
+  if (u.causal != 0u && j > i) { return false; }
+  if (u.window > 0u && j + u.window <= i) { return false; }
+  if (u.has_mask != 0u) {
+    var bits = key_mask[b * u.T + j];
+    if (u.mask_float != 0u) { bits = bits & 0x7fffffffu; }
+    return bits != 0u;
+  }
+  return true;
+}
+
+@compute @workgroup_size(WG_SM)
+fn masked_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  let T = u.T;
+  if (row >= u.B * u.H * T) { return; }
+  let i = row % T;
+  let b = row / (T * u.H);
+  let base = row * T;
+  let NEG_INF = f32_bits(0xff800000u);
+  var m = NEG_INF;
+  for (var j = lid; j < T; j += WG_SM) {
+    if (key_allowed(b, i, j)) { m = max(m, scores[base + j] * u.scale); }
+  }
+  // Separate arrays per reduction: see the llvmpipe note in softmax.wgsl.
+  red_max[lid] = m;
+  workgroupBarrier();
+  for (var s = WG_SM / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red_max[lid] = max(red_max[lid], red_max[lid + s]); }
+    workgroupBarrier();
+  }
+  m = red_max[0];
+  var l = 0.0;
+  if (m != NEG_INF) {
+    for (var j = lid; j < T; j += WG_SM) {
+      if (key_allowed(b, i, j)) { l += exp(scores[base + j] * u.scale - m); }
+    }
+  }
+  red_sum[lid] = l;
+  workgroupBarrier();
+  for (var s = WG_SM / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red_sum[lid] = red_sum[lid] + red_sum[lid + s]; }
+    workgroupBarrier();
+  }
+  l = red_sum[0];
+  var inv = 0.0;
+  if (l > 0.0) { inv = 1.0 / l; }
+  for (var j = lid; j < T; j += WG_SM) {
+    var p = 0.0;
+    if (inv > 0.0 && key_allowed(b, i, j)) { p = exp(scores[base + j] * u.scale - m) * inv; }
+    out[base + j] = p;
+  }
+}

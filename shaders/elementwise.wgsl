@@ -1,4 +1,6 @@
-// Elementwise unary map y[i] = op(x[i]) (unary ops and casts).
+// Elementwise unary map y[i] = op(x[i]) (unary ops and casts), four elements per invocation
+// (vec4 loads and stores; storage buffers are allocated in multiples of 256 bytes, so the last
+// vec4 may run past n inside the allocation and its extra lanes are ignored).
 // The host (engine/webgpu/elementwise.ts) prepends `alias TI = f32|i32; alias TO = f32|i32;` and
 // replaces the OP_BODY marker inside `op` with the op's body (the only text substitution).
 // Uniform p0, p1 are the op's scalar parameters.
@@ -13,8 +15,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> x: array<TI>;
-@group(0) @binding(2) var<storage, read_write> y: array<TO>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<TI>>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<TO>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const FRAC_1_SQRT_2: f32 = 0.7071067811865476;
@@ -133,7 +135,8 @@ fn op(v: TI) -> TO {
 fn map(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (i < u.n) {
-    y[i] = op(x[i]);
+  if (i * 4u < u.n) {
+    let v = x[i];
+    y[i] = vec4<TO>(op(v.x), op(v.y), op(v.z), op(v.w));
   }
 }

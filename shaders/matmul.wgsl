@@ -216,6 +216,27 @@ fn pack_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   }
 }
 
+// Tiny problems on software adapters: one invocation per output element, no packing.
+@compute @workgroup_size(64)
+fn matmul_naive(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let t = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (t >= u.total) { return; }
+  let n = t % u.N;
+  let m = (t / u.N) % u.M;
+  let z = t / (u.N * u.M);
+  let off = batch_offsets(z);
+  var acc = 0.0;
+  for (var k = 0u; k < u.K; k++) {
+    var av: f32;
+    var bv: f32;
+    if (TRANS_A) { av = a[off.x + k * u.M + m]; } else { av = a[off.x + m * u.K + k]; }
+    if (TRANS_B) { bv = b[off.y + n * u.K + k]; } else { bv = b[off.y + k * u.N + n]; }
+    acc = fma(av, bv, acc);
+  }
+  c[t] = acc;
+}
+
 fn store_cpu(z: u32, m: u32, n0: u32, v: vec4<f32>) {
   if (m >= u.M) { return; }
   let o = (z * u.M + m) * u.N + n0;

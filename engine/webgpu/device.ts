@@ -29,7 +29,7 @@ export interface WebGPUContext {
 }
 
 export interface AdapterDescription {
-  /** Short human-readable name: "llvmpipe-llvm-15-0-6-256-bits- / OpenGL version OpenGL ES 3.2 Mesa 22.3.6". */
+  /** Short human-readable name, e.g. "llvmpipe-llvm-15-0-6-256-bits / OpenGL ES 3.2 Mesa 22.3.6". */
   name: string;
   backend: string;
   featureLevel: 'core' | 'compatibility';
@@ -125,7 +125,8 @@ export function describeAdapter(
             : process.platform === 'win32'
               ? 'd3d12'
               : 'vulkan';
-  const parts = [dev || vendor || 'unknown adapter', description].filter((s) => s.length > 0);
+  const shortDesc = description.replace(/^OpenGL version /, '');
+  const parts = [(dev || vendor || 'unknown adapter').replace(/-+$/, ''), shortDesc].filter((s) => s.length > 0);
   return {
     name: parts.join(' / '),
     backend,

@@ -39,8 +39,9 @@ const I32_BODIES: Partial<Record<UnaryOp, string>> = {
   mul_scalar: 'return v * i32(u.p0);',
 };
 
+/** Grid for n elements at four per invocation. */
 function grid(rt: Runtime, n: number): [number, number] {
-  return rt.grid(Math.ceil(n / WG));
+  return rt.grid(Math.ceil(n / 4 / WG));
 }
 
 export function runUnary(

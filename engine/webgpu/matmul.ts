@@ -2,6 +2,7 @@
 // limits, batch-dim simplification, and dispatch (batch beyond 65535 or 4 dims split on the host).
 
 import type { MatmulSpec } from '../backend.js';
+import { runFill } from './elementwise.js';
 import type { GpuBuffer } from './pool.js';
 import type { Runtime, UniformWriter } from './runtime.js';
 
@@ -79,14 +80,14 @@ export function setMatmulTile(t: MatmulTile | null): void {
 }
 
 /** Path override for tests and benchmarks (null = automatic). */
-export type MatmulPath = 'tiled' | 'rows';
+export type MatmulPath = 'tiled' | 'rows' | 'naive';
 let forcedPath: MatmulPath | null = null;
 export function setMatmulPath(p: MatmulPath | null): void {
   forcedPath = p;
 }
 
-/** Below this many multiply-adds the software path's two packing passes are not worth it. */
-const ROWS_PATH_MIN_MACS = 1 << 15;
+/** Software adapters: below this many multiply-adds (all batches) one invocation per output wins. */
+const NAIVE_MAX_MACS = 1 << 14;
 const ROWS_CPU = 64; // shaders/matmul.wgsl ROWS_CPU
 const WX_CPU = 8; // invocations per workgroup, 8 columns each
 const COLS_CPU = WX_CPU * 8;
@@ -121,11 +122,7 @@ export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulS
   for (const s of spec.batch) batch *= s;
   if (batch === 0 || M === 0 || N === 0) return;
   if (K === 0) {
-    // Empty contraction: zeros.
-    const k = rt.kernel({ file: 'fill.wgsl', entry: 'fill', bindings: 'w' });
-    const n = batch * M * N;
-    const [gx, gy] = rt.grid(Math.ceil(n / 256));
-    rt.dispatch(k, [c], (w) => w.u(n).u(0), gx, gy);
+    runFill(rt, c, batch * M * N, 'float32', 0); // empty contraction: zeros
     return;
   }
   const plan = simplifyBatch(spec);
@@ -143,11 +140,20 @@ export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulS
     bsa: pad(plan.sa, 0),
     bsb: pad(plan.sb, 0),
   };
-  const path =
-    forcedPath ??
-    (rt.softwareAdapter && rt.windowBytes >= 65536 && M * N * K >= ROWS_PATH_MIN_MACS ? 'rows' : 'tiled');
+  let path: MatmulPath = 'tiled';
+  if (rt.softwareAdapter) path = batch * M * N * K < NAIVE_MAX_MACS || rt.windowBytes < 65536 ? 'naive' : 'rows';
+  path = forcedPath ?? path;
   if (path === 'rows') runRows(rt, a, b, spec, dims, c);
+  else if (path === 'naive') runNaive(rt, a, b, spec, dims, c);
   else runTiled(rt, a, b, spec, dims, c);
+}
+
+/** One invocation per output element (tiny problems on software adapters). */
+function runNaive(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: Dims, c: GpuBuffer): void {
+  const total = d.batch * d.M * d.N;
+  const k = rt.kernel({ file: 'matmul.wgsl', entry: 'matmul_naive', bindings: 'rrw', constants: { TRANS_A: spec.transA, TRANS_B: spec.transB } });
+  const [gx, gy] = rt.grid(Math.ceil(total / 64));
+  rt.dispatch(k, [a, b, c], (w) => writeParams(w, d, { total }), gx, gy);
 }
 
 /** Workgroup-shared tiles with register blocking (GPUs). */

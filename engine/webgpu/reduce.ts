@@ -50,12 +50,13 @@ function pass(
   const outputs = outer * inner;
   const bytes = dtype === 'int32' ? 4 : 4;
   if (inner === 1 && R > 64) {
-    // One workgroup per row (or row chunk).
+    // One workgroup per row (or row chunk); small workgroups on software adapters (see rows.ts).
+    const WGr = rt.softwareAdapter ? 16 : WG;
     let S = 1;
-    if (outer * WG < TARGET_THREADS && R > 4 * WG) S = Math.min(Math.ceil(TARGET_THREADS / (outer * WG)), Math.ceil(R / (4 * WG)));
+    if (outer * WGr < TARGET_THREADS && R > 4 * WGr) S = Math.min(Math.ceil(TARGET_THREADS / (outer * WGr)), Math.ceil(R / (4 * WGr)));
     const L = Math.ceil(R / S);
     S = Math.ceil(R / L);
-    const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduce_rows', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG } });
+    const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduce_rows', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG: WGr } });
     const target = S === 1 ? y : rt.alloc(outer * S * bytes);
     const [gx, gy] = rt.grid(outer * S);
     rt.dispatch(k, [x, target], (w) => w.u(outer).u(R).u(1).u(L).u(S), gx, gy);

@@ -89,7 +89,8 @@ export class UniformWriter {
 
 export class Runtime {
   readonly limits: GPUSupportedLimits;
-  readonly maxGroupsPerDim: number;
+  /** maxComputeWorkgroupsPerDimension (tests lower it to exercise grid splitting). */
+  maxGroupsPerDim: number;
   readonly storage: BufferPool;
   /** Storage buffers that can also be bound as uniform windows ('u' bindings). */
   readonly uniformStorage: BufferPool;

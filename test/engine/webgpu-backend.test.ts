@@ -366,7 +366,10 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
     freeAll(gt, ct, gi, ci, gs, cs, gsi, csi, go, co, bad, gb);
   });
 
-  it('reduce sum / max / min over axes', async () => {
+  for (const software of [false, true]) {
+  it(`reduce sum / max / min over axes (${software ? 'software-adapter' : 'gpu'} kernels)`, async () => {
+    const saved = gpu!.rt.softwareAdapter;
+    gpu!.rt.softwareAdapter = software;
     const cases: Array<[number[], number[]]> = [
       [[257], [0]],
       [[7, 33, 5], [1]],
@@ -394,9 +397,11 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
       await parity((b, [x]) => b.reduce(op, x!, [7, 33], [0]), [[gi, ci]], 0, `reduce int32 ${op}`);
     }
     freeAll(gi, ci);
+    gpu!.rt.softwareAdapter = saved;
   });
+  }
 
-  for (const path of ['tiled', 'rows'] as const) {
+  for (const path of ['tiled', 'rows', 'naive'] as const) {
   it(`matmul (${path} kernel): plain, transposed, batched with broadcast batch dims`, async () => {
     setMatmulPath(path);
     const plain: Array<[number, number, number]> = [[1, 1, 1], [7, 7, 7], [33, 257, 1], [1, 33, 257], [65, 129, 33], [130, 70, 257], [70, 600, 129]];
@@ -431,7 +436,10 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
   });
   }
 
-  it('softmax, logSoftmax, layerNorm, crossEntropy', async () => {
+  for (const software of [false, true]) {
+  it(`softmax, logSoftmax, layerNorm, crossEntropy (${software ? 'software-adapter' : 'gpu'} kernels)`, async () => {
+    const saved = gpu!.rt.softwareAdapter;
+    gpu!.rt.softwareAdapter = software;
     for (const [R, C] of [[1, 1], [7, 33], [33, 257], [3, 5000]] as Array<[number, number]>) {
       const [g, c] = both(randn(R * C, 3));
       await parity((b, [x]) => b.softmax(x!, R, C), [[g, c]], 1e-5, `softmax ${R}x${C}`);
@@ -445,9 +453,14 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
       await parity((b, [x, l]) => b.crossEntropy(x!, l!, R, C, -100), [[g, c], [gl, cl]], 1e-5, `crossEntropy ${R}x${C}`);
       freeAll(g, c, gw, cw, gb, cb, gl, cl);
     }
+    gpu!.rt.softwareAdapter = saved;
   });
+  }
 
-  it('attention with causal, window and key masks', async () => {
+  for (const software of [false, true]) {
+  it(`attention with causal, window and key masks (${software ? 'software-adapter' : 'gpu'} kernels)`, async () => {
+    const saved = gpu!.rt.softwareAdapter;
+    gpu!.rt.softwareAdapter = software;
     const configs: Array<{ B: number; H: number; T: number; D: number; causal: boolean; window: number; mask: boolean }> = [
       { B: 1, H: 1, T: 1, D: 1, causal: false, window: 0, mask: false },
       { B: 2, H: 3, T: 33, D: 16, causal: false, window: 0, mask: false },
@@ -481,7 +494,9 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
     const spec = { B, H, T, D, scale: 0.5, causal: false, window: 0 };
     await parity((b, [q, m]) => b.attention(q!, q!, q!, m!, spec), [[gq, cq], [gm, cm]], 1e-5, 'attention int mask');
     freeAll(gq, cq, gm, cm);
+    gpu!.rt.softwareAdapter = saved;
   });
+  }
 
   it('dropoutMask is bit-identical to the cpu backend', async () => {
     for (const [size, p, seed] of [[10007, 0.1, 1234], [257, 0.5, 0], [33, 0, 7], [4099, 0.9, 0xffffffff]] as Array<[number, number, number]>) {
@@ -533,6 +548,39 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
     }
     await expectClose(gx, cx, 1e-5, 'chain');
     freeAll(g, c, gx, cx);
+  });
+
+  it('grids beyond the per-dimension workgroup limit', async () => {
+    // A real one: 70000 rows, one workgroup each, needs a 2-D grid.
+    const [R, C] = [70000, 3];
+    const [g, c] = both(randn(R * C));
+    await parity((b, [x]) => b.softmax(x!, R, C), [[g, c]], 1e-5, 'softmax 70000 rows');
+    freeAll(g, c);
+    // Then the same splitting logic at small sizes, with the limit lowered to 6 workgroups.
+    const rt = gpu!.rt;
+    const savedMax = rt.maxGroupsPerDim;
+    const savedSw = rt.softwareAdapter;
+    rt.maxGroupsPerDim = 6;
+    rt.softwareAdapter = false;
+    try {
+      const [gx, cx] = both(randn(8 * 1000));
+      await parity((b, [x]) => b.unary('exp', x!), [[gx, cx]], 2e-6, 'unary, 2-D grid');
+      await parity((b, [x]) => b.binary('add', x!, view([8, 1000]), x!, view([8, 1000]), [8, 1000]), [[gx, cx]], 1e-6, 'binary, 2-D grid');
+      await parity((b, [x]) => b.softmax(x!, 8, 1000), [[gx, cx]], 1e-5, 'softmax, 2-D grid');
+      await parity((b, [x]) => b.reduce('sum', x!, [8, 1000], [1]), [[gx, cx]], 1e-5, 'reduce rows, 2-D grid');
+      const spec: MatmulSpec = { batch: [8], aBatchStrides: [100], bBatchStrides: [100], M: 10, K: 10, N: 10, transA: false, transB: false };
+      setMatmulPath('tiled');
+      await parity((b, [x, y]) => b.matmul(x!, y!, spec), [[gx, cx], [gx, cx]], 1e-5, 'matmul, batch split over dispatches');
+      setMatmulPath(null);
+      const d = gpu!.dropoutMask(4 * 256 * 8, 0.3, 5, 'float32');
+      const dc = cpu.dropoutMask(4 * 256 * 8, 0.3, 5, 'float32');
+      await expectEqual(d, dc, 'dropout, 2-D grid');
+      freeAll(gx, cx, d, dc);
+    } finally {
+      rt.maxGroupsPerDim = savedMax;
+      rt.softwareAdapter = savedSw;
+      setMatmulPath(null);
+    }
   });
 
   it('liveCount returns to its start after freeing', async () => {
