@@ -39,8 +39,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, BK * BM / 4u>;   // As[k][m / 4], m within the tile
-var<workgroup> Bs: array<vec4<f32>, BK * BN / 4u>;   // Bs[k][n / 4]
+// Tiles are k-major with one vec4 of padding per k row, so the transposing stores of a
+// non-transposed A (or transposed B) tile, where neighbouring invocations differ in k, spread
+// over memory banks instead of all hitting one.
+override AS_STRIDE: u32 = BM / 4u + 1u;  // vec4s per k row of As
+override BS_STRIDE: u32 = BN / 4u + 1u;  // vec4s per k row of Bs
+var<workgroup> As: array<vec4<f32>, BK * AS_STRIDE>;   // As[k][m / 4], m within the tile
+var<workgroup> Bs: array<vec4<f32>, BK * BS_STRIDE>;   // Bs[k][n / 4]
 
 @compute @workgroup_size(WG)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -82,7 +87,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       if (gm < M && gk < K) {
         if (TRANS_A) { v = a[aoff + gk * M + gm]; } else { v = a[aoff + gm * K + gk]; }
       }
-      As[kk * (BM / 4u) + mm / 4u][mm % 4u] = v;
+      As[kk * AS_STRIDE + mm / 4u][mm % 4u] = v;
     }
     // B tile -> Bs (k-major).
     for (var e = lid; e < BN * BK; e += WG) {
@@ -95,14 +100,14 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       if (gn < N && gk < K) {
         if (TRANS_B) { v = b[boff + gn * K + gk]; } else { v = b[boff + gk * N + gn]; }
       }
-      Bs[kk * (BN / 4u) + nn / 4u][nn % 4u] = v;
+      Bs[kk * BS_STRIDE + nn / 4u][nn % 4u] = v;
     }
     workgroupBarrier();
 
     for (var kk = 0u; kk < BK; kk++) {
-      let bv = Bs[kk * (BN / 4u) + tx];
+      let bv = Bs[kk * BS_STRIDE + tx];
       for (var i4 = 0u; i4 < TM / 4u; i4++) {
-        let av = As[kk * (BM / 4u) + ty * (TM / 4u) + i4];
+        let av = As[kk * AS_STRIDE + ty * (TM / 4u) + i4];
         acc[i4 * 4u + 0u] = fma(vec4<f32>(av.x), bv, acc[i4 * 4u + 0u]);
         acc[i4 * 4u + 1u] = fma(vec4<f32>(av.y), bv, acc[i4 * 4u + 1u]);
         acc[i4 * 4u + 2u] = fma(vec4<f32>(av.z), bv, acc[i4 * 4u + 2u]);

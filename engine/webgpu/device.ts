@@ -101,8 +101,21 @@ function readLimits(limits: GPUSupportedLimits): Record<string, number> {
   return out;
 }
 
-/** Describe an adapter for `camels-gpu info` and error messages. */
-export function describeAdapter(
+/** The context most recently acquired by requestWebGPU (null before any, or after release). */
+let current: WebGPUContext | null = null;
+
+/**
+ * Backend name, vendor / architecture / description, limits and features of an acquired WebGPU
+ * context (default: the current one) for `camels-gpu info`; null when none has been acquired.
+ */
+export function describeAdapter(ctx: WebGPUContext | null = current): AdapterDescription | null {
+  if (!ctx) return null;
+  if (ctx.adapter) return describeGpuAdapter(ctx.adapter, ctx.featureLevel, ctx.backendOption, ctx.device);
+  return ctx.description;
+}
+
+/** Describe an adapter (and the limits/features of its device, when given). */
+export function describeGpuAdapter(
   adapter: GPUAdapter,
   featureLevel: 'core' | 'compatibility',
   backendOption: string,
@@ -191,9 +204,10 @@ export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<We
     if (!adapter) continue;
     const device = await openDevice(adapter);
     if (!device) continue;
-    const description = describeAdapter(adapter, at.level, at.backendOption, device);
+    const description = describeGpuAdapter(adapter, at.level, at.backendOption, device);
     instances.clear(); // drop the instances that were not chosen
-    return { gpu, adapter, device, featureLevel: at.level, backendOption: at.backendOption, description };
+    current = { gpu, adapter, device, featureLevel: at.level, backendOption: at.backendOption, description };
+    return current;
   }
   instances.clear();
   return null;
@@ -208,6 +222,7 @@ export function releaseWebGPU(ctx: WebGPUContext): void {
   }
   ctx.adapter = null;
   ctx.gpu = null;
+  if (current === ctx) current = null;
 }
 
 /** The message for "WebGPU was asked for but none exists". */

@@ -31,7 +31,7 @@ import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storag
 import { runBinary, runCopy, runCopyInto, runWhere } from './strided.js';
 
 export { FLOAT64_UNSUPPORTED, WebGPUStorage } from './storage.js';
-export { NO_WEBGPU_HELP, describeAdapter, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions } from './device.js';
+export { NO_WEBGPU_HELP, describeAdapter, describeGpuAdapter, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions } from './device.js';
 
 function numel(shape: readonly number[]): number {
   let n = 1;
@@ -87,8 +87,7 @@ export class WebGPUBackend implements Backend {
   /** Adapter, backend, limits and features (for `camels-gpu info`). */
   describe(): AdapterDescription {
     if (!this.ctx) throw new Error('webgpu: backend was destroyed');
-    if (this.ctx.adapter) return describeAdapter(this.ctx.adapter, this.ctx.featureLevel, this.ctx.backendOption, this.ctx.device);
-    return this.ctx.description;
+    return describeAdapter(this.ctx)!;
   }
 
   get device(): GPUDevice {

@@ -25,7 +25,7 @@ function threads(t: MatmulTile): number {
 }
 
 function fits(rt: Runtime, t: MatmulTile): boolean {
-  const shared = (t.BM + t.BN) * t.BK * 4;
+  const shared = (t.BM + t.BN + 8) * t.BK * 4;
   return threads(t) <= rt.limits.maxComputeInvocationsPerWorkgroup && shared <= rt.limits.maxComputeWorkgroupStorageSize;
 }
 

@@ -150,6 +150,11 @@ describe.skipIf(!gpu)('webgpu backend vs cpu (float32)', () => {
     startLive = gpu!.liveCount();
     expect(gpu!.name).toBe('webgpu');
     expect(gpu!.adapterName.length).toBeGreaterThan(0);
+    const d = gpu!.describe();
+    expect(d.name).toBe(gpu!.adapterName);
+    expect(d.backend.length).toBeGreaterThan(0);
+    expect(d.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+    expect(Array.isArray(d.features)).toBe(true);
   });
 
   it('fromArray / read / full round trips', async () => {
