@@ -1,8 +1,10 @@
 // Scratch benchmark of raw WebGPU kernels (no autodiff, no tensors): matmul GFLOP/s at square sizes
 // and a few elementwise / fused kernels, printed as JSON lines. Run after `npm run build`:
-//   node dist/bench/kernels-raw.js [--sizes 256,512,1024] [--tile BMxBNxBKxTM]
-// Each figure is the median over repetitions of (time for `iters` queued calls + one sync) / iters,
-// with pipelines warmed first.
+//   node dist/bench/kernels-raw.js [--sizes 256,512,1024] [--path tiled|rows|naive]
+//                                  [--tile BMxBNxBKxTM] [--budget seconds] [--others]
+// Each figure is the median over 7 repetitions of (time for `iters` queued calls + one sync) /
+// iters, with pipelines warmed first. gflopsPerCpuS divides by this process's CPU time, which on a
+// software adapter (whose work runs on our threads) is less sensitive to other jobs on the machine.
 
 import { setMatmulPath, setMatmulTile, type MatmulTile } from '../engine/webgpu/matmul.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../engine/webgpu/index.js';

@@ -5,9 +5,10 @@
 // llvmpipe on machines without a GPU). Returns null, never throws, when nothing is found.
 // Dawn facts this file designs around (see shared/design/webgpu-runtime.md): the process does not
 // exit while the object from create() is referenced, and a live device keeps a CPU core busy until
-// device.destroy(); `releaseWebGPU` drops both.
+// device.destroy(); `releaseWebGPU` drops both. The `webgpu` package (a native addon) is imported
+// lazily, so a machine where it cannot load just has no WebGPU.
 
-import { create, globals } from 'webgpu';
+type DawnModule = { create: (options: string[]) => GPU; globals: object };
 
 export interface RequestWebGPUOptions {
   powerPreference?: GPUPowerPreference;
@@ -59,7 +60,7 @@ const MAX_LIMITS = [
 let globalsInstalled = false;
 
 /** Install Dawn's WebGPU globals (GPUBufferUsage, GPUMapMode, ...) into globalThis once. */
-export function installWebGPUGlobals(): void {
+function installWebGPUGlobals(globals: object): void {
   if (globalsInstalled) return;
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(globals as Record<string, unknown>)) {
@@ -68,9 +69,20 @@ export function installWebGPUGlobals(): void {
   globalsInstalled = true;
 }
 
-function tryCreate(options: string[]): GPU | null {
+let dawn: Promise<DawnModule | null> | null = null;
+
+/** The `webgpu` package, or null when its native addon cannot be loaded here. */
+function loadDawn(): Promise<DawnModule | null> {
+  dawn ??= import('webgpu').then(
+    (m) => m as unknown as DawnModule,
+    () => null,
+  );
+  return dawn;
+}
+
+function tryCreate(mod: DawnModule, options: string[]): GPU | null {
   try {
-    return create(options);
+    return mod.create(options);
   } catch {
     return null;
   }
@@ -173,8 +185,10 @@ async function openDevice(adapter: GPUAdapter): Promise<GPUDevice | null> {
  * Returns null when no adapter works.
  */
 export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<WebGPUContext | null> {
-  installWebGPUGlobals();
   if (process.platform === 'linux') process.env.EGL_PLATFORM ||= 'surfaceless';
+  const mod = await loadDawn();
+  if (!mod) return null;
+  installWebGPUGlobals(mod.globals);
   const envBackend = process.env.CAMELS_WEBGPU_BACKEND?.trim();
   const backend = opts.backend ?? (envBackend ? envBackend : undefined);
   const power: GPURequestAdapterOptions = opts.powerPreference ? { powerPreference: opts.powerPreference } : {};
@@ -194,7 +208,7 @@ export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<We
   const instances = new Map<string, GPU | null>();
   for (const at of attempts) {
     const key = at.options.join(',');
-    if (!instances.has(key)) instances.set(key, tryCreate(at.options));
+    if (!instances.has(key)) instances.set(key, tryCreate(mod, at.options));
     const gpu = instances.get(key);
     if (!gpu) continue;
     const adapter = await tryAdapter(

@@ -102,6 +102,8 @@ export class Runtime {
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** Pipeline last set on the open pass (setPipeline is skipped when it repeats). */
+  private passPipeline: GPUComputePipeline | null = null;
   /** Id of the batch being recorded (incremented at each submit). */
   batch = 0;
   private dispatches = 0;
@@ -223,7 +225,10 @@ export class Runtime {
 
   private ensurePass(): GPUComputePassEncoder {
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    if (!this.pass) {
+      this.pass = this.encoder.beginComputePass();
+      this.passPipeline = null;
+    }
     return this.pass;
   }
 
@@ -293,7 +298,10 @@ export class Runtime {
       this.stats.bindGroups++;
     }
     const pass = this.ensurePass();
-    pass.setPipeline(k.pipeline);
+    if (this.passPipeline !== k.pipeline) {
+      pass.setPipeline(k.pipeline);
+      this.passPipeline = k.pipeline;
+    }
     pass.setBindGroup(0, bg, windowOffsets.length ? [slot * SLOT_BYTES, ...windowOffsets] : [slot * SLOT_BYTES]);
     pass.dispatchWorkgroups(x, y, z);
     for (const b of buffers) b.lastUse = this.batch;
