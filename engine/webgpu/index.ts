@@ -179,6 +179,8 @@ export class WebGPUBackend implements Backend {
     if (op === 'softplus') {
       p0 ??= 1;
       p1 ??= 20;
+    } else if ((op === 'pow_scalar' || op === 'add_scalar' || op === 'mul_scalar') && typeof p0 !== 'number') {
+      throw new Error(`webgpu unary '${op}': missing parameter p0`);
     }
     const y = this.out(x.size, x.dtype);
     try {
