@@ -1,10 +1,17 @@
 // Elementwise kernels: unary ops, strided binary ops and where (broadcast via zero strides), casts.
 // Float values are computed in float64 and rounded once when written to a float32 array.
+//
+// Speed: every (op, dtype) pair gets its own loop, generated once from a one-line expression with
+// `new Function` (the expressions are the fixed strings below, never caller input), so V8 compiles
+// a monomorphic loop with the op inlined instead of calling a closure per element. Strided operands
+// are first coalesced (strided.ts coalesceViews): the loops then run over the few remaining dims
+// with a contiguous inner row, specialised for the common same-shape, row-broadcast (stride 1 in the
+// inner dim, 0 in an outer one), column-broadcast / scalar (stride 0 in the inner dim) layouts.
 
 import type { BinaryOp, DType, Storage, TypedArray, UnaryOp, View } from '../backend.js';
 import { erf, geluErf, geluTanh, sigmoid, softplus, toInt32 } from './scalar.js';
 import { allocArray, convertArray, dataOf, requireSameDtype } from './storage.js';
-import { checkView, numel, viewOffsets } from './strided.js';
+import { checkView, coalesceViews, numel } from './strided.js';
 
 /** C / PyTorch pow: x^0 = 1 and 1^y = 1 even for NaN, (-1)^±inf = 1 (Math.pow gives NaN there). */
 export function powC(x: number, y: number): number {
@@ -13,79 +20,156 @@ export function powC(x: number, y: number): number {
   return Math.pow(x, y);
 }
 
+// ---- kernel generation ----
+
+/** Helpers visible to the generated loops by these names. */
+const HELPER_NAMES = ['powC', 'erf', 'geluErf', 'geluTanh', 'sigmoid', 'softplus', 'toInt32'] as const;
+const HELPERS = [powC, erf, geluErf, geluTanh, sigmoid, softplus, toInt32];
+
+/** Compile `body` (the statements of a function of `params`) with the helpers in scope. */
+function compile<F>(params: string, body: string): F {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function(...HELPER_NAMES, `'use strict'; return function kernel(${params}) {\n${body}\n};`);
+  return factory(...HELPERS) as F;
+}
+
+type UnaryKernel = (X: TypedArray, out: TypedArray, c0: number, c1: number) => void;
+type BinaryKernel = (
+  out: TypedArray,
+  A: TypedArray,
+  B: TypedArray,
+  shape: number[],
+  oa: number,
+  sa: number[],
+  ob: number,
+  sb: number[],
+) => void;
+
+const unaryKernels = new Map<string, UnaryKernel>();
+const binaryKernels = new Map<string, BinaryKernel>();
+
+/** out[i] = expr(x = X[i]) with parameters c0, c1. */
+function unaryKernel(key: string, expr: string): UnaryKernel {
+  let k = unaryKernels.get(key);
+  if (!k) {
+    k = compile<UnaryKernel>(
+      'X, out, c0, c1',
+      `const n = X.length;
+for (let i = 0; i < n; i++) { const x = X[i]; out[i] = ${expr}; }`,
+    );
+    unaryKernels.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * out (contiguous) = expr(a, b) over coalesced `shape`, a at oa + idx·sa, b at ob + idx·sb. The inner
+ * dim runs as a plain loop, specialised for strides (1, 1), (1, 0) and (0, 1); an odometer walks
+ * the outer dims.
+ */
+function binaryKernel(key: string, expr: string): BinaryKernel {
+  let k = binaryKernels.get(key);
+  if (!k) {
+    k = compile<BinaryKernel>(
+      'out, A, B, shape, oa, sa, ob, sb',
+      `const r = shape.length;
+if (r === 0) { const a = A[oa], b = B[ob]; out[0] = ${expr}; return; }
+const L = shape[r - 1], ta = sa[r - 1], tb = sb[r - 1], n = out.length;
+const idx = new Int32Array(r);
+let pa = oa, pb = ob;
+for (let o = 0; o < n; o += L) {
+  if (ta === 1 && tb === 1) {
+    for (let j = 0; j < L; j++) { const a = A[pa + j], b = B[pb + j]; out[o + j] = ${expr}; }
+  } else if (ta === 1 && tb === 0) {
+    const b = B[pb];
+    for (let j = 0; j < L; j++) { const a = A[pa + j]; out[o + j] = ${expr}; }
+  } else if (ta === 0 && tb === 1) {
+    const a = A[pa];
+    for (let j = 0; j < L; j++) { const b = B[pb + j]; out[o + j] = ${expr}; }
+  } else {
+    for (let j = 0, x = pa, y = pb; j < L; j++, x += ta, y += tb) { const a = A[x], b = B[y]; out[o + j] = ${expr}; }
+  }
+  for (let d = r - 2; d >= 0; d--) {
+    pa += sa[d];
+    pb += sb[d];
+    if (++idx[d] < shape[d]) break;
+    pa -= sa[d] * shape[d];
+    pb -= sb[d] * shape[d];
+    idx[d] = 0;
+  }
+}`,
+    );
+    binaryKernels.set(key, k);
+  }
+  return k;
+}
+
+// ---- unary ----
+
 function needParam(op: UnaryOp, p: number | undefined, name: string): number {
   if (p === undefined || typeof p !== 'number') throw new Error(`cpu unary '${op}': missing parameter ${name}`);
   return p;
 }
 
-function floatUnaryFn(op: UnaryOp, p0: number | undefined, p1: number | undefined): (x: number) => number {
+/** The float expression of `x` for op (c0, c1 are its parameters), plus those parameters. */
+function floatUnary(op: UnaryOp, p0: number | undefined, p1: number | undefined): [string, number, number] {
   switch (op) {
     case 'neg':
-      return (x) => -x;
+      return ['-x', 0, 0];
     case 'exp':
-      return Math.exp;
+      return ['Math.exp(x)', 0, 0];
     case 'log':
-      return Math.log;
+      return ['Math.log(x)', 0, 0];
     case 'sqrt':
-      return Math.sqrt;
+      return ['Math.sqrt(x)', 0, 0];
     case 'rsqrt':
-      return (x) => 1 / Math.sqrt(x);
+      return ['1 / Math.sqrt(x)', 0, 0];
     case 'abs':
-      return Math.abs;
+      return ['Math.abs(x)', 0, 0];
     case 'sign':
-      return (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
+      return ['(x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN)', 0, 0];
     case 'tanh':
-      return Math.tanh;
+      return ['Math.tanh(x)', 0, 0];
     case 'sigmoid':
-      return sigmoid;
+      return ['sigmoid(x)', 0, 0];
     case 'relu':
-      return (x) => (x > 0 ? x : x === x ? 0 : x);
+      return ['(x > 0 ? x : x === x ? 0 : x)', 0, 0];
     case 'step':
-      return (x) => (x > 0 ? 1 : 0);
+      return ['(x > 0 ? 1 : 0)', 0, 0];
     case 'erf':
-      return erf;
+      return ['erf(x)', 0, 0];
     case 'gelu_tanh':
-      return geluTanh;
+      return ['geluTanh(x)', 0, 0];
     case 'gelu_erf':
-      return geluErf;
-    case 'softplus': {
-      const beta = p0 ?? 1;
-      const threshold = p1 ?? 20;
-      return (x) => softplus(x, beta, threshold);
-    }
-    case 'pow_scalar': {
-      const p = needParam(op, p0, 'p0 (exponent)');
-      return (x) => powC(x, p);
-    }
-    case 'add_scalar': {
-      const c = needParam(op, p0, 'p0 (addend)');
-      return (x) => x + c;
-    }
-    case 'mul_scalar': {
-      const c = needParam(op, p0, 'p0 (factor)');
-      return (x) => x * c;
-    }
+      return ['geluErf(x)', 0, 0];
+    case 'softplus':
+      return ['softplus(x, c0, c1)', p0 ?? 1, p1 ?? 20];
+    case 'pow_scalar':
+      return ['powC(x, c0)', needParam(op, p0, 'p0 (exponent)'), 0];
+    case 'add_scalar':
+      return ['x + c0', needParam(op, p0, 'p0 (addend)'), 0];
+    case 'mul_scalar':
+      return ['x * c0', needParam(op, p0, 'p0 (factor)'), 0];
     default:
       throw new Error(`cpu unary: unknown op '${String(op)}'`);
   }
 }
 
-function intUnaryFn(op: UnaryOp, p0: number | undefined): (x: number) => number {
+function intUnary(op: UnaryOp, p0: number | undefined): [string, number, number] {
   switch (op) {
     case 'neg':
-      return (x) => -x | 0;
+      return ['-x | 0', 0, 0];
     case 'abs':
-      return (x) => Math.abs(x) | 0;
+      return ['Math.abs(x) | 0', 0, 0];
     case 'sign':
-      return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
-    case 'add_scalar': {
-      const c = needParam(op, p0, 'p0 (addend)');
-      return (x) => (x + c) | 0; // wraps like int32; a fractional addend truncates toward zero
-    }
+      return ['(x > 0 ? 1 : x < 0 ? -1 : 0)', 0, 0];
+    case 'add_scalar':
+      // wraps like int32; a fractional addend truncates toward zero
+      return ['(x + c0) | 0', needParam(op, p0, 'p0 (addend)'), 0];
     case 'mul_scalar': {
       const c = needParam(op, p0, 'p0 (factor)');
-      if (Number.isInteger(c) && c >= -2147483648 && c <= 2147483647) return (x) => Math.imul(x, c);
-      return (x) => toInt32(x * c);
+      if (Number.isInteger(c) && c >= -2147483648 && c <= 2147483647) return ['Math.imul(x, c0)', c, 0];
+      return ['toInt32(x * c0)', c, 0];
     }
     default:
       throw new Error(`cpu unary '${op}' does not support int32`);
@@ -94,60 +178,62 @@ function intUnaryFn(op: UnaryOp, p0: number | undefined): (x: number) => number 
 
 export function unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): TypedArray {
   const src = dataOf(x, `unary '${op}'`);
-  const f = x.dtype === 'int32' ? intUnaryFn(op, p0) : floatUnaryFn(op, p0, p1);
+  const [expr, c0, c1] = x.dtype === 'int32' ? intUnary(op, p0) : floatUnary(op, p0, p1);
   const out = allocArray(x.dtype, src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
+  unaryKernel(`${x.dtype}|${expr}`, expr)(src, out, c0, c1);
   return out;
 }
 
-function floatBinaryFn(op: BinaryOp): (a: number, b: number) => number {
+// ---- binary ----
+
+function floatBinary(op: BinaryOp): string {
   switch (op) {
     case 'add':
-      return (a, b) => a + b;
+      return 'a + b';
     case 'sub':
-      return (a, b) => a - b;
+      return 'a - b';
     case 'mul':
-      return (a, b) => a * b;
+      return 'a * b';
     case 'div':
-      return (a, b) => a / b;
+      return 'a / b';
     case 'maximum':
-      return Math.max; // propagates NaN, like torch.maximum
+      return 'Math.max(a, b)'; // propagates NaN, like torch.maximum
     case 'minimum':
-      return Math.min;
+      return 'Math.min(a, b)';
     case 'pow':
-      return powC;
+      return 'powC(a, b)';
     case 'eq':
-      return (a, b) => (a === b ? 1 : 0);
+      return '(a === b ? 1 : 0)';
     case 'ne':
-      return (a, b) => (a !== b ? 1 : 0);
+      return '(a !== b ? 1 : 0)';
     case 'lt':
-      return (a, b) => (a < b ? 1 : 0);
+      return '(a < b ? 1 : 0)';
     case 'le':
-      return (a, b) => (a <= b ? 1 : 0);
+      return '(a <= b ? 1 : 0)';
     case 'gt':
-      return (a, b) => (a > b ? 1 : 0);
+      return '(a > b ? 1 : 0)';
     case 'ge':
-      return (a, b) => (a >= b ? 1 : 0);
+      return '(a >= b ? 1 : 0)';
     default:
       throw new Error(`cpu binary: unknown op '${String(op)}'`);
   }
 }
 
-function intBinaryFn(op: BinaryOp): (a: number, b: number) => number {
+function intBinary(op: BinaryOp): string {
   switch (op) {
     case 'add':
-      return (a, b) => (a + b) | 0;
+      return '(a + b) | 0';
     case 'sub':
-      return (a, b) => (a - b) | 0;
+      return '(a - b) | 0';
     case 'mul':
-      return Math.imul;
+      return 'Math.imul(a, b)';
     // Truncating division. Division by zero yields a (WGSL's rule for i32), INT_MIN / -1 wraps to INT_MIN.
     case 'div':
-      return (a, b) => (b === 0 ? a : (a / b) | 0);
+      return '(b === 0 ? a : (a / b) | 0)';
     case 'pow':
       throw new Error(`cpu binary 'pow' does not support int32`);
     default:
-      return floatBinaryFn(op); // maximum, minimum and comparisons are exact on int32 values
+      return floatBinary(op); // maximum, minimum and comparisons are exact on int32 values
   }
 }
 
@@ -158,13 +244,15 @@ export function binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View,
   requireSameDtype(name, ['a', a], ['b', b]);
   checkView(av, outShape, a.size, name, 'a');
   checkView(bv, outShape, b.size, name, 'b');
-  const f = a.dtype === 'int32' ? intBinaryFn(op) : floatBinaryFn(op);
-  const oa = viewOffsets(av, outShape);
-  const ob = viewOffsets(bv, outShape);
+  const expr = a.dtype === 'int32' ? intBinary(op) : floatBinary(op);
   const out = allocArray(a.dtype, numel(outShape));
-  for (let i = 0; i < out.length; i++) out[i] = f(A[oa[i]], B[ob[i]]);
+  if (out.length === 0) return out;
+  const c = coalesceViews(outShape, [av.strides, bv.strides]);
+  binaryKernel(`${a.dtype}|${expr}`, expr)(out, A, B, c.shape, av.offset, c.strides[0], bv.offset, c.strides[1]);
   return out;
 }
+
+// ---- where ----
 
 export function where(
   c: Storage,
@@ -182,11 +270,41 @@ export function where(
   checkView(cv, outShape, c.size, 'where', 'cond');
   checkView(av, outShape, a.size, 'where', 'a');
   checkView(bv, outShape, b.size, 'where', 'b');
-  const oc = viewOffsets(cv, outShape);
-  const oa = viewOffsets(av, outShape);
-  const ob = viewOffsets(bv, outShape);
   const out = allocArray(a.dtype, numel(outShape));
-  for (let i = 0; i < out.length; i++) out[i] = C[oc[i]] !== 0 ? A[oa[i]] : B[ob[i]];
+  const n = out.length;
+  if (n === 0) return out;
+  const { shape, strides } = coalesceViews(outShape, [cv.strides, av.strides, bv.strides]);
+  const [sc, sa, sb] = strides;
+  const r = shape.length;
+  if (r === 0) {
+    out[0] = C[cv.offset] !== 0 ? A[av.offset] : B[bv.offset];
+    return out;
+  }
+  const L = shape[r - 1];
+  const tc = sc[r - 1];
+  const ta = sa[r - 1];
+  const tb = sb[r - 1];
+  const idx = new Int32Array(r);
+  let pc = cv.offset;
+  let pa = av.offset;
+  let pb = bv.offset;
+  for (let o = 0; o < n; o += L) {
+    if (tc === 1 && ta === 1 && tb === 1) {
+      for (let j = 0; j < L; j++) out[o + j] = C[pc + j] !== 0 ? A[pa + j] : B[pb + j];
+    } else {
+      for (let j = 0, z = pc, x = pa, y = pb; j < L; j++, z += tc, x += ta, y += tb) out[o + j] = C[z] !== 0 ? A[x] : B[y];
+    }
+    for (let d = r - 2; d >= 0; d--) {
+      pc += sc[d];
+      pa += sa[d];
+      pb += sb[d];
+      if (++idx[d] < shape[d]) break;
+      pc -= sc[d] * shape[d];
+      pa -= sa[d] * shape[d];
+      pb -= sb[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
   return out;
 }
 

@@ -3,14 +3,60 @@
 
 import type { DType, Storage, TypedArray, View } from '../backend.js';
 import { allocArray, dataOf, requireInt32, requireSameDtype, requireSize } from './storage.js';
-import { checkView, numel, viewOffsets } from './strided.js';
+import { checkView, coalesceViews, contiguousStrides, numel } from './strided.js';
+
+/**
+ * D[od + idx·sd] = S[os + idx·ss] over a coalesced `shape` (row-major odometer, inner dim as a
+ * plain loop; contiguous rows of both go through TypedArray.set when long).
+ */
+function stridedCopy(
+  D: TypedArray,
+  od: number,
+  sd: readonly number[],
+  S: TypedArray,
+  os: number,
+  ss: readonly number[],
+  shape: readonly number[],
+): void {
+  const r = shape.length;
+  if (r === 0) {
+    D[od] = S[os];
+    return;
+  }
+  const L = shape[r - 1];
+  const td = sd[r - 1];
+  const ts = ss[r - 1];
+  const rows = numel(shape) / L;
+  const idx = new Int32Array(r);
+  let pd = od;
+  let ps = os;
+  for (let row = 0; row < rows; row++) {
+    if (td === 1 && ts === 1) {
+      if (L >= 64) D.set(S.subarray(ps, ps + L), pd);
+      else for (let j = 0; j < L; j++) D[pd + j] = S[ps + j];
+    } else if (td === 1 && ts === 0) {
+      D.fill(S[ps], pd, pd + L);
+    } else {
+      for (let j = 0, x = pd, y = ps; j < L; j++, x += td, y += ts) D[x] = S[y];
+    }
+    for (let d = r - 2; d >= 0; d--) {
+      pd += sd[d];
+      ps += ss[d];
+      if (++idx[d] < shape[d]) break;
+      pd -= sd[d] * shape[d];
+      ps -= ss[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
 
 export function copy(src: Storage, sv: View, shape: number[]): TypedArray {
   const S = dataOf(src, 'copy');
   checkView(sv, shape, src.size, 'copy', 'src');
-  const os = viewOffsets(sv, shape);
-  const out = allocArray(src.dtype, os.length);
-  for (let i = 0; i < os.length; i++) out[i] = S[os[i]];
+  const out = allocArray(src.dtype, numel(shape));
+  if (out.length === 0) return out;
+  const c = coalesceViews(shape, [contiguousStrides(shape), sv.strides]);
+  stridedCopy(out, 0, c.strides[0], S, sv.offset, c.strides[1], c.shape);
   return out;
 }
 
@@ -20,15 +66,15 @@ export function copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: 
   requireSameDtype('copyInto', ['dst', dst], ['src', src]);
   checkView(dv, shape, dst.size, 'copyInto', 'dst');
   checkView(sv, shape, src.size, 'copyInto', 'src');
-  const od = viewOffsets(dv, shape);
-  const os = viewOffsets(sv, shape);
+  if (numel(shape) === 0) return;
   if (D === S) {
     // Same storage: read every source element before writing any, so overlap cannot corrupt it.
-    const tmp = new Float64Array(os.length);
-    for (let i = 0; i < os.length; i++) tmp[i] = S[os[i]];
-    for (let i = 0; i < od.length; i++) D[od[i]] = tmp[i];
+    const tmp = copy(src, sv, shape);
+    const c = coalesceViews(shape, [dv.strides, contiguousStrides(shape)]);
+    stridedCopy(D, dv.offset, c.strides[0], tmp, 0, c.strides[1], c.shape);
   } else {
-    for (let i = 0; i < od.length; i++) D[od[i]] = S[os[i]];
+    const c = coalesceViews(shape, [dv.strides, sv.strides]);
+    stridedCopy(D, dv.offset, c.strides[0], S, sv.offset, c.strides[1], c.shape);
   }
 }
 

@@ -84,3 +84,52 @@ export function viewOffsets(view: View, shape: readonly number[]): Int32Array {
     if (d < 0) return out;
   }
 }
+
+/** A shape and one stride list per operand after dropping size-1 dims and merging mergeable ones. */
+export interface Coalesced {
+  shape: number[];
+  strides: number[][];
+}
+
+/**
+ * Simplify the joint iteration of several views over one `shape` (row-major order preserved): size-1
+ * dims are dropped, and dim d is folded into dim d+1 when every view has strides[d] ===
+ * strides[d+1] * shape[d+1] (contiguous runs and zero-stride broadcasts both merge). A contiguous
+ * view over any shape becomes a single dim of stride 1; a [C] bias broadcast over [R, C] stays
+ * [R, C] with strides [0, 1]. The result has rank 0 only when the shape has one element.
+ */
+export function coalesceViews(shape: readonly number[], strides: readonly (readonly number[])[]): Coalesced {
+  const k = strides.length;
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  let size = 0; // size of the dim being built (0: none yet), innermost first
+  let cur: number[] = new Array<number>(k);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d];
+    if (n === 1) continue;
+    if (size !== 0) {
+      let merge = true;
+      for (let v = 0; v < k; v++) {
+        if (strides[v][d] !== cur[v] * size) {
+          merge = false;
+          break;
+        }
+      }
+      if (merge) {
+        size *= n;
+        continue;
+      }
+      outShape.push(size);
+      for (let v = 0; v < k; v++) outStrides[v].push(cur[v]);
+    }
+    size = n;
+    cur = strides.map((s) => s[d]);
+  }
+  if (size !== 0) {
+    outShape.push(size);
+    for (let v = 0; v < k; v++) outStrides[v].push(cur[v]);
+  }
+  outShape.reverse();
+  for (const s of outStrides) s.reverse();
+  return { shape: outShape, strides: outStrides };
+}

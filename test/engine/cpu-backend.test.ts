@@ -821,3 +821,297 @@ describe('cpu backend: errors name the op', () => {
   });
 });
 
+
+// ---- fast paths (coalesced strided loops, reduce / matmul / attention blocking) ----
+// The kernels promise bit-identical results whichever path runs, so these compare with Object.is
+// against independent loops that fix the documented evaluation order.
+
+/** Exact equality, element by element (NaN equals NaN, -0 differs from +0). */
+const expectExact = (got: ArrayLike<number>, want: ArrayLike<number>, what: string): void => {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) throw new Error(`${what}: element ${i}: got ${got[i]}, want ${want[i]}`);
+  }
+};
+const store = (xs: number[], dtype: DType): Storage => (dtype === 'float32' ? f32(xs) : f64(xs));
+const roundTo = (dtype: DType) => (dtype === 'float32' ? Math.fround : (v: number) => v);
+
+describe('cpu backend: elementwise fast paths', () => {
+  // Views over the output shape [4, 3, 1, 70] (a size-1 dim, and rows longer than 64).
+  const shape = [4, 3, 1, 70];
+  const layouts: [string, View, number][] = [
+    ['contiguous', { offset: 0, strides: [210, 70, 70, 1] }, 840],
+    ['row broadcast [70]', { offset: 0, strides: [0, 0, 0, 1] }, 70],
+    ['column broadcast [4, 3, 1, 1]', { offset: 0, strides: [3, 1, 1, 0] }, 12],
+    ['scalar at offset 2', { offset: 2, strides: [0, 0, 0, 0] }, 3],
+    ['transposed [70, 3, 4]', { offset: 0, strides: [1, 4, 99, 12] }, 840],
+    ['window of [6, 4, 80] at offset 85', { offset: 85, strides: [320, 80, 7, 1] }, 1920],
+    ['reversed last dim', { offset: 69, strides: [210, 70, 0, -1] }, 840],
+    ['broadcast middle dim', { offset: 0, strides: [70, 0, 0, 1] }, 280],
+  ];
+  const ops: [Parameters<CpuBackend['binary']>[0], (a: number, b: number) => number][] = [
+    ['add', (a, b) => a + b],
+    ['sub', (a, b) => a - b],
+    ['mul', (a, b) => a * b],
+    ['div', (a, b) => a / b],
+    ['maximum', (a, b) => Math.max(a, b)],
+    ['minimum', (a, b) => Math.min(a, b)],
+    ['lt', (a, b) => +(a < b)],
+    ['ge', (a, b) => +(a >= b)],
+  ];
+
+  it('binary: every layout pair, float32 and float64, equals the per-element formula exactly', () => {
+    for (const dtype of ['float32', 'float64'] as DType[]) {
+      const round = roundTo(dtype);
+      for (const [an, av, asz] of layouts) {
+        for (const [bn, bv, bsz] of layouts) {
+          const A = seq(asz, asz + 1).map(round);
+          const B = seq(bsz, bsz + 2).map(round);
+          const a = store(A, dtype);
+          const b = store(B, dtype);
+          // all ops on a few pairs, add and mul on every pair
+          const pairOps = an === bn || an === 'contiguous' ? ops : ops.filter(([op]) => op === 'add' || op === 'mul');
+          for (const [op, f] of pairOps) {
+            const want = refBinary((x, y) => round(f(x, y)), A, av, B, bv, shape);
+            expectExact(cpuData(cpu.binary(op, a, av, b, bv, shape)), want, `${op} ${dtype}: a ${an}, b ${bn}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('int32 binary ops take the same paths', () => {
+    const v: View = { offset: 0, strides: [210, 70, 70, 1] };
+    const row: View = { offset: 0, strides: [0, 0, 0, 1] };
+    const A = seq(840, 3).map((x) => Math.round(x * 1e9));
+    const B = seq(70, 4).map((x) => Math.round(x * 100));
+    const want = refBinary((x, y) => (x + y) | 0, A, v, B, row, shape);
+    expectExact(cpuData(cpu.binary('add', i32(A), v, i32(B), row, shape)), want, 'int32 add, row broadcast');
+    const wantMul = refBinary((x, y) => Math.imul(x, y), A, v, B, row, shape);
+    expectExact(cpuData(cpu.binary('mul', i32(A), v, i32(B), row, shape)), wantMul, 'int32 mul, row broadcast');
+  });
+
+  it('where, copy and copyInto over every layout', () => {
+    const bv: View = { offset: 0, strides: [0, 0, 0, 1] };
+    const B = seq(70, 6);
+    for (const [cn, cv, csz] of layouts) {
+      const C = seq(csz, 9).map((x) => (x > 0 ? 1 : 0));
+      for (const [an, av, asz] of layouts) {
+        const A = seq(asz, asz + 5);
+        const want: number[] = [];
+        for (let i = 0; i < 840; i++) {
+          const idx = unravel(i, shape);
+          want.push(at(C, cv, idx) !== 0 ? at(A, av, idx) : at(B, bv, idx));
+        }
+        expectExact(cpuData(cpu.where(f64(C), cv, f64(A), av, f64(B), bv, shape)), want, `where: cond ${cn}, a ${an}`);
+      }
+    }
+    for (const [sn, sv, ssz] of layouts) {
+      const S = seq(ssz, ssz + 7).map(Math.fround);
+      const wantCopy = refBinary((x) => x, S, sv, [0], { offset: 0, strides: [0, 0, 0, 0] }, shape);
+      expectExact(cpuData(cpu.copy(f32(S), sv, shape)), wantCopy, `copy from ${sn}`);
+      // destinations must not broadcast (a broadcast dst just keeps its last write)
+      for (const [dn, dv, dsz] of layouts.filter(([n]) => !/broadcast|scalar/.test(n))) {
+        const D0 = seq(dsz, 40);
+        const dst = f64(D0);
+        cpu.copyInto(dst, dv, f64(S), sv, shape);
+        const want = D0.slice();
+        for (let i = 0; i < 840; i++) {
+          const idx = unravel(i, shape);
+          want[dv.offset + idx.reduce((acc, x, j) => acc + x * dv.strides[j], 0)] = at(S, sv, idx);
+        }
+        expectExact(cpuData(dst), want, `copyInto ${dn} from ${sn}`);
+      }
+    }
+  });
+
+  it('unary ops on float32 round the float64 formula once', () => {
+    const X = seq(1000, 12).map(Math.fround);
+    const x = f32(X);
+    const cases: [Parameters<CpuBackend['unary']>[0], number | undefined, (v: number) => number][] = [
+      ['mul_scalar', 0.3, (v) => v * 0.3],
+      ['add_scalar', -1.7, (v) => v - 1.7],
+      ['exp', undefined, Math.exp],
+      ['tanh', undefined, Math.tanh],
+      ['neg', undefined, (v) => -v],
+      ['rsqrt', undefined, (v) => 1 / Math.sqrt(v)],
+    ];
+    for (const [op, p, f] of cases) expectExact(cpuData(cpu.unary(op, x, p)), X.map((v) => Math.fround(f(v))), op);
+  });
+});
+
+describe('cpu backend: reduce fast paths', () => {
+  const cases: [number[], number[]][] = [
+    [[64, 33], [1]], // rows
+    [[64, 33], [0]], // columns (bias gradient)
+    [[5, 1, 6, 7], [2, 3]], // rows after merging the reduced dims
+    [[3, 4, 1, 5], [1, 2]], // [outer, rows, cols] reducing rows
+    [[8, 16, 24], [0, 1]], // leading axes merged: column sums
+    [[2, 3, 4], [0, 2]], // general pattern
+    [[4, 5], [0, 1]], // everything
+    [[4, 1, 3], [1]], // only a size-1 axis: 0 + x
+    [[1, 1, 1], [0, 2]],
+  ];
+  it('sum / max / min equal row-major folds exactly, float32 and float64', () => {
+    for (const dtype of ['float32', 'float64'] as DType[]) {
+      const round = roundTo(dtype);
+      for (const [shape, axes] of cases) {
+        const X = seq(numel(shape), numel(shape)).map(round);
+        X[0] = -0; // 0 + -0 is +0 in a sum
+        const x = store(X, dtype);
+        for (const op of ['sum', 'max', 'min'] as const) {
+          const want = refReduce(op, X, shape, axes).map(round);
+          expectExact(cpuData(cpu.reduce(op, x, shape, axes)), want, `${op} ${dtype} [${shape}] over [${axes}]`);
+        }
+      }
+    }
+  });
+
+  it('column max / min keep NaN; int32 sums wrap', () => {
+    const X = [1, 2, NaN, 4, 5, 6, 7, 8, 9];
+    expectExact(cpuData(cpu.reduce('max', f64(X), [3, 3], [0])), [7, 8, NaN], 'column max');
+    expectExact(cpuData(cpu.reduce('min', f64(X), [3, 3], [1])), [NaN, 4, 7], 'row min');
+    const big = i32([2147483647, 1, 2147483647, 2]);
+    expectExact(cpuData(cpu.reduce('sum', big, [2, 2], [0])), [-2, 3], 'int32 column sum');
+    expectExact(cpuData(cpu.reduce('sum', big, [2, 2], [1])), [-2147483648, -2147483647], 'int32 row sum');
+  });
+});
+
+/** Matmul in the documented order: per element 0 + groups of four products (left to right), then the K % 4 leftovers. */
+function refMatmulOrdered(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  batch: number[],
+  as: number[],
+  bs: number[],
+  M: number,
+  K: number,
+  N: number,
+  tA: boolean,
+  tB: boolean,
+): number[] {
+  const out: number[] = [];
+  for (let t = 0; t < numel(batch); t++) {
+    const bi = unravel(t, batch);
+    const ao = bi.reduce((acc, v, j) => acc + v * as[j], 0);
+    const bo = bi.reduce((acc, v, j) => acc + v * bs[j], 0);
+    const a = (i: number, k: number) => (tA ? A[ao + k * M + i] : A[ao + i * K + k]);
+    const b = (k: number, j: number) => (tB ? B[bo + j * K + k] : B[bo + k * N + j]);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let k = 0;
+        for (; k + 3 < K; k += 4) s += a(i, k) * b(k, j) + a(i, k + 1) * b(k + 1, j) + a(i, k + 2) * b(k + 2, j) + a(i, k + 3) * b(k + 3, j);
+        for (; k < K; k++) s += a(i, k) * b(k, j);
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}
+
+describe('cpu backend: matmul blocking', () => {
+  it('row blocks, k passes of 8 / 4 / 1 and column panels keep the summation order exactly', () => {
+    const shapes: [number, number, number][] = [
+      [1, 13, 3],
+      [5, 21, 130],
+      [9, 12, 257],
+      [4, 7, 1],
+      [7, 8, 5],
+      [6, 3, 9],
+      [3, 0, 4],
+    ];
+    for (const dtype of ['float32', 'float64'] as DType[]) {
+      const round = roundTo(dtype);
+      for (const [M, K, N] of shapes) {
+        const A = seq(M * K, M + K).map(round);
+        const B = seq(K * N, K + N).map(round);
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const spec = { batch: [], aBatchStrides: [], bBatchStrides: [], M, K, N, transA, transB };
+            const want = refMatmulOrdered(A, B, [], [], [], M, K, N, transA, transB).map(round);
+            expectExact(cpuData(cpu.matmul(store(A, dtype), store(B, dtype), spec)), want, `${dtype} ${M}x${K}x${N} ${transA} ${transB}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('batches with a broadcast b fold into one tall product (same results), others do not', () => {
+    const [M, K, N] = [3, 10, 6];
+    const A = seq(2 * 3 * M * K, 50).map(Math.fround);
+    const B = seq(2 * K * N, 51).map(Math.fround);
+    const specs = [
+      { batch: [2, 3], aBatchStrides: [3 * M * K, M * K], bBatchStrides: [0, 0] }, // folds
+      { batch: [2, 1, 3], aBatchStrides: [3 * M * K, 7, M * K], bBatchStrides: [0, 0, 0] }, // folds (size-1 dim)
+      { batch: [2, 3], aBatchStrides: [M * K, 2 * M * K], bBatchStrides: [0, 0] }, // a batch not in order
+      { batch: [2, 3], aBatchStrides: [3 * M * K, M * K], bBatchStrides: [K * N, 0] }, // b not broadcast
+      { batch: [3], aBatchStrides: [0], bBatchStrides: [0] }, // both broadcast
+    ];
+    for (const s of specs) {
+      for (const transB of [false, true]) {
+        for (const transA of [false, true]) {
+          const spec = { ...s, M, K, N, transA, transB };
+          const want = refMatmulOrdered(A, B, s.batch, s.aBatchStrides, s.bBatchStrides, M, K, N, transA, transB).map(Math.fround);
+          expectExact(cpuData(cpu.matmul(f32(A), f32(B), spec)), want, JSON.stringify(spec));
+        }
+      }
+    }
+  });
+});
+
+describe('cpu backend: attention key passes', () => {
+  /** Scores, max, exp-sum and the value sum each in key order, as documented in attention.ts. */
+  function refOrdered(Q: number[], K: number[], V: number[], mask: number[] | null, spec: { B: number; H: number; T: number; D: number; scale: number; causal: boolean; window: number }): number[] {
+    const { B, H, T, D, scale, causal, window } = spec;
+    const out = new Array<number>(B * H * T * D).fill(0);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++) {
+          const base = (b * H + h) * T * D;
+          const vis: number[] = [];
+          for (let j = 0; j < T; j++) {
+            if ((causal && j > i) || (window > 0 && i - j >= window) || (mask !== null && mask[b * T + j] === 0)) continue;
+            vis.push(j);
+          }
+          if (vis.length === 0) continue;
+          const s = vis.map((j) => {
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += Q[base + i * D + d] * K[base + j * D + d];
+            return dot * scale;
+          });
+          let m = -Infinity;
+          for (const v of s) if (v > m || v !== v) m = v;
+          let z = 0;
+          const acc = new Array<number>(D).fill(0);
+          vis.forEach((j, t) => {
+            const p = Math.exp(s[t] - m);
+            z += p;
+            for (let d = 0; d < D; d++) acc[d] += p * V[base + j * D + d];
+          });
+          for (let d = 0; d < D; d++) out[base + i * D + d] = acc[d] / z;
+        }
+    return out;
+  }
+
+  it('four-key passes give the key-order result exactly (masks, causal, window; float32 and float64)', () => {
+    const [B, H, T, D] = [2, 2, 11, 5];
+    const n = B * H * T * D;
+    const mask = [1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    for (const dtype of ['float32', 'float64'] as DType[]) {
+      const round = roundTo(dtype);
+      const Q = seq(n, 61).map(round);
+      const K = seq(n, 62).map(round);
+      const V = seq(n, 63).map(round);
+      for (const causal of [true, false]) {
+        for (const window of [0, 3, 6]) {
+          for (const m of [null, mask]) {
+            const spec = { B, H, T, D, scale: 0.37, causal, window };
+            const got = cpu.attention(store(Q, dtype), store(K, dtype), store(V, dtype), m && store(m, dtype), spec);
+            expectExact(cpuData(got), refOrdered(Q, K, V, m, spec).map(round), `${dtype} ${JSON.stringify(spec)} mask ${m !== null}`);
+          }
+        }
+      }
+    }
+  });
+});
