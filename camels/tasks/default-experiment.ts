@@ -48,12 +48,18 @@ export interface DefaultScale {
   lrGrid: number[];
   numBeams: number;
   numBeamGroups: number;
+  /** Distractor sentences per synthetic document. */
+  distractors: number;
+  pretrainLr: number;
+  qaTuneLr: number;
+  innerLr: number;
+  outerLr: number;
 }
 
 export const FULL_SCALE: DefaultScale = {
   docs: { qaPretrain: 400, metaTrain: 240, validation: 24, test: 40 },
   vocabSize: 1024,
-  model: { n_embd: 64, n_layer: 2, n_head: 4, n_positions: 160, dropout: 0.05 },
+  model: { n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128, dropout: 0.05 },
   pretrainSteps: 1500,
   pretrainBatch: 16,
   qaTuneMaxSteps: 200,
@@ -64,6 +70,11 @@ export const FULL_SCALE: DefaultScale = {
   lrGrid: [1e-3, 3e-3],
   numBeams: 12,
   numBeamGroups: 4,
+  distractors: 2,
+  pretrainLr: 3e-3,
+  qaTuneLr: 1e-3,
+  innerLr: 3e-2,
+  outerLr: 3e-4,
 };
 
 export const QUICK_SCALE: DefaultScale = {
@@ -80,6 +91,11 @@ export const QUICK_SCALE: DefaultScale = {
   lrGrid: [1e-3],
   numBeams: 4,
   numBeamGroups: 2,
+  distractors: 1,
+  pretrainLr: 3e-3,
+  qaTuneLr: 1e-3,
+  innerLr: 3e-2,
+  outerLr: 3e-4,
 };
 
 interface PhaseState {
@@ -92,6 +108,8 @@ export interface DefaultExperimentOptions {
   resume?: string | null;
   quick?: boolean;
   seed?: number;
+  /** Override parts of the scale (experiments). */
+  scale?: Partial<DefaultScale>;
   log?: (line: string) => void;
 }
 
@@ -113,7 +131,7 @@ function streamOf(docs: SyntheticDataset['test']): EvalStream {
 }
 
 export async function runDefaultExperiment(opts: DefaultExperimentOptions): Promise<DefaultExperimentResult> {
-  const scale = opts.quick ? QUICK_SCALE : FULL_SCALE;
+  const scale: DefaultScale = { ...(opts.quick ? QUICK_SCALE : FULL_SCALE), ...opts.scale };
   const seed = opts.seed ?? 0;
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = Date.now();
@@ -133,7 +151,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
   log(`device: ${device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName}; scale: ${opts.quick ? 'quick (test)' : 'full'}`);
 
   // 1. data
-  const ds = generateSyntheticDataset({ seed, ...scale.docs });
+  const ds = generateSyntheticDataset({ seed, ...scale.docs, distractors: scale.distractors });
   const baseCfg: Config = { ...TRAIN_DEFAULTS, seed, dataset: 'synthetic', max_text_len: scale.model.n_positions, max_question_len: 48, max_answer_len: 16 };
   run.writeConfig({ ...baseCfg, default_scale: JSON.stringify(scale) } as Config);
   const counts = Object.fromEntries((['qaPretrain', 'metaTrain', 'validation', 'test'] as const).map((s) => [s, { documents: ds[s].length, questions: qaRows(ds, s).length }]));
@@ -185,7 +203,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
       // Documents twice as often as QA pairs: facts come from text, the QA format from the pairs.
       const seqs = [...docsTok, ...docsTok, ...qaTok];
       const t = Date.now();
-      const loss = await lmPretrain(model, seqs, run, { steps: scale.pretrainSteps, batchSize: scale.pretrainBatch, seqLen: T, lr: 3e-3, warmup: Math.min(100, scale.pretrainSteps), seed: seed + 2, padId: pad, label: 'pre-train' });
+      const loss = await lmPretrain(model, seqs, run, { steps: scale.pretrainSteps, batchSize: scale.pretrainBatch, seqLen: T, lr: scale.pretrainLr, warmup: Math.min(100, scale.pretrainSteps), seed: seed + 2, padId: pad, label: 'pre-train' });
       log(`3/6 pre-train: ${scale.pretrainSteps} steps, final loss ${loss.toFixed(3)} (${fmt((Date.now() - t) / 1000)})`);
       // QA tuning with early stopping on held-out QA-pretraining questions (their documents were seen).
       const rows = qaRows(ds, 'qaPretrain');
@@ -193,7 +211,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
       const qaCfg: Config = { ...QA_DEFAULTS, ...cfg, max_question_len: 48, max_answer_len: 16, seed };
       const t2 = Date.now();
       const lt = await qaLightTune(model, tok, rows.slice(nVal), rows.slice(0, nVal), qaCfg, run, {
-        lr: 1e-3,
+        lr: scale.qaTuneLr,
         batchSize: 16,
         gradAcc: 1,
         clip: 1,
@@ -224,8 +242,8 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
     val_steps: Math.max(1, Math.floor(scale.metaOuterSteps / 3)),
     max_outer_steps: scale.metaOuterSteps,
     n_epochs: 1000,
-    outer_lr: 3e-4,
-    inner_lr: 3e-2,
+    outer_lr: scale.outerLr,
+    inner_lr: scale.innerLr,
     c_kl: 0.1,
     max_question_len: 48,
     max_answer_len: 16,
