@@ -8,6 +8,9 @@
 // device.destroy(); `releaseWebGPU` drops both. The `webgpu` package (a native addon) is imported
 // lazily, so a machine where it cannot load just has no WebGPU.
 
+import fs from 'node:fs';
+import path from 'node:path';
+
 type DawnModule = { create: (options: string[]) => GPU; globals: object };
 
 export interface RequestWebGPUOptions {
@@ -200,8 +203,11 @@ export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<We
     if (!opts.forceCompat) attempts.push({ options: o, backendOption: backend, level: 'core' });
     attempts.push({ options: o, backendOption: backend, level: 'compatibility' });
   } else {
-    if (!opts.forceCompat) attempts.push({ options: [], backendOption: 'default', level: 'core' });
-    attempts.push({ options: [], backendOption: 'default', level: 'compatibility' });
+    // Without a Vulkan loader the default instance can only fail (and prints a warning): go straight to GLES.
+    if (hasVulkanLoader()) {
+      if (!opts.forceCompat) attempts.push({ options: [], backendOption: 'default', level: 'core' });
+      attempts.push({ options: [], backendOption: 'default', level: 'compatibility' });
+    }
     attempts.push({ options: ['backend=opengles'], backendOption: 'opengles', level: 'compatibility' });
   }
 
@@ -225,6 +231,14 @@ export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<We
   }
   instances.clear();
   return null;
+}
+
+/** Whether a Vulkan loader library is installed (Linux); elsewhere assume yes. */
+function hasVulkanLoader(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+  const extra = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  return [...extra, ...dirs].some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
 /** Destroy the device and drop the Dawn instance so the process can exit. Safe to call twice. */
