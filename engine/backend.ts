@@ -99,6 +99,9 @@ export interface Backend {
   liveCount(): number;
   /** Wait for queued work (no-op on cpu). */
   sync(): Promise<void>;
+  /** Device memory for tensors (bytes): held now, and the peak since resetPeak(). Optional. */
+  memoryStats?(): { liveBytes: number; peakBytes: number; pooledBytes: number };
+  resetPeak?(): void;
 
   // ---- elementwise ----
   unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage;

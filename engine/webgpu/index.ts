@@ -166,6 +166,16 @@ export class WebGPUBackend implements Backend {
     return this.rt.sync();
   }
 
+  /** Device memory held for tensors: allocated (live + pooled) bytes and their peak since resetPeak(). */
+  memoryStats(): { liveBytes: number; peakBytes: number; pooledBytes: number } {
+    const p = this.rt.storage;
+    return { liveBytes: p.allocatedBytes - p.pooledBytes, peakBytes: p.peakBytes, pooledBytes: p.pooledBytes };
+  }
+
+  resetPeak(): void {
+    this.rt.storage.peakBytes = this.rt.storage.allocatedBytes;
+  }
+
   /** Destroy pooled free buffers. */
   trim(): void {
     this.rt.trim();

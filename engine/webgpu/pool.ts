@@ -38,6 +38,8 @@ export class BufferPool {
   allocatedBytes = 0;
   /** Bytes sitting in free lists. */
   pooledBytes = 0;
+  /** Highest allocatedBytes seen since the last resetPeak (device memory held by the pool). */
+  peakBytes = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -48,6 +50,7 @@ export class BufferPool {
   private create(bytes: number, mapped: boolean): GpuBuffer {
     const buffer = this.device.createBuffer({ size: bytes, usage: this.usage, mappedAtCreation: mapped });
     this.allocatedBytes += bytes;
+    if (this.allocatedBytes > this.peakBytes) this.peakBytes = this.allocatedBytes;
     return new GpuBuffer(buffer, bytes, nextBufferId++, this);
   }
 
