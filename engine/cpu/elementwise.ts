@@ -33,6 +33,22 @@ function compile<F>(params: string, body: string): F {
   return factory(...HELPERS) as F;
 }
 
+/**
+ * Loop `j` over [0, L) running `lane(j)` (a statement using the index expression it is given), four
+ * lanes per pass plus a remainder loop: V8 does not unroll, and this saves about a third of the
+ * loop overhead on contiguous rows. Lanes are independent elements, so results do not change.
+ */
+function unrolled(lane: (j: string) => string): string {
+  return `let j = 0;
+for (; j + 3 < L; j += 4) {
+  { ${lane('j')} }
+  { ${lane('j + 1')} }
+  { ${lane('j + 2')} }
+  { ${lane('j + 3')} }
+}
+for (; j < L; j++) { ${lane('j')} }`;
+}
+
 type UnaryKernel = (X: TypedArray, out: TypedArray, c0: number, c1: number) => void;
 type BinaryKernel = (
   out: TypedArray,
@@ -54,8 +70,8 @@ function unaryKernel(key: string, expr: string): UnaryKernel {
   if (!k) {
     k = compile<UnaryKernel>(
       'X, out, c0, c1',
-      `const n = X.length;
-for (let i = 0; i < n; i++) { const x = X[i]; out[i] = ${expr}; }`,
+      `const L = X.length;
+${unrolled((j) => `const x = X[${j}]; out[${j}] = ${expr};`)}`,
     );
     unaryKernels.set(key, k);
   }
@@ -79,13 +95,13 @@ const idx = new Int32Array(r);
 let pa = oa, pb = ob;
 for (let o = 0; o < n; o += L) {
   if (ta === 1 && tb === 1) {
-    for (let j = 0; j < L; j++) { const a = A[pa + j], b = B[pb + j]; out[o + j] = ${expr}; }
+    ${unrolled((j) => `const a = A[pa + ${j}], b = B[pb + ${j}]; out[o + ${j}] = ${expr};`)}
   } else if (ta === 1 && tb === 0) {
     const b = B[pb];
-    for (let j = 0; j < L; j++) { const a = A[pa + j]; out[o + j] = ${expr}; }
+    ${unrolled((j) => `const a = A[pa + ${j}]; out[o + ${j}] = ${expr};`)}
   } else if (ta === 0 && tb === 1) {
     const a = A[pa];
-    for (let j = 0; j < L; j++) { const b = B[pb + j]; out[o + j] = ${expr}; }
+    ${unrolled((j) => `const b = B[pb + ${j}]; out[o + ${j}] = ${expr};`)}
   } else {
     for (let j = 0, x = pa, y = pb; j < L; j++, x += ta, y += tb) { const a = A[x], b = B[y]; out[o + j] = ${expr}; }
   }

@@ -57,17 +57,40 @@ function checkSpec(spec: MatmulSpec, a: Storage, b: Storage): void {
   if (bNeed > b.size) throw new Error(`cpu matmul: b needs ${bNeed} elements for this spec, storage has ${b.size}`);
 }
 
+/**
+ * dst[dOff + c·dStride + r] = src[sOff + r·sStride + c] for r < rows, c < cols: the transpose of a
+ * row-major block, in 32 × 32 tiles so that neither side walks memory with a long stride.
+ */
+function transposeInto(
+  dst: Float64Array,
+  dOff: number,
+  dStride: number,
+  src: TypedArray,
+  sOff: number,
+  sStride: number,
+  rows: number,
+  cols: number,
+): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const s = sOff + r * sStride;
+        for (let c = c0; c < c1; c++) dst[dOff + c * dStride + r] = src[s + c];
+      }
+    }
+  }
+}
+
 /** Pack a's [M, K] block at `off` row-major into dst; `trans`: src holds it as [K, M]. */
 function packA(dst: Float64Array, src: TypedArray, off: number, M: number, K: number, trans: boolean): void {
   if (!trans) {
     for (let i = 0; i < M * K; i++) dst[i] = src[off + i];
     return;
   }
-  // src[off + k*M + i] -> dst[i*K + k]; read rows of src, write with stride K
-  for (let k = 0; k < K; k++) {
-    const s = off + k * M;
-    for (let i = 0; i < M; i++) dst[i * K + k] = src[s + i];
-  }
+  transposeInto(dst, 0, K, src, off, M, K, M);
 }
 
 /**
@@ -85,11 +108,8 @@ function packB(dst: Float64Array, src: TypedArray, off: number, K: number, N: nu
         for (let j = 0; j < nb; j++) dst[d + j] = src[s + j];
       }
     } else {
-      // src[off + j*K + k] -> panel[k*nb + (j - j0)]
-      for (let j = 0; j < nb; j++) {
-        const s = off + (j0 + j) * K;
-        for (let k = 0; k < K; k++) dst[p + k * nb + j] = src[s + k];
-      }
+      // src rows j0 .. j0+nb of [N, K] -> panel [K, nb]
+      transposeInto(dst, p, nb, src, off + j0 * K, K, nb, K);
     }
   }
 }
