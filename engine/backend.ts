@@ -85,6 +85,8 @@ export interface Backend {
   readonly name: DeviceName;
   /** Human-readable adapter description ("cpu", "llvmpipe (LLVM 15, 256 bits) / OpenGL ES 3.2"). */
   readonly adapterName: string;
+  /** True when the device is a software rasterizer (e.g. Mesa llvmpipe) rather than a GPU. */
+  readonly isSoftware?: boolean;
   supportsDType(dtype: DType): boolean;
 
   // ---- memory ----

@@ -15,7 +15,7 @@ import { loadWeightModel, newWeightModel } from '../../camels/weight-model.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../../camels/weighting/weighters.js';
 import { disposeModel, loadPretrained, savePretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
-import type { Tensor } from '../../engine/index.js';
+import { probeWebGPU, type Tensor } from '../../engine/index.js';
 import { setupDevice } from '../device-option.js';
 
 /** The base model dir: base_model_state_dict (a QA-tuned checkpoint dir) wins over base_model. */
@@ -72,7 +72,17 @@ function isDefaultInvocation(overrides: string[]): boolean {
 
 export async function metaTrainCommand(overrides: string[], flags: Record<string, unknown>): Promise<void> {
   if (isDefaultInvocation(overrides)) {
-    const backend = await setupDevice(flags.device as string | undefined);
+    let request = flags.device as string | undefined;
+    if (request === undefined && !process.env.CAMELS_DEVICE) {
+      // A software WebGPU adapter (llvmpipe) runs this experiment's small model slower than the
+      // cpu backend (measured, bench/RESULTS.md); a real GPU is used when present.
+      const gpu = await probeWebGPU();
+      if (gpu?.isSoftware) {
+        console.error(`device: cpu (the WebGPU adapter ${gpu.adapterName} is a software rasterizer, slower here than the cpu backend; --device webgpu to use it)`);
+        request = 'cpu';
+      }
+    }
+    const backend = await setupDevice(request);
     const r = await runDefaultExperiment({
       device: backend.name,
       outputs: String(flags.outputs ?? 'outputs'),

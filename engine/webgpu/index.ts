@@ -66,6 +66,8 @@ const liveBackends = new Set<WebGPUBackend>();
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly adapterName: string;
+  /** The adapter is a CPU rasterizer (llvmpipe, SwiftShader, …), not a GPU. */
+  readonly isSoftware: boolean;
   readonly rt: Runtime;
   private live = 0;
   private ctx: WebGPUContext | null;
@@ -74,7 +76,8 @@ export class WebGPUBackend implements Backend {
     this.ctx = ctx;
     this.rt = new Runtime(ctx.device);
     this.adapterName = ctx.description.name;
-    this.rt.softwareAdapter = isSoftwareAdapter(ctx.description);
+    this.isSoftware = isSoftwareAdapter(ctx.description);
+    this.rt.softwareAdapter = this.isSoftware;
     liveBackends.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
