@@ -141,6 +141,13 @@ export interface Backend {
   /** Per-row loss [R] = logsumexp(logits[r]) - logits[r, labels[r]], or 0 where labels[r] == ignoreIndex. */
   crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage;
   /**
+   * First-order backward of crossEntropy (values only, never differentiated again):
+   * dlogits[r, c] = (softmax(logits[r])[c] − [c == labels[r]]) · g[r]; rows with the ignore index are 0.
+   */
+  crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage;
+  /** First-order backward of softmax rows: dx = y · (g − Σ_c g·y), y the softmax output [R, C]. */
+  softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage;
+  /**
    * softmax(q k^T * scale + masks) v. keyMask [B, T] (1 = real token, 0 = pad) or null.
    * A query row whose every key is masked yields zeros.
    */

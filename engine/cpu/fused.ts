@@ -103,3 +103,45 @@ export function crossEntropy(logits: Storage, labels: Storage, R: number, V: num
   }
   return out;
 }
+
+/** dlogits = (softmax(logits) − onehot(labels)) · g[r]; ignored rows are 0 (first order only). */
+export function crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): TypedArray {
+  const X = rowInputs(logits, R, V, 'crossEntropyBackward');
+  const L = dataOf(labels, 'crossEntropyBackward');
+  const G = dataOf(g, 'crossEntropyBackward');
+  requireInt32(labels, 'crossEntropyBackward', 'labels');
+  requireSize(labels, R, 'crossEntropyBackward', 'labels');
+  requireSize(g, R, 'crossEntropyBackward', 'g');
+  const out = allocArray(logits.dtype, R * V);
+  for (let r = 0; r < R; r++) {
+    const label = L[r];
+    if (label === ignoreIndex) continue;
+    if (!(label >= 0 && label < V)) {
+      throw new Error(`cpu crossEntropyBackward: label ${label} at row ${r} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
+    }
+    const o = r * V;
+    let m = -Infinity;
+    for (let c = 0; c < V; c++) if (X[o + c] > m) m = X[o + c];
+    let s = 0;
+    for (let c = 0; c < V; c++) s += Math.exp(X[o + c] - m);
+    const gr = G[r] / s;
+    for (let c = 0; c < V; c++) out[o + c] = Math.exp(X[o + c] - m) * gr;
+    out[o + label] -= G[r];
+  }
+  return out;
+}
+
+/** dx = y · (g − Σ g·y) per row (first order only). */
+export function softmaxBackward(y: Storage, g: Storage, R: number, C: number): TypedArray {
+  const Y = rowInputs(y, R, C, 'softmaxBackward');
+  const G = dataOf(g, 'softmaxBackward');
+  requireSize(g, R * C, 'softmaxBackward', 'g');
+  const out = allocArray(y.dtype, R * C);
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += G[o + c] * Y[o + c];
+    for (let c = 0; c < C; c++) out[o + c] = Y[o + c] * (G[o + c] - dot);
+  }
+  return out;
+}

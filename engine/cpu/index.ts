@@ -19,7 +19,7 @@ import type {
 import { attention } from './attention.js';
 import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
-import { crossEntropy, layerNorm, logSoftmax, softmax } from './fused.js';
+import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
 import { matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
@@ -150,6 +150,14 @@ export class CpuBackend implements Backend {
 
   layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
     return this.wrap(layerNorm(x, w, b, R, C, eps), x.dtype);
+  }
+
+  crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    return this.wrap(crossEntropyBackward(logits, labels, g, R, V, ignoreIndex), logits.dtype);
+  }
+
+  softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage {
+    return this.wrap(softmaxBackward(y, g, R, C), y.dtype);
   }
 
   crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {

@@ -2,7 +2,7 @@
 // works). Each has a composite fallback built from primitives, tested to agree in values and gradients.
 
 import type { Storage } from '../backend.js';
-import { noGrad } from '../scope.js';
+import { isGradEnabled, noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
 import { add, addScalar, exp, mul, mulScalar, rsqrt, sub } from './elementwise.js';
 import { oneHot } from './indexing.js';
@@ -26,7 +26,13 @@ export function softmax(x: Tensor): Tensor {
   return record('softmax', x.backend.softmax(xs!, R, C), x.shape, [x], (g, y) => [softmaxVjp(g, y)]);
 }
 
+/** y·(g − Σ g·y) over the last dim: one fused kernel when the backward is not being recorded. */
 function softmaxVjp(g: Tensor, y: Tensor): Tensor {
+  if (!isGradEnabled()) {
+    const [ys, gs] = storages('softmaxBackward', y, g);
+    const C = y.shape[y.rank - 1]!;
+    return record('softmaxBackward', y.backend.softmaxBackward(ys!, gs!, y.size / Math.max(C, 1), C), y.shape, [y, g], null);
+  }
   return mul(y, sub(g, sum(mul(g, y), -1, true)));
 }
 
@@ -91,6 +97,11 @@ export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100)
   }
   const out = logits.backend.crossEntropy(ls!, ys!, R, V, ignoreIndex);
   return record('crossEntropy', out, lead, [logits, labels], (g) => {
+    if (!isGradEnabled()) {
+      // first-order backward: one fused kernel (the recorded path below is used for higher orders)
+      const [gs] = storages('crossEntropyBackward', g);
+      return [record('crossEntropyBackward', logits.backend.crossEntropyBackward(ls!, ys!, gs!, R, V, ignoreIndex), logits.shape, [logits, labels, g], null), null];
+    }
     const hot = oneHot(labels, V, logits.dtype === 'float64' ? 'float64' : 'float32');
     const valid = sum(hot, -1, true); // 1 for real labels, 0 for ignored rows
     const p = softmax(logits);
@@ -182,7 +193,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     const { p } = attentionParts(q, k, opts);
     const dv = matmul(p, g, { transA: true });
     const dp = matmul(g, v, { transB: true });
-    const ds = mulScalar(mul(p, sub(dp, sum(mul(dp, p), -1, true))), scale);
+    const ds = mulScalar(softmaxVjp(dp, p), scale);
     return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
   });
 }

@@ -25,7 +25,7 @@ import { runMatmul } from './matmul.js';
 import { runAdam, runSgd } from './optim.js';
 import { runDropoutMask } from './random.js';
 import { runReduce } from './reduce.js';
-import { runCrossEntropy, runLayerNorm, runSoftmax } from './rows.js';
+import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
 import { Runtime } from './runtime.js';
 import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storage.js';
 import { runBinary, runCopy, runCopyInto, runWhere } from './strided.js';
@@ -359,6 +359,28 @@ export class WebGPUBackend implements Backend {
     const y = this.out(R, logits.dtype);
     runCrossEntropy(this.rt, gpuBuf(logits), gpuBuf(labels), R, V, ignoreIndex, y.buf!);
     return y;
+  }
+
+  crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    requireFloat32(logits, 'crossEntropyBackward', 'logits');
+    requireInt32(labels, 'crossEntropyBackward', 'labels');
+    requireFloat32(g, 'crossEntropyBackward', 'g');
+    requireSize(logits, R * V, 'crossEntropyBackward', `logits [${R}, ${V}]`);
+    requireSize(labels, R, 'crossEntropyBackward', 'labels');
+    requireSize(g, R, 'crossEntropyBackward', 'g');
+    const y = this.out(R * V, logits.dtype);
+    runCrossEntropyBackward(this.rt, gpuBuf(logits), gpuBuf(labels), gpuBuf(g), R, V, ignoreIndex, y.buf!);
+    return y;
+  }
+
+  softmaxBackward(yIn: Storage, g: Storage, R: number, C: number): Storage {
+    requireFloat32(yIn, 'softmaxBackward', 'y');
+    requireFloat32(g, 'softmaxBackward', 'g');
+    requireSize(yIn, R * C, 'softmaxBackward', `y [${R}, ${C}]`);
+    requireSize(g, R * C, 'softmaxBackward', `g [${R}, ${C}]`);
+    const dx = this.out(R * C, yIn.dtype);
+    runSoftmaxBackward(this.rt, gpuBuf(yIn), gpuBuf(g), R, C, dx.buf!);
+    return dx;
   }
 
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {

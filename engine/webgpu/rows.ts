@@ -54,3 +54,19 @@ export function runCrossEntropy(
   const [gx, gy] = rt.grid(R);
   rt.dispatch(k, [logits, labels, y], (w) => w.u(R).u(V).i(ignoreIndex), gx, gy);
 }
+
+export function runCrossEntropyBackward(rt: Runtime, logits: GpuBuffer, labels: GpuBuffer, g: GpuBuffer, R: number, V: number, ignoreIndex: number, dx: GpuBuffer): void {
+  if (R === 0 || V === 0) return;
+  const WG = rowWorkgroup(V, rt.softwareAdapter);
+  const k = rt.kernel({ file: 'cross_entropy_backward.wgsl', entry: 'cross_entropy_backward', bindings: 'rrrw', constants: { WG } });
+  const [gx, gy] = rt.grid(R);
+  rt.dispatch(k, [logits, labels, g, dx], (w) => w.u(R).u(V).i(ignoreIndex), gx, gy);
+}
+
+export function runSoftmaxBackward(rt: Runtime, y: GpuBuffer, g: GpuBuffer, R: number, C: number, dx: GpuBuffer): void {
+  if (R === 0 || C === 0) return;
+  const WG = rowWorkgroup(C, rt.softwareAdapter);
+  const k = rt.kernel({ file: 'softmax_backward.wgsl', entry: 'softmax_backward', bindings: 'rrw', constants: { WG } });
+  const [gx, gy] = rt.grid(R);
+  rt.dispatch(k, [y, g, dx], (w) => w.u(R).u(C), gx, gy);
+}
