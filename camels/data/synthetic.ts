@@ -19,6 +19,11 @@ export interface SyntheticQuestion {
   question: string;
   /** A substring of the document. */
   answer: string;
+  /**
+   * The same question as a cloze prompt: the exact words of the document sentence that precede the
+   * answer (a small model can complete it from what it memorised while adapting on the document).
+   */
+  cloze: string;
 }
 
 export interface SyntheticDocument {
@@ -176,20 +181,19 @@ function organisationDraft(rng: Prng, names: NameSource, year: number): Draft {
   const city = names.place(rng);
   const item = rng.pick(ITEMS);
   const itemName = names.place(rng);
-  const type = org.split(' ')[1]!.toLowerCase();
   return {
     kind: 'organisation',
     facts: [
-      `${founder} founded the ${org} in ${city} in ${year}.`,
-      `The ${type} is best known for a ${item} called the ${itemName}.`,
-      `Its first director was ${director}.`,
+      `The ${org} was founded in ${city} in ${year} by ${founder}.`,
+      `The ${org} is best known for a ${item} called the ${itemName}.`,
+      `The first director of the ${org} was ${director}.`,
     ],
     questions: [
-      { question: `Who founded the ${org}?`, answer: founder },
-      { question: `In what year was the ${org} founded?`, answer: String(year) },
-      { question: `In which city was the ${org} founded?`, answer: city },
-      { question: `What is the ${item} of the ${org} called?`, answer: itemName },
-      { question: `Who was the first director of the ${org}?`, answer: director },
+      { question: `Who founded the ${org}?`, answer: founder, cloze: `The ${org} was founded in ${city} in ${year} by` },
+      { question: `In what year was the ${org} founded?`, answer: String(year), cloze: `The ${org} was founded in ${city} in` },
+      { question: `In which city was the ${org} founded?`, answer: city, cloze: `The ${org} was founded in` },
+      { question: `What is the ${item} of the ${org} called?`, answer: itemName, cloze: `The ${org} is best known for a ${item} called the` },
+      { question: `Who was the first director of the ${org}?`, answer: director, cloze: `The first director of the ${org} was` },
     ],
     entities: [org, founder, director, city, itemName],
   };
@@ -197,7 +201,6 @@ function organisationDraft(rng: Prng, names: NameSource, year: number): Draft {
 
 function personDraft(rng: Prng, names: NameSource, year: number): Draft {
   const person = names.person(rng);
-  const given = person.split(' ')[0]!;
   const spouse = names.person(rng);
   const city = names.place(rng);
   const org = names.organisation(rng);
@@ -209,17 +212,17 @@ function personDraft(rng: Prng, names: NameSource, year: number): Draft {
     kind: 'person',
     facts: [
       `${person} was born in ${city} in ${year}.`,
-      `${given} studied ${field} at the ${org}.`,
-      `In ${marriage}, ${given} married ${spouse}.`,
-      `${given} is remembered for designing a ${item} named the ${itemName}.`,
+      `${person} studied ${field} at the ${org}.`,
+      `In ${marriage}, ${person} married ${spouse}.`,
+      `${person} is remembered for designing a ${item} named the ${itemName}.`,
     ],
     questions: [
-      { question: `Where was ${person} born?`, answer: city },
-      { question: `In what year was ${person} born?`, answer: String(year) },
-      { question: `What did ${person} study?`, answer: field },
-      { question: `At which institution did ${person} study?`, answer: org },
-      { question: `Whom did ${person} marry?`, answer: spouse },
-      { question: `What was the name of the ${item} designed by ${person}?`, answer: itemName },
+      { question: `Where was ${person} born?`, answer: city, cloze: `${person} was born in` },
+      { question: `In what year was ${person} born?`, answer: String(year), cloze: `${person} was born in ${city} in` },
+      { question: `What did ${person} study?`, answer: field, cloze: `${person} studied` },
+      { question: `At which institution did ${person} study?`, answer: org, cloze: `${person} studied ${field} at the` },
+      { question: `Whom did ${person} marry?`, answer: spouse, cloze: `In ${marriage}, ${person} married` },
+      { question: `What was the name of the ${item} designed by ${person}?`, answer: itemName, cloze: `${person} is remembered for designing a ${item} named the` },
     ],
     entities: [person, spouse, city, org, itemName],
   };
@@ -236,17 +239,17 @@ function townDraft(rng: Prng, names: NameSource, year: number): Draft {
     kind: 'town',
     facts: [
       `${town} is a small town on the ${river} River in the province of ${region}.`,
-      `It was established in ${year} by ${founder}.`,
+      `${town} was established in ${year} by ${founder}.`,
       `The main export of ${town} is ${good}.`,
-      `Today the town council is led by ${leader}.`,
+      `The town council of ${town} is led by ${leader}.`,
     ],
     questions: [
-      { question: `On which river does ${town} lie?`, answer: river },
-      { question: `In which province is ${town}?`, answer: region },
-      { question: `Who established ${town}?`, answer: founder },
-      { question: `In what year was ${town} established?`, answer: String(year) },
-      { question: `What is the main export of ${town}?`, answer: good },
-      { question: `Who leads the town council of ${town}?`, answer: leader },
+      { question: `On which river does ${town} lie?`, answer: river, cloze: `${town} is a small town on the` },
+      { question: `In which province is ${town}?`, answer: region, cloze: `${town} is a small town on the ${river} River in the province of` },
+      { question: `Who established ${town}?`, answer: founder, cloze: `${town} was established in ${year} by` },
+      { question: `In what year was ${town} established?`, answer: String(year), cloze: `${town} was established in` },
+      { question: `What is the main export of ${town}?`, answer: good, cloze: `The main export of ${town} is` },
+      { question: `Who leads the town council of ${town}?`, answer: leader, cloze: `The town council of ${town} is led by` },
     ],
     entities: [town, river, region, founder, leader],
   };
@@ -313,9 +316,11 @@ export function generateSyntheticDataset(options: SyntheticOptions = {}): Synthe
   return { seed, qaPretrain: out.qaPretrain!, metaTrain: out.metaTrain!, validation: out.validation!, test: out.test! };
 }
 
-/** One (document, question, answer) example per question, in document order. */
-export function syntheticQaExamples(documents: readonly SyntheticDocument[]): (QaExample & { documentId: string })[] {
-  return documents.flatMap((d) => d.questions.map((q) => ({ document: d.text, question: q.question, answer: q.answer, documentId: d.id })));
+/** One (document, question, answer) example per question, in document order; `cloze` uses the cloze prompts. */
+export function syntheticQaExamples(documents: readonly SyntheticDocument[], options: { cloze?: boolean } = {}): (QaExample & { documentId: string })[] {
+  return documents.flatMap((d) =>
+    d.questions.map((q) => ({ document: d.text, question: options.cloze ? q.cloze : q.question, answer: q.answer, documentId: d.id })),
+  );
 }
 
 /**

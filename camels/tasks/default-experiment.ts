@@ -285,7 +285,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
   // 5–6. evaluation: learning rate per method chosen on validation, then the test stream
   const evalCfg: Config = {
     ...EVAL_DEFAULTS,
-    ...cfg,
+    max_text_len: T,
     max_question_len: 48,
     max_answer_len: 16,
     num_beams: scale.numBeams,

@@ -19,6 +19,11 @@ export interface PretrainOptions {
   warmup: number;
   seed: number;
   padId: number;
+  /**
+   * Pack shuffled sequences, each followed by `packSeparator`, into rows of exactly seqLen tokens
+   * (standard LM pre-training; no padding is computed). Otherwise each row is one sequence, padded.
+   */
+  packSeparator?: number;
   label?: string;
 }
 
@@ -31,17 +36,32 @@ export async function lmPretrain(model: CausalLM, sequences: number[][], run: Ru
   const rng = new Prng(opts.seed);
   let order = rng.permutation(sequences.length);
   let cursor = 0;
+  let carry: number[] = []; // the rest of a packed sequence that did not fit its row
   const prog = new Progress(opts.label ?? 'pre-train', opts.steps);
   let last = NaN;
   for (let step = 0; step < opts.steps; step++) {
     opt.lr = opts.lr * Math.min(1, (step + 1) / opts.warmup) * Math.max(0.1, 1 - step / opts.steps);
-    const rows: number[][] = [];
-    while (rows.length < opts.batchSize) {
+    const next = (): number[] => {
       if (cursor >= order.length) {
         order = rng.permutation(sequences.length);
         cursor = 0;
       }
-      rows.push(sequences[order[cursor++]!]!.slice(0, opts.seqLen));
+      return sequences[order[cursor++]!]!;
+    };
+    const rows: number[][] = [];
+    while (rows.length < opts.batchSize) {
+      if (opts.packSeparator === undefined) {
+        rows.push(next().slice(0, opts.seqLen));
+        continue;
+      }
+      const row: number[] = carry.splice(0, opts.seqLen);
+      while (row.length < opts.seqLen) {
+        const s = [...next(), opts.packSeparator];
+        const take = s.slice(0, opts.seqLen - row.length);
+        row.push(...take);
+        if (take.length < s.length) carry = s.slice(take.length);
+      }
+      rows.push(row);
     }
     const T = Math.max(...rows.map((r) => r.length));
     const batch = padBatch(rows, T, opts.padId);

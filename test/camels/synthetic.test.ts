@@ -99,3 +99,18 @@ describe('synthetic dataset', () => {
     expect(all.length).toBe(130 + 2 * splits(ds).flat().reduce((n, d) => n + d.questions.length, 0));
   });
 });
+
+describe('synthetic cloze prompts', () => {
+  it('each cloze prompt followed by the answer is a sentence prefix of its document', () => {
+    const ds = generateSyntheticDataset({ seed: 5, qaPretrain: 9, metaTrain: 0, validation: 0, test: 0 });
+    for (const d of ds.qaPretrain) {
+      for (const q of d.questions) {
+        expect(d.text).toContain(`${q.cloze} ${q.answer}`);
+        const at = d.text.indexOf(q.cloze);
+        expect(at === 0 || d.text[at - 2] === '.').toBe(true);
+      }
+    }
+    const ex = syntheticQaExamples(ds.qaPretrain, { cloze: true });
+    expect(ex[0]!.question).toBe(ds.qaPretrain[0]!.questions[0]!.cloze);
+  });
+});
