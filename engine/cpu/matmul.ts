@@ -12,8 +12,17 @@
 // products are added one at a time — in float64 for both float32 and float64. Row/column blocking,
 // the eight-k passes (acc = (acc + g_q) + g_q+1) and batch folding do not change this order, so
 // results are bit-identical to the previous unblocked one-row kernel.
+//
+// Threads: a product of at least matmulThreadConfig().minFlops (2·batch·M·N·K) is split into units
+// (blocks of output rows — a multiple of four — or rows × column panels, of one batch element) that
+// the main thread and the worker threads of matmul-pool.ts claim one by one. The operands are then
+// packed into a SharedArrayBuffer arena (batches in chunks that fit the kept arena) and every thread
+// runs this file's `kernel` (the workers a copy made from its source text) on its units, so each
+// output element gets exactly the same operations in the same order as on one thread: results are
+// bit-identical whatever the thread count (CAMELS_CPU_THREADS; 1 turns threads off).
 
 import type { MatmulSpec, Storage, TypedArray } from '../backend.js';
+import { matmulPool, matmulThreadConfig, type MatmulPool, type MatmulThreadConfig } from './matmul-pool.js';
 import { allocArray, dataOf, requireFloat, requireSameDtype } from './storage.js';
 import { numel } from './strided.js';
 
@@ -84,23 +93,23 @@ function transposeInto(
   }
 }
 
-/** Pack a's [M, K] block at `off` row-major into dst; `trans`: src holds it as [K, M]. */
-function packA(dst: Float64Array, src: TypedArray, off: number, M: number, K: number, trans: boolean): void {
+/** Pack a's [M, K] block at `off` row-major into dst at `d`; `trans`: src holds it as [K, M]. */
+function packA(dst: Float64Array, d: number, src: TypedArray, off: number, M: number, K: number, trans: boolean): void {
   if (!trans) {
-    for (let i = 0; i < M * K; i++) dst[i] = src[off + i];
+    dst.set(src.subarray(off, off + M * K), d);
     return;
   }
-  transposeInto(dst, 0, K, src, off, M, K, M);
+  transposeInto(dst, d, K, src, off, M, K, M);
 }
 
 /**
  * Pack b's [K, N] block at `off` into column panels: panel j0 (columns j0 .. j0+nb) is [K, nb]
- * row-major at dst[j0 * K]. `trans`: src holds b as [N, K].
+ * row-major at dst[d0 + j0 * K]. `trans`: src holds b as [N, K].
  */
-function packB(dst: Float64Array, src: TypedArray, off: number, K: number, N: number, trans: boolean): void {
+function packB(dst: Float64Array, d0: number, src: TypedArray, off: number, K: number, N: number, trans: boolean): void {
   for (let j0 = 0; j0 < N; j0 += NB) {
     const nb = Math.min(NB, N - j0);
-    const p = j0 * K;
+    const p = d0 + j0 * K;
     if (!trans) {
       for (let k = 0; k < K; k++) {
         const s = off + k * N + j0;
@@ -114,20 +123,39 @@ function packB(dst: Float64Array, src: TypedArray, off: number, K: number, N: nu
   }
 }
 
-/** out[o + i*N + j] = sum_k pa[i*K + k] * B[k, j] for one batch element (pa, pb packed). */
-function kernel(pa: Float64Array, pb: Float64Array, out: TypedArray, o: number, M: number, K: number, N: number): void {
-  const acc = accBlock;
+/**
+ * out[o + i*N + j] = sum_k pa[paOff + i*K + k] * B[k, j] for rows i0 <= i < i1 and columns
+ * j0 <= j < j1 of one batch element, b packed in panels of nbMax columns at pb[pbOff] (j0 a multiple
+ * of nbMax); `acc` is a float64 scratch of 4·nbMax. Self-contained (no outer bindings): the worker
+ * threads run a copy built from this function's source text (matmul-pool.ts).
+ */
+function kernel(
+  pa: Float64Array,
+  paOff: number,
+  pb: Float64Array,
+  pbOff: number,
+  out: TypedArray,
+  o: number,
+  i0: number,
+  i1: number,
+  j0: number,
+  j1: number,
+  K: number,
+  N: number,
+  acc: Float64Array,
+  nbMax: number,
+): void {
   const K4 = K - (K % 4);
-  for (let j0 = 0; j0 < N; j0 += NB) {
-    const nb = Math.min(NB, N - j0);
-    const po = j0 * K;
+  for (let jb = j0; jb < j1; jb += nbMax) {
+    const nb = Math.min(nbMax, j1 - jb);
+    const po = pbOff + jb * K;
     const n1 = nb;
     const n2 = 2 * nb;
     const n3 = 3 * nb;
-    let i = 0;
-    for (; i + 3 < M; i += 4) {
+    let i = i0;
+    for (; i + 3 < i1; i += 4) {
       acc.fill(0, 0, 4 * nb);
-      const r0 = i * K;
+      const r0 = paOff + i * K;
       const r1 = r0 + K;
       const r2 = r1 + K;
       const r3 = r2 + K;
@@ -187,7 +215,7 @@ function kernel(pa: Float64Array, pb: Float64Array, out: TypedArray, o: number, 
           acc[n3 + j] += e0 * x;
         }
       }
-      const oi = o + i * N + j0;
+      const oi = o + i * N + jb;
       for (let j = 0; j < nb; j++) {
         out[oi + j] = acc[j];
         out[oi + N + j] = acc[n1 + j];
@@ -195,9 +223,9 @@ function kernel(pa: Float64Array, pb: Float64Array, out: TypedArray, o: number, 
         out[oi + 3 * N + j] = acc[n3 + j];
       }
     }
-    for (; i < M; i++) {
+    for (; i < i1; i++) {
       acc.fill(0, 0, nb);
-      const r0 = i * K;
+      const r0 = paOff + i * K;
       for (let k = 0; k < K4; k += 4) {
         const a0 = pa[r0 + k], a1 = pa[r0 + k + 1], a2 = pa[r0 + k + 2], a3 = pa[r0 + k + 3];
         const b0 = po + k * nb;
@@ -211,9 +239,126 @@ function kernel(pa: Float64Array, pb: Float64Array, out: TypedArray, o: number, 
         const b0 = po + k * nb;
         for (let j = 0; j < nb; j++) acc[j] += a0 * pb[b0 + j];
       }
-      const oi = o + i * N + j0;
+      const oi = o + i * N + jb;
       for (let j = 0; j < nb; j++) out[oi + j] = acc[j];
     }
+  }
+}
+
+let kernelSource: string | null = null;
+
+/** The pool for this kernel when threads are on, else null. */
+function pool(): MatmulPool | null {
+  kernelSource ??= kernel.toString();
+  return matmulPool(kernelSource, NB);
+}
+
+/**
+ * Start the matmul worker threads now (they otherwise start on the first large matmul) and wait up
+ * to `timeoutMs` for them; returns how many are running (0 when threads are off).
+ */
+export function startMatmulThreads(timeoutMs = 10_000): number {
+  const p = pool();
+  return p === null ? 0 : p.waitReady(timeoutMs);
+}
+
+/** Units of one job: blocks of R output rows (a multiple of 4) × blocks of CB columns, per batch element. */
+function unitGrid(nb: number, M: number, N: number, threads: number): { upb: number; R: number; cpb: number; CB: number } {
+  const target = 4 * threads; // a few units per thread, so that a slow thread leaves work to the others
+  const ceil4 = (x: number): number => Math.ceil(x / 4) * 4;
+  const upbWanted = Math.max(1, Math.ceil(target / nb));
+  // at least 16 rows per unit (or all of them): each packed b panel then serves many rows
+  const R = Math.max(ceil4(Math.ceil(M / upbWanted)), Math.min(16, ceil4(M)));
+  const upb = Math.ceil(M / R);
+  const panels = Math.ceil(N / NB);
+  let CB = panels * NB;
+  if (nb * upb < target && panels > 1) {
+    const cpbWanted = Math.min(panels, Math.ceil(target / (nb * upb)));
+    CB = Math.ceil(panels / cpbWanted) * NB;
+  }
+  return { upb, R, cpb: Math.ceil(N / CB), CB };
+}
+
+/** The batched product split over the pool's workers and the main thread (same kernel, same results). */
+function matmulThreaded(
+  p: MatmulPool,
+  cfg: Readonly<MatmulThreadConfig>,
+  A: TypedArray,
+  B: TypedArray,
+  out: TypedArray,
+  aOffs: Float64Array,
+  bOffs: Float64Array,
+  M: number,
+  K: number,
+  N: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const nBatch = aOffs.length;
+  const f64out = out instanceof Float64Array;
+  const outF64 = (n: number): number => (f64out ? n : Math.ceil(n / 2));
+  const need = (nb: number, nA: number, nB: number): number => 3 * nb + nA * M * K + nB * K * N + outF64(nb * M * N);
+  for (let t0 = 0; t0 < nBatch; ) {
+    // as many batch elements as fit the kept arena (at least one); broadcast operands packed once
+    const aSlot = new Map<number, number>();
+    const bSlot = new Map<number, number>();
+    const slots: number[] = [];
+    let t1 = t0;
+    for (; t1 < nBatch; t1++) {
+      const newA = aSlot.has(aOffs[t1]) ? 0 : 1;
+      const newB = bSlot.has(bOffs[t1]) ? 0 : 1;
+      if (t1 > t0 && need(t1 - t0 + 1, aSlot.size + newA, bSlot.size + newB) > cfg.keepArena) break;
+      if (newA) aSlot.set(aOffs[t1], aSlot.size);
+      if (newB) bSlot.set(bOffs[t1], bSlot.size);
+      slots.push(aSlot.get(aOffs[t1]) as number, bSlot.get(bOffs[t1]) as number);
+    }
+    const nb = t1 - t0;
+    p.arena(need(nb, aSlot.size, bSlot.size), cfg.keepArena);
+    const f64 = p.f64;
+    const aBase = 3 * nb;
+    const bBase = aBase + aSlot.size * M * K;
+    const panelF64 = bBase + bSlot.size * K * N;
+    const panelBase = f64out ? panelF64 : 2 * panelF64; // in output elements
+    const panel = f64out ? f64 : p.f32;
+    for (const [off, s] of aSlot) packA(f64, aBase + s * M * K, A, off, M, K, transA);
+    for (const [off, s] of bSlot) packB(f64, bBase + s * K * N, B, off, K, N, transB);
+    for (let b = 0; b < nb; b++) {
+      f64[3 * b] = aBase + slots[2 * b] * M * K;
+      f64[3 * b + 1] = bBase + slots[2 * b + 1] * K * N;
+      f64[3 * b + 2] = panelBase + b * M * N;
+    }
+    const { upb, R, cpb, CB } = unitGrid(nb, M, N, cfg.threads);
+    const per = upb * cpb;
+    const total = nb * per;
+    const unit = (u: number): [number, number, number, number, number] => {
+      const b = Math.floor(u / per);
+      const rem = u - b * per;
+      const rb = Math.floor(rem / cpb);
+      const cb = rem - rb * cpb;
+      return [b, rb * R, Math.min(M, rb * R + R), cb * CB, Math.min(N, cb * CB + CB)];
+    };
+    const mine = p.run(
+      { total, M, K, N, upb, cpb, R, CB, descOff: 0, dtype: f64out ? 1 : 0, unitFlops: 2 * R * CB * K },
+      (u) => {
+        const [b, i0, i1, j0, j1] = unit(u);
+        kernel(f64, f64[3 * b], f64, f64[3 * b + 1], out, (t0 + b) * M * N, i0, i1, j0, j1, K, N, accBlock, NB);
+      },
+      cfg,
+    );
+    // the workers' units are in the output panel
+    for (let u = 0; u < total; u++) {
+      if (mine[u] === 1) continue;
+      const [b, i0, i1, j0, j1] = unit(u);
+      const src = panelBase + b * M * N;
+      const dst = (t0 + b) * M * N;
+      if (j0 === 0 && j1 === N) {
+        out.set(panel.subarray(src + i0 * N, src + i1 * N), dst + i0 * N);
+      } else {
+        for (let i = i0; i < i1; i++) out.set(panel.subarray(src + i * N + j0, src + i * N + j1), dst + i * N + j0);
+      }
+    }
+    p.releaseOneOff();
+    t0 = t1;
   }
 }
 
@@ -244,11 +389,9 @@ export function matmul(a: Storage, b: Storage, spec: MatmulSpec): TypedArray {
     }
   }
   const nBatch = numel(batch);
-  const pa = scratch('a', M * K);
-  const pb = scratch('b', K * N);
+  const aOffs = new Float64Array(nBatch);
+  const bOffs = new Float64Array(nBatch);
   const idx = new Array<number>(batch.length).fill(0);
-  let lastA = -1;
-  let lastB = -1;
   for (let t = 0; t < nBatch; t++) {
     let aOff = 0;
     let bOff = 0;
@@ -256,16 +399,32 @@ export function matmul(a: Storage, b: Storage, spec: MatmulSpec): TypedArray {
       aOff += idx[j] * aBatchStrides[j];
       bOff += idx[j] * bBatchStrides[j];
     }
-    // broadcast operands (stride 0) are packed once
-    if (aOff !== lastA) packA(pa, A, aOff, M, K, transA);
-    if (bOff !== lastB) packB(pb, B, bOff, K, N, transB);
-    lastA = aOff;
-    lastB = bOff;
-    kernel(pa, pb, out, t * M * N, M, K, N);
+    aOffs[t] = aOff;
+    bOffs[t] = bOff;
     for (let j = batch.length - 1; j >= 0; j--) {
       if (++idx[j] < batch[j]) break;
       idx[j] = 0;
     }
+  }
+  const cfg = matmulThreadConfig();
+  if (cfg.threads > 1 && 2 * nBatch * M * N * K >= cfg.minFlops && (nBatch * M >= 8 || N > NB)) {
+    const p = pool();
+    if (p !== null) {
+      matmulThreaded(p, cfg, A, B, out, aOffs, bOffs, M, K, N, transA, transB);
+      return out;
+    }
+  }
+  const pa = scratch('a', M * K);
+  const pb = scratch('b', K * N);
+  let lastA = -1;
+  let lastB = -1;
+  for (let t = 0; t < nBatch; t++) {
+    // broadcast operands (stride 0) are packed once
+    if (aOffs[t] !== lastA) packA(pa, 0, A, aOffs[t], M, K, transA);
+    if (bOffs[t] !== lastB) packB(pb, 0, B, bOffs[t], K, N, transB);
+    lastA = aOffs[t];
+    lastB = bOffs[t];
+    kernel(pa, 0, pb, 0, out, t * M * N, 0, M, 0, N, K, N, accBlock, NB);
   }
   return out;
 }
