@@ -98,7 +98,7 @@ describe('camels-gpu CLI', () => {
           child.kill('SIGKILL');
           reject(new Error(`the base phase never finished: ${stdout}`));
         }
-      }, 100);
+      }, 20);
     });
     await new Promise((r) => child.on('exit', r));
     expect(fs.existsSync(path.join(runDir, 'results.md'))).toBe(false);
