@@ -102,7 +102,6 @@ cli
   .command('qa-train [...overrides]', 'QA fine-tuning of a base model with early stopping (train_qa.py)')
   .usage(`qa-train [key=value ...]\n\nQA fine-tuning with early stopping; best-NLL/F1/EM checkpoints saved as HF model dirs.\nKeys and defaults:\n${keysHelp(QA_DEFAULTS)}`)
   .option('--device <device>', DEVICE_HELP)
-  .option('--resume <dir>', 'Continue an interrupted run directory')
   .allowUnknownOptions()
   .action((overrides: string[], opts: Record<string, unknown>) =>
     run(async () => {

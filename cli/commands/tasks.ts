@@ -38,6 +38,7 @@ function startRun(cfg: Config, task: string): RunDir {
 
 export async function qaTrainCommand(overrides: string[], flags: Record<string, unknown>): Promise<void> {
   const cfg = resolveConfig(QA_DEFAULTS, overrides, flags);
+  if (optStr(cfg, 'resume')) throw new Error('qa-train: resume is not supported (QA tuning is short; start it again, the best checkpoints of the old run stay in its directory)');
   const backend = await setupDevice(String(cfg.device));
   const dir = baseDir(cfg);
   const tok = loadTokenizer(tokenizerDir(cfg, dir));
