@@ -11,13 +11,16 @@
 // starting, or descheduled on a busy machine) just leaves more units to the main thread.
 //
 // Protocol (all through Atomics on the control block):
-//  - main: write the job parameters, DONE = 0, NEXT = total (units not yet claimed), SEQ += 1,
-//    notify SEQ; then claim units itself; then wait (Atomics.wait with a timeout) until DONE = total.
+//  - main: write the job parameters, DONE = 0, AVAIL = 0, NEXT = total (units not yet claimed),
+//    SEQ += 1, notify SEQ; then pack the operands, raising AVAIL (units numbered in packing order)
+//    as it goes, so that the workers start on the first units while the rest is packed; then claim
+//    units itself; then wait (Atomics.wait with a timeout) until DONE = total.
 //  - claim: n = NEXT; if n > 0 and compareExchange(NEXT, n, n - 1) succeeds, the claimer owns unit
 //    total - n. A job cannot finish before its claimed units are done, so parameters read after a
 //    successful claim always belong to the claimed job (the main thread only rewrites them between
 //    jobs); no job tags are needed.
-//  - worker: s = SEQ; drain arena messages; claim and run units until NEXT = 0; wait while SEQ = s.
+//  - worker: s = SEQ; drain arena messages; claim units until NEXT = 0, running each once
+//    AVAIL is past it; wait while SEQ = s.
 //  - an exception in a worker unit bumps ERR and posts its message back; the unit still counts as
 //    done so the join ends, and the main thread throws a clear Error. A worker that stops making
 //    progress (no unit finishes within the stall timeout) makes matmul throw instead of hanging.
@@ -28,7 +31,8 @@
 // works under vitest (TypeScript sources) and from the compiled dist/ files.
 //
 // Thread count: min(os.availableParallelism(), 4), overridden by env CAMELS_CPU_THREADS (1 turns
-// threading off), read when the first pool starts; configureMatmulThreads() changes it at run time.
+// threading off), read on first use; configureMatmulThreads() changes it at run time. Matmuls under
+// 2 MFLOP stay on the main thread (a fork-join costs some tens of microseconds).
 
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -53,7 +57,8 @@ const C = {
   READY: 15, // workers that have started
   FAULT: 16, // test hook: 1 = throw in every worker unit, 2 = hang in it
   WORKER_UNITS: 17, // units computed by workers since the pool started (stats)
-  SIZE: 18,
+  AVAIL: 18, // units whose operands are packed (units are numbered in packing order)
+  SIZE: 19,
 } as const;
 
 /** A job as the pool sees it: the unit grid and where its data lies in the arena. */
@@ -108,7 +113,7 @@ let config: MatmulThreadConfig | null = null;
 export function matmulThreadConfig(): Readonly<MatmulThreadConfig> {
   config ??= {
     threads: parseThreadCount(process.env.CAMELS_CPU_THREADS),
-    minFlops: 4e6,
+    minFlops: 2e6,
     keepArena: 1 << 22,
     stallMs: 10_000,
     mainComputes: true,
@@ -164,21 +169,24 @@ function runUnit(u) {
       Atomics.wait(idle, 0, 0, 1);
     }
   }
+  // the main thread packs while the workers start: wait until this unit's operands are in place
+  for (let v = Atomics.load(ctrl, C.AVAIL); v <= u; v = Atomics.load(ctrl, C.AVAIL)) Atomics.wait(ctrl, C.AVAIL, v, 100);
   const fault = Atomics.load(ctrl, C.FAULT);
   if (fault === 1) throw new Error('injected worker fault (test hook)');
   if (fault === 2) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   const M = ctrl[C.M], K = ctrl[C.K], N = ctrl[C.N];
   const upb = ctrl[C.UPB], cpb = ctrl[C.CPB], R = ctrl[C.R], CB = ctrl[C.CB];
   const per = upb * cpb;
-  const b = Math.floor(u / per);
+  const b = (u / per) | 0;
   const rem = u - b * per;
-  const rb = Math.floor(rem / cpb);
+  const rb = (rem / cpb) | 0;
   const cb = rem - rb * cpb;
   const i0 = rb * R;
   const j0 = cb * CB;
   const d = ctrl[C.DESC] + 3 * b;
   const out = ctrl[C.DTYPE] === 1 ? f64 : f32;
-  kernel(f64, f64[d], f64, f64[d + 1], out, f64[d + 2], i0, Math.min(M, i0 + R), j0, Math.min(N, j0 + CB), K, N, acc, nbMax);
+  // offsets as integers: doubles as indices would slow the kernel down
+  kernel(f64, f64[d] | 0, f64, f64[d + 1] | 0, out, f64[d + 2] | 0, i0, Math.min(M, i0 + R), j0, Math.min(N, j0 + CB), K, N, acc, nbMax);
 }
 Atomics.add(ctrl, C.READY, 1);
 Atomics.notify(ctrl, C.READY);
@@ -317,10 +325,16 @@ export class MatmulPool {
   }
 
   /**
-   * Run `job`: publish it, compute units with `mainUnit` while any are unclaimed (unless the config
-   * says otherwise), wait for the workers' units. Returns, per unit, 1 where the main thread ran it.
+   * Run `job`: publish it, let `prepare` fill the arena (it calls `avail(n)` once units 0 .. n-1 may
+   * run), compute units with `mainUnit` while any are unclaimed (unless the config says otherwise),
+   * wait for the workers' units. Returns, per unit, 1 where the main thread ran it.
    */
-  run(job: MatmulJob, mainUnit: (u: number) => void, cfg: Readonly<MatmulThreadConfig>): Uint8Array {
+  run(
+    job: MatmulJob,
+    prepare: (avail: (units: number) => void) => void,
+    mainUnit: (u: number) => void,
+    cfg: Readonly<MatmulThreadConfig>,
+  ): Uint8Array {
     if (this.failure !== null) this.fail(this.failure);
     const c = this.ctrl;
     const { total } = job;
@@ -336,6 +350,7 @@ export class MatmulPool {
     c[C.FAULT] = cfg.testFault === 'throw' ? 1 : cfg.testFault === 'hang' ? 2 : 0;
     Atomics.store(c, C.ERR, 0);
     Atomics.store(c, C.DONE, 0);
+    Atomics.store(c, C.AVAIL, 0);
     Atomics.store(c, C.TOTAL, total);
     Atomics.store(c, C.NEXT, total);
     Atomics.add(c, C.SEQ, 1);
@@ -343,7 +358,18 @@ export class MatmulPool {
     this.jobs++;
     const mine = new Uint8Array(total);
     let mainError: unknown = null;
-    if (cfg.mainComputes) {
+    try {
+      prepare((units) => {
+        Atomics.store(c, C.AVAIL, units);
+        Atomics.notify(c, C.AVAIL);
+      });
+    } catch (e) {
+      mainError = e;
+    }
+    // after a failed prepare, waiting workers run on whatever is in the arena; their output is dropped
+    Atomics.store(c, C.AVAIL, total);
+    Atomics.notify(c, C.AVAIL);
+    if (cfg.mainComputes && mainError === null) {
       for (;;) {
         const n = Atomics.load(c, C.NEXT);
         if (n <= 0) break;

@@ -68,7 +68,8 @@ function checkSpec(spec: MatmulSpec, a: Storage, b: Storage): void {
 
 /**
  * dst[dOff + c·dStride + r] = src[sOff + r·sStride + c] for r < rows, c < cols: the transpose of a
- * row-major block, in 32 × 32 tiles so that neither side walks memory with a long stride.
+ * row-major block, in 32 × 32 tiles so that neither side walks memory with a long stride; eight
+ * source rows per pass, so that each destination row gets eight consecutive elements at a time.
  */
 function transposeInto(
   dst: Float64Array,
@@ -85,7 +86,29 @@ function transposeInto(
     const r1 = Math.min(rows, r0 + T);
     for (let c0 = 0; c0 < cols; c0 += T) {
       const c1 = Math.min(cols, c0 + T);
-      for (let r = r0; r < r1; r++) {
+      let r = r0;
+      for (; r + 7 < r1; r += 8) {
+        const s0 = sOff + r * sStride;
+        const s1 = s0 + sStride;
+        const s2 = s1 + sStride;
+        const s3 = s2 + sStride;
+        const s4 = s3 + sStride;
+        const s5 = s4 + sStride;
+        const s6 = s5 + sStride;
+        const s7 = s6 + sStride;
+        for (let c = c0; c < c1; c++) {
+          const d = dOff + c * dStride + r;
+          dst[d] = src[s0 + c];
+          dst[d + 1] = src[s1 + c];
+          dst[d + 2] = src[s2 + c];
+          dst[d + 3] = src[s3 + c];
+          dst[d + 4] = src[s4 + c];
+          dst[d + 5] = src[s5 + c];
+          dst[d + 6] = src[s6 + c];
+          dst[d + 7] = src[s7 + c];
+        }
+      }
+      for (; r < r1; r++) {
         const s = sOff + r * sStride;
         for (let c = c0; c < c1; c++) dst[dOff + c * dStride + r] = src[s + c];
       }
@@ -93,13 +116,26 @@ function transposeInto(
   }
 }
 
-/** Pack a's [M, K] block at `off` row-major into dst at `d`; `trans`: src holds it as [K, M]. */
-function packA(dst: Float64Array, d: number, src: TypedArray, off: number, M: number, K: number, trans: boolean): void {
+/**
+ * Pack rows i0 .. i1 of a's [M, K] block at `off` row-major into dst (the block at `d`);
+ * `trans`: src holds it as [K, M].
+ */
+function packA(
+  dst: Float64Array,
+  d: number,
+  src: TypedArray,
+  off: number,
+  M: number,
+  K: number,
+  trans: boolean,
+  i0 = 0,
+  i1 = M,
+): void {
   if (!trans) {
-    dst.set(src.subarray(off, off + M * K), d);
+    dst.set(src.subarray(off + i0 * K, off + i1 * K), d + i0 * K);
     return;
   }
-  transposeInto(dst, d, K, src, off, M, K, M);
+  transposeInto(dst, d + i0 * K, K, src, off + i0, M, K, i1 - i0);
 }
 
 /**
@@ -286,8 +322,8 @@ function matmulThreaded(
   A: TypedArray,
   B: TypedArray,
   out: TypedArray,
-  aOffs: Float64Array,
-  bOffs: Float64Array,
+  aOffs: number[],
+  bOffs: number[],
   M: number,
   K: number,
   N: number,
@@ -320,8 +356,6 @@ function matmulThreaded(
     const panelF64 = bBase + bSlot.size * K * N;
     const panelBase = f64out ? panelF64 : 2 * panelF64; // in output elements
     const panel = f64out ? f64 : p.f32;
-    for (const [off, s] of aSlot) packA(f64, aBase + s * M * K, A, off, M, K, transA);
-    for (const [off, s] of bSlot) packB(f64, bBase + s * K * N, B, off, K, N, transB);
     for (let b = 0; b < nb; b++) {
       f64[3 * b] = aBase + slots[2 * b] * M * K;
       f64[3 * b + 1] = bBase + slots[2 * b + 1] * K * N;
@@ -331,17 +365,39 @@ function matmulThreaded(
     const per = upb * cpb;
     const total = nb * per;
     const unit = (u: number): [number, number, number, number, number] => {
-      const b = Math.floor(u / per);
+      const b = (u / per) | 0;
       const rem = u - b * per;
-      const rb = Math.floor(rem / cpb);
+      const rb = (rem / cpb) | 0;
       const cb = rem - rb * cpb;
       return [b, rb * R, Math.min(M, rb * R + R), cb * CB, Math.min(N, cb * CB + CB)];
     };
+    // packing order = unit order: per batch element its b (first use), then a's rows block by block
+    const prepare = (avail: (units: number) => void): void => {
+      const doneA = new Uint8Array(aSlot.size);
+      const doneB = new Uint8Array(bSlot.size);
+      for (let b = 0; b < nb; b++) {
+        const sa = slots[2 * b];
+        const sb = slots[2 * b + 1];
+        if (doneB[sb] === 0) {
+          packB(f64, f64[3 * b + 1] | 0, B, bOffs[t0 + b], K, N, transB);
+          doneB[sb] = 1;
+        }
+        if (doneA[sa] === 0) {
+          for (let rb = 0; rb < upb; rb++) {
+            packA(f64, f64[3 * b] | 0, A, aOffs[t0 + b], M, K, transA, rb * R, Math.min(M, rb * R + R));
+            avail(b * per + (rb + 1) * cpb);
+          }
+          doneA[sa] = 1;
+        }
+        avail((b + 1) * per);
+      }
+    };
     const mine = p.run(
       { total, M, K, N, upb, cpb, R, CB, descOff: 0, dtype: f64out ? 1 : 0, unitFlops: 2 * R * CB * K },
+      prepare,
       (u) => {
         const [b, i0, i1, j0, j1] = unit(u);
-        kernel(f64, f64[3 * b], f64, f64[3 * b + 1], out, (t0 + b) * M * N, i0, i1, j0, j1, K, N, accBlock, NB);
+        kernel(f64, f64[3 * b] | 0, f64, f64[3 * b + 1] | 0, out, (t0 + b) * M * N, i0, i1, j0, j1, K, N, accBlock, NB);
       },
       cfg,
     );
@@ -389,8 +445,9 @@ export function matmul(a: Storage, b: Storage, spec: MatmulSpec): TypedArray {
     }
   }
   const nBatch = numel(batch);
-  const aOffs = new Float64Array(nBatch);
-  const bOffs = new Float64Array(nBatch);
+  // batch offsets as small integers (a Float64Array would hand the kernels doubles to index with)
+  const aOffs = new Array<number>(nBatch).fill(0);
+  const bOffs = new Array<number>(nBatch).fill(0);
   const idx = new Array<number>(batch.length).fill(0);
   for (let t = 0; t < nBatch; t++) {
     let aOff = 0;
