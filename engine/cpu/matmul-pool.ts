@@ -137,14 +137,19 @@ export function configureMatmulThreads(change: Partial<MatmulThreadConfig>): Mat
   return prev;
 }
 
-/** Plain JavaScript run by each worker; `kernelSource` is the kernel function's source text. */
+/**
+ * Plain JavaScript run by each worker; `kernelSource` is the kernel function's source text, which
+ * may refer to the constants NB (panel width, `nbMax` here) and accBlock (its float64 [4, NB]
+ * accumulator block).
+ */
 function workerSource(kernelSource: string): string {
   return `'use strict';
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { ctrl, port, nbMax } = workerData;
+const NB = nbMax;
+const accBlock = new Float64Array(4 * NB);
 ${kernelSource}
 const C = ${JSON.stringify(C)};
-const acc = new Float64Array(4 * nbMax);
 let gen = -1;
 let f64 = null;
 let f32 = null;
@@ -186,7 +191,7 @@ function runUnit(u) {
   const d = ctrl[C.DESC] + 3 * b;
   const out = ctrl[C.DTYPE] === 1 ? f64 : f32;
   // offsets as integers: doubles as indices would slow the kernel down
-  kernel(f64, f64[d] | 0, f64, f64[d + 1] | 0, out, f64[d + 2] | 0, i0, Math.min(M, i0 + R), j0, Math.min(N, j0 + CB), K, N, acc, nbMax);
+  kernel(f64, f64[d] | 0, f64, f64[d + 1] | 0, out, f64[d + 2] | 0, i0, Math.min(M, i0 + R), j0, Math.min(N, j0 + CB), K, N);
 }
 Atomics.add(ctrl, C.READY, 1);
 Atomics.notify(ctrl, C.READY);
