@@ -15,7 +15,7 @@ import { loadWeightModel, newWeightModel } from '../../camels/weight-model.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../../camels/weighting/weighters.js';
 import { disposeModel, loadPretrained, savePretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
-import { probeWebGPU, type Tensor } from '../../engine/index.js';
+import { probeWebGPU, shutdownDevices, type Tensor } from '../../engine/index.js';
 import { setupDevice } from '../device-option.js';
 
 /** The base model dir: base_model_state_dict (a QA-tuned checkpoint dir) wins over base_model. */
@@ -81,6 +81,8 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
       if (gpu?.isSoftware) {
         console.error(`device: cpu (the WebGPU adapter ${gpu.adapterName} is a software rasterizer, slower here than the cpu backend; --device webgpu to use it)`);
         request = 'cpu';
+        shutdownDevices(); // an idle Dawn device still costs CPU time
+
       }
     }
     const backend = await setupDevice(request);
