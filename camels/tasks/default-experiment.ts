@@ -28,6 +28,7 @@ import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, type Config } from '../conf
 import { generateSyntheticDataset, syntheticCorpus, syntheticQaExamples, type SyntheticDataset } from '../data/synthetic.js';
 import type { QaExample } from '../data/types.js';
 import { writeReport, type ReportInput } from '../report/report.js';
+import { sampleTokenWeights } from '../report/samples.js';
 import { fmt } from '../runs/progress.js';
 import { RunDir, writeAtomic } from '../runs/run-dir.js';
 import { loadWeightModel, newWeightModel } from '../weight-model.js';
@@ -411,22 +412,10 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
 
 /** Per-token weights of a few documents under every method, for the report's colour maps. */
 async function sampleWeights(tok: HfTokenizer, texts: string[], T: number, wmFile: string, device: DeviceName, dtype: DType, tfidfCorpus: string[]): Promise<ReportInput['samples']> {
-  const { pad } = specialIds(tok);
   const wm = loadWeightModel(wmFile, wmFile.replace(/\.safetensors$/, '') + '.config.json', { device, dtype });
-  const methods: TokenWeighting[] = [uniformWeighting(), ssmWeighting(tok), tfidfWeighting(tok, tfidfCorpus, null), camelsWeighting(wm)];
-  const { padBatch, toDevice } = await import('../batch.js');
-  const out: ReportInput['samples'] = [];
   try {
-    for (const text of texts) {
-      const ids = tokenizeDocument(tok, text, T).ids;
-      const batch = toDevice(padBatch([ids], T, pad), dtype, device);
-      const weights: Record<string, number[]> = {};
-      for (const m of methods) weights[m.name] = (await m.hostWeights(batch))[0]!;
-      out.push({ tokens: tok.decodeEach(ids), weights });
-      for (const t of [batch.ids, batch.mask, batch.targets]) t.dispose();
-    }
+    return await sampleTokenWeights(tok, texts, T, [uniformWeighting(), ssmWeighting(tok), tfidfWeighting(tok, tfidfCorpus, null), camelsWeighting(wm)], device, dtype);
   } finally {
     Object.values(wm.params).forEach((t) => t.dispose());
   }
-  return out;
 }

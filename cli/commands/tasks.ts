@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, bool, num, numList, optStr, resolveConfig, str, type Config } from '../../camels/config.js';
 import { RunDir } from '../../camels/runs/run-dir.js';
+import { writeReport } from '../../camels/report/report.js';
+import { sampleTokenWeights } from '../../camels/report/samples.js';
 import { fmt } from '../../camels/runs/progress.js';
 import { loadEvalStream, loadLocality, loadRows } from '../../camels/tasks/datasets.js';
 import { runDefaultExperiment } from '../../camels/tasks/default-experiment.js';
@@ -126,7 +128,10 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
       },
       cfg,
     );
-    console.log(`meta-training done: ${r.outerSteps} outer steps; best validation loss ${r.bestVal}; best weight model ${r.bestCheckpoint}`);
+    const valDocs = loadRows(cfg, bool(cfg, 'val') ? 'val' : 'train').slice(0, 3).map((x) => x.document);
+    const samples = await sampleTokenWeights(tok, valDocs, num(cfg, 'max_text_len'), [uniformWeighting(), camelsWeighting(wm)], backend.name, 'float32');
+    const report = writeReport(run.path('report.html'), { title: 'camels-gpu meta-train', runDir: run.dir, table: [], init: null, metrics: run.readMetrics(), samples, notes: [`${r.outerSteps} outer steps`, `best validation loss ${r.bestVal.toFixed(4)}`] });
+    console.log(`meta-training done: ${r.outerSteps} outer steps; best validation loss ${r.bestVal}; best weight model ${r.bestCheckpoint}; report ${report}`);
   } finally {
     disposeModel(base);
     for (const t of Object.values(wm.params)) t.dispose();
@@ -170,6 +175,7 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
   const ltTrain = bool(cfg, 'qa_lt_final') ? loadRows(cfg, 'lt_train') : undefined;
   const ltVal = bool(cfg, 'qa_lt_final') ? loadRows(cfg, 'lt_val') : undefined;
   const outcomes: EvalOutcome[] = [];
+  let reportSamples: Awaited<ReturnType<typeof sampleTokenWeights>> = [];
   try {
     for (const lr of lrs) {
       const r = await evaluateOnline(
@@ -179,6 +185,7 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
       );
       outcomes.push(r);
     }
+    reportSamples = await sampleTokenWeights(tok, stream.documents.slice(0, 3), num(cfg, 'max_text_len'), [w], backend.name, 'float32');
   } finally {
     dispose();
   }
@@ -186,5 +193,6 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
   console.log('| lr | EM (ref.) | EM (std.) | F1 | adapt s |');
   console.log('|---|---|---|---|---|');
   for (const r of outcomes) console.log(`| ${r.lr} | ${(100 * r.final.em).toFixed(2)} | ${(100 * r.final.emStandard).toFixed(2)} | ${(100 * r.final.maxF1.mean).toFixed(2)} | ${r.adaptSeconds.toFixed(1)} |`);
-  console.log(`CSV and summary in ${run.dir}`);
+  const report = writeReport(run.path('report.html'), { title: `camels-gpu eval (${w.name})`, runDir: run.dir, table: outcomes, init: outcomes[0]?.init ?? null, metrics: run.readMetrics(), samples: reportSamples, notes: [`device: ${backend.name}`, `learning rates: ${lrs.join(', ')}`] });
+  console.log(`CSV, summary and report (${report}) in ${run.dir}`);
 }

@@ -72,6 +72,7 @@ describe('reference-style commands on StreamingQA CSVs', () => {
     const wm = path.join(metaRun, 'checkpoints', 'best.safetensors');
     expect(fs.existsSync(wm)).toBe(true);
     expect(fs.existsSync(wm.replace(/\.safetensors$/, '.config.json'))).toBe(true);
+    expect(fs.readFileSync(path.join(metaRun, 'report.html'), 'utf8')).toContain('CaMeLS');
 
     for (const [weighting, extra] of [
       ['uniform', ['lr=1e-3,1e-4']],
@@ -90,5 +91,6 @@ describe('reference-style commands on StreamingQA CSVs', () => {
     const rows = fs.readFileSync(path.join(sweep, 'lr0.001-final_em.csv'), 'utf8').trimEnd().split('\r\n');
     expect(rows.length).toBe(2 + 3); // downsample_to=2 rows → 2 questions, then EM / avg_f1 / max_f1
     expect(rows[2]!.startsWith('EM,')).toBe(true);
+    for (const d of runs) expect(fs.readFileSync(path.join(d, 'report.html'), 'utf8')).toContain('<table id="results">');
   }, 600_000);
 });
