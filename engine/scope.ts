@@ -67,6 +67,11 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
+  return closeScope(scope, result);
+}
+
+/** Dispose what a finished scope made except what its result reaches; hand that to the parent scope. */
+function closeScope<T>(scope: Set<Disposable>, result: T): T {
   const kept = new Set<Disposable>();
   collectResult(result, kept);
   for (const t of scope) if (!kept.has(t) && !t.isDisposed) t.dispose();
@@ -90,12 +95,7 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   }
   if (scopes[scopes.length - 1] !== scope) throw new Error('tidyAsync: scopes were interleaved (concurrent tidyAsync calls)');
   scopes.pop();
-  const kept = new Set<Disposable>();
-  collectResult(result, kept);
-  for (const t of scope) if (!kept.has(t) && !t.isDisposed) t.dispose();
-  const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of kept) if (scope.has(t)) parent.add(t);
-  return result;
+  return closeScope(scope, result);
 }
 
 /** Run fn without recording operations on the tape. */
