@@ -14,6 +14,12 @@ struct Params {
   D: u32,
   M: u32,
   C: u32,
+  // Large tables / outputs are bound in windows of rows [base, base + N) (see engine/webgpu/windows.ts).
+  base: u32,
+  // gather: write zero rows for indices outside the window (the first window of a split table).
+  zero_others: u32,
+  // scatter_rows: add to y instead of overwriting it (sources split into several pieces).
+  accumulate: u32,
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -28,7 +34,7 @@ fn linear(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
 }
 
-// y [M, D] = src [N, D] rows idx[m].
+// y [M, D] = src [N, D] rows idx[m] (src holding table rows [base, base + N)).
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
@@ -36,10 +42,10 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (t >= u.M * u.D) { return; }
   let m = t / u.D;
   let d = t % u.D;
-  let r = idx[m];
+  let r = idx[m] - i32(u.base);
   if (r >= 0 && u32(r) < u.N) {
     y[t] = src[u32(r) * u.D + d];
-  } else {
+  } else if (u.zero_others != 0u) {
     y[t] = T(0);
   }
 }
@@ -84,7 +90,8 @@ fn scatter_links(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   }
 }
 
-// One thread per (m, d): first occurrences sum their chain into the output row.
+// One thread per (m, d): first occurrences sum their chain into the output row (y holding output
+// rows [base, base + N)).
 @compute @workgroup_size(WG)
 fn scatter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
@@ -92,7 +99,7 @@ fn scatter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= u.M * u.D) { return; }
   let m = t / u.D;
   let d = t % u.D;
-  let r = idx[m];
+  let r = idx[m] - i32(u.base);
   if (links[u.M + m] == 0 || r < 0 || u32(r) >= u.N) { return; }
   var acc = T(0);
   var j = i32(m);
@@ -101,5 +108,6 @@ fn scatter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     j = links[u32(j)];
     if (j < 0) { break; }
   }
-  y[u32(r) * u.D + d] = acc;
+  let o = u32(r) * u.D + d;
+  if (u.accumulate != 0u) { y[o] += acc; } else { y[o] = acc; }
 }

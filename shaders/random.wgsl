@@ -10,6 +10,7 @@ struct Params {
   seed: u32,
   threshold: u32,
   scale_bits: u32,   // f32 bits of 1 / (1 - p), rounded on the host
+  base: u32,         // index of y[0] in the whole mask (the mask is written in windows when large)
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -30,6 +31,6 @@ fn dropout_mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
                 @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= u.n) { return; }
-  let h = mix32(mix32(u.seed) + i) >> 8u;
+  let h = mix32(mix32(u.seed) + u.base + i) >> 8u;
   y[i] = select(0u, u.scale_bits, h >= u.threshold);
 }

@@ -3,11 +3,12 @@
 // adapters (llvmpipe), where the fused kernel's workgroup-memory reads are per-invocation loops:
 // scores = q k^T and out = p v through the matmul kernels with a masked row softmax between them
 // (measured 1x12x256x64 causal: fused 540 ms), when the [B*H*T, T] scores fit one binding.
+// Operands larger than one binding are processed a block of sequences at a time.
 
 import type { AttentionSpec } from '../backend.js';
 import { runMatmul } from './matmul.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime, UniformWriter } from './runtime.js';
+import type { Binding, Runtime, UniformWriter } from './runtime.js';
+import { alignedRowStep, fitsWhole, floorTo, windowElems, windowOf } from './windows.js';
 
 const LANES = 8;
 
@@ -26,18 +27,33 @@ export function attentionTiles(D: number, sharedLimit: number): { BQ: number; BK
 
 export function runAttention(
   rt: Runtime,
-  q: GpuBuffer,
-  k: GpuBuffer,
-  v: GpuBuffer,
-  keyMask: GpuBuffer | null,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  keyMask: Binding | null,
   maskFloat: boolean,
   spec: AttentionSpec,
-  out: GpuBuffer,
+  out: Binding,
 ): void {
   const { B, H, T, D } = spec;
   if (B * H * T * D === 0) return;
+  if (![q, k, v, out].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) {
+    // Larger than one binding: whole sequences at a time, window starts aligned for q/k/v/out and the mask.
+    const per = H * T * D;
+    const step = alignedRowStep(T);
+    const nb = floorTo(Math.floor(windowElems(rt) / per), step);
+    if (nb === 0) {
+      throw new Error(`webgpu attention: ${step} sequence(s) of [${H}, ${T}, ${D}] do not fit one ${rt.maxBindingBytes}-byte binding`);
+    }
+    for (let b0 = 0; b0 < B; b0 += nb) {
+      const n = Math.min(nb, B - b0);
+      const win = (x: Binding): Binding => windowOf(x, b0 * per, n * per);
+      runAttention(rt, win(q), win(k), win(v), keyMask ? windowOf(keyMask, b0 * T, n * T) : null, maskFloat, { ...spec, B: n }, win(out));
+    }
+    return;
+  }
   const scoreBytes = B * H * T * T * 4;
-  if (rt.softwareAdapter && scoreBytes <= Math.min(rt.limits.maxStorageBufferBindingSize, 1 << 26)) {
+  if (rt.softwareAdapter && scoreBytes <= Math.min(rt.maxBindingBytes, 1 << 26)) {
     runAttentionUnfused(rt, q, k, v, keyMask, maskFloat, spec, out);
     return;
   }
@@ -62,13 +78,13 @@ function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, ma
 /** scores = q k^T (batched over B*H), p = masked softmax(scale * scores), out = p v. */
 function runAttentionUnfused(
   rt: Runtime,
-  q: GpuBuffer,
-  k: GpuBuffer,
-  v: GpuBuffer,
-  keyMask: GpuBuffer | null,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  keyMask: Binding | null,
   maskFloat: boolean,
   spec: AttentionSpec,
-  out: GpuBuffer,
+  out: Binding,
 ): void {
   const { B, H, T, D } = spec;
   const BH = B * H;

@@ -2,9 +2,9 @@
 // substituted into a shader (shaders/elementwise.wgsl, at its OP_BODY marker).
 
 import type { DType, UnaryOp } from '../backend.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
+import type { Binding, Runtime } from './runtime.js';
 import { wgslType } from './storage.js';
+import { forEachElementPiece } from './windows.js';
 
 const WG = 256;
 
@@ -48,8 +48,8 @@ export function runUnary(
   rt: Runtime,
   op: UnaryOp,
   dtype: DType,
-  x: GpuBuffer,
-  y: GpuBuffer,
+  x: Binding,
+  y: Binding,
   n: number,
   p0 = 0,
   p1 = 0,
@@ -58,16 +58,20 @@ export function runUnary(
   const body = t === 'f32' ? F32_BODIES[op] : I32_BODIES[op];
   if (body === undefined) throw new Error(`webgpu: unary ${op} is not defined for ${dtype}`);
   const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'map', bindings: 'rw', aliases: { TI: t, TO: t }, opBody: body });
-  const [gx, gy] = grid(rt, n);
-  rt.dispatch(k, [x, y], (w) => w.u(n).f(p0).f(p1), gx, gy);
+  forEachElementPiece(rt, n, [x, y], (b, _start, count) => {
+    const [gx, gy] = grid(rt, count);
+    rt.dispatch(k, b, (w) => w.u(count).f(p0).f(p1), gx, gy);
+  });
 }
 
-export function runCast(rt: Runtime, from: DType, to: DType, x: GpuBuffer, y: GpuBuffer, n: number): void {
+export function runCast(rt: Runtime, from: DType, to: DType, x: Binding, y: Binding, n: number): void {
   const ti = wgslType(from);
   const to_ = wgslType(to);
   const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'map', bindings: 'rw', aliases: { TI: ti, TO: to_ }, opBody: 'return TO(v);' });
-  const [gx, gy] = grid(rt, n);
-  rt.dispatch(k, [x, y], (w) => w.u(n), gx, gy);
+  forEachElementPiece(rt, n, [x, y], (b, _start, count) => {
+    const [gx, gy] = grid(rt, count);
+    rt.dispatch(k, b, (w) => w.u(count), gx, gy);
+  });
 }
 
 const bitsF32 = new Float32Array(1);
@@ -80,9 +84,11 @@ export function valueBits(value: number, dtype: DType): number {
   return bitsU32[0]!;
 }
 
-export function runFill(rt: Runtime, y: GpuBuffer, n: number, dtype: DType, value: number): void {
+export function runFill(rt: Runtime, y: Binding, n: number, dtype: DType, value: number): void {
   const bits = valueBits(value, dtype);
   const k = rt.kernel({ file: 'fill.wgsl', entry: 'fill', bindings: 'w' });
-  const [gx, gy] = grid(rt, n);
-  rt.dispatch(k, [y], (w) => w.u(n).u(bits), gx, gy);
+  forEachElementPiece(rt, n, [y], (b, _start, count) => {
+    const [gx, gy] = grid(rt, count);
+    rt.dispatch(k, b, (w) => w.u(count).u(bits), gx, gy);
+  });
 }

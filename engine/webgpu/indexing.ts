@@ -5,47 +5,71 @@
 
 import type { DType } from '../backend.js';
 import { runFill } from './elementwise.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
+import type { Binding, Runtime } from './runtime.js';
 import { wgslType } from './storage.js';
+import { alignedRowStep, fitsWhole, floorTo, forEachRowPiece, windowElems, windowOf } from './windows.js';
 
 const WG = 256;
 
-export function runGather(rt: Runtime, table: GpuBuffer, N: number, D: number, idx: GpuBuffer, M: number, y: GpuBuffer, dtype: DType = 'float32'): void {
-  const n = M * D;
-  if (n === 0) return;
+export function runGather(rt: Runtime, table: Binding, N: number, D: number, idx: Binding, M: number, y: Binding, dtype: DType = 'float32'): void {
+  if (M * D === 0) return;
   const k = rt.kernel({ file: 'gather.wgsl', entry: 'gather', bindings: 'rr-w', aliases: { T: wgslType(dtype) } });
-  const [gx, gy] = rt.grid(Math.ceil(n / WG));
-  rt.dispatch(k, [table, idx, y], (w) => w.u(N).u(D).u(M).u(0), gx, gy);
+  forEachRowPiece(rt, 'gather', M, [[idx, 1, 'r'], [y, D, 'w']], ([ib, yb], _m0, rows) => {
+    const [gx, gy] = rt.grid(Math.ceil((rows * D) / WG));
+    forEachTableWindow(rt, table, N, D, (tb, base, n) => {
+      rt.dispatch(k, [tb, ib!, yb!], (w) => w.u(n).u(D).u(rows).u(0).u(base).u(base === 0 ? 1 : 0), gx, gy);
+    });
+  });
 }
 
-export function runOneHot(rt: Runtime, idx: GpuBuffer, R: number, C: number, dtype: DType, y: GpuBuffer): void {
-  const n = R * C;
-  if (n === 0) return;
+/** Rows [base, base + n) of a table [N, D] as windows (the table itself when it fits one binding). */
+function forEachTableWindow(rt: Runtime, table: Binding, N: number, D: number, fn: (b: Binding, base: number, n: number) => void): void {
+  if (fitsWhole(rt, table)) {
+    fn(table, 0, N);
+    return;
+  }
+  const rows = floorTo(Math.floor(windowElems(rt) / D), alignedRowStep(D));
+  if (rows === 0) throw new Error(`webgpu: table rows of ${D} elements are too long to split into ${rt.maxBindingBytes}-byte bindings`);
+  for (let base = 0; base < N; base += rows) {
+    const n = Math.min(rows, N - base);
+    fn(windowOf(table, base * D, n * D), base, n);
+  }
+}
+
+export function runOneHot(rt: Runtime, idx: Binding, R: number, C: number, dtype: DType, y: Binding): void {
+  if (R * C === 0) return;
   const k = rt.kernel({ file: 'gather.wgsl', entry: 'one_hot', bindings: '-r-w', aliases: { T: wgslType(dtype) } });
-  const [gx, gy] = rt.grid(Math.ceil(n / WG));
-  rt.dispatch(k, [idx, y], (w) => w.u(0).u(0).u(R).u(C), gx, gy);
+  forEachRowPiece(rt, 'oneHot', R, [[idx, 1, 'r'], [y, C, 'w']], ([ib, yb], _r0, rows) => {
+    const [gx, gy] = rt.grid(Math.ceil((rows * C) / WG));
+    rt.dispatch(k, [ib!, yb!], (w) => w.u(0).u(0).u(rows).u(C), gx, gy);
+  });
 }
 
 export function runScatterAdd(
   rt: Runtime,
   dtype: DType,
-  src: GpuBuffer,
+  src: Binding,
   M: number,
   D: number,
-  idx: GpuBuffer,
+  idx: Binding,
   N: number,
-  y: GpuBuffer,
+  y: Binding,
 ): void {
   const T = wgslType(dtype);
   runFill(rt, y, N * D, dtype, 0);
   if (M === 0 || D === 0 || N === 0) return;
-  const links = rt.alloc(2 * M * 4);
   const kl = rt.kernel({ file: 'gather.wgsl', entry: 'scatter_links', bindings: '-rw', aliases: { T } });
-  const [lx, ly] = rt.grid(Math.ceil(M / WG));
-  rt.dispatch(kl, [idx, links], (w) => w.u(N).u(D).u(M).u(0), lx, ly);
   const kr = rt.kernel({ file: 'gather.wgsl', entry: 'scatter_rows', bindings: 'rrww', aliases: { T } });
-  const [gx, gy] = rt.grid(Math.ceil((M * D) / WG));
-  rt.dispatch(kr, [src, idx, links, y], (w) => w.u(N).u(D).u(M).u(0), gx, gy);
-  rt.release(links);
+  // Source rows in pieces when larger than one binding (each piece adds onto the previous ones),
+  // output rows in windows (every window visited by all rows of the piece, each writing its own).
+  forEachRowPiece(rt, 'scatterAdd', M, [[src, D, 'r'], [idx, 1, 'r']], ([sb, ib], m0, rows) => {
+    const links = rt.alloc(2 * rows * 4);
+    const [lx, ly] = rt.grid(Math.ceil(rows / WG));
+    rt.dispatch(kl, [ib!, links], (w) => w.u(N).u(D).u(rows).u(0), lx, ly);
+    const [gx, gy] = rt.grid(Math.ceil((rows * D) / WG));
+    forEachTableWindow(rt, y, N, D, (yb, base, n) => {
+      rt.dispatch(kr, [sb!, ib!, links, yb], (w) => w.u(n).u(D).u(rows).u(0).u(base).u(0).u(m0 > 0 ? 1 : 0), gx, gy);
+    });
+    rt.release(links);
+  });
 }

@@ -1,10 +1,12 @@
 // Batched matmul (shaders/matmul.wgsl): tile configuration from the problem size and device
 // limits, batch-dim simplification, and dispatch (batch beyond 65535 or 4 dims split on the host).
+// Operands larger than one binding go through matmul-large.ts.
 
 import type { MatmulSpec } from '../backend.js';
 import { runFill } from './elementwise.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime, UniformWriter } from './runtime.js';
+import { runMatmulLarge } from './matmul-large.js';
+import type { Binding, Runtime, UniformWriter } from './runtime.js';
+import { fitsWhole, wholeBuffer } from './windows.js';
 
 export interface MatmulTile {
   BM: number;
@@ -113,7 +115,7 @@ function writeParams(
   w.u(extra.MB ?? 0).u(extra.Kp ?? 0).u(extra.block0 ?? 0).u(extra.accumulate ? 1 : 0).u(extra.total ?? 0);
 }
 
-export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, c: GpuBuffer): void {
+export function runMatmul(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding): void {
   const { M, N, K } = spec;
   if (spec.batch.length !== spec.aBatchStrides.length || spec.batch.length !== spec.bBatchStrides.length) {
     throw new Error('webgpu matmul: batch strides must match the batch rank');
@@ -125,6 +127,18 @@ export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulS
     runFill(rt, c, batch * M * N, 'float32', 0); // empty contraction: zeros
     return;
   }
+  if (!fitsWhole(rt, a) || !fitsWhole(rt, b) || !fitsWhole(rt, c)) {
+    runMatmulLarge(rt, wholeBuffer(a, 'matmul'), wholeBuffer(b, 'matmul'), spec, wholeBuffer(c, 'matmul'), matmulFitting);
+    return;
+  }
+  matmulFitting(rt, a, b, spec, c);
+}
+
+/** runMatmul for operands bound whole or as windows (no size checks; K > 0). */
+function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding): void {
+  const { M, N, K } = spec;
+  let batch = 1;
+  for (const s of spec.batch) batch *= s;
   const plan = simplifyBatch(spec);
   if (plan.shape.length > 4) {
     throw new Error(`webgpu matmul: more than 4 non-mergeable batch dims ([${spec.batch.join(', ')}]) are not supported`);
@@ -149,7 +163,7 @@ export function runMatmul(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulS
 }
 
 /** One invocation per output element (tiny problems on software adapters). */
-function runNaive(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: Dims, c: GpuBuffer): void {
+function runNaive(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding): void {
   const total = d.batch * d.M * d.N;
   const k = rt.kernel({ file: 'matmul.wgsl', entry: 'matmul_naive', bindings: 'rrw', constants: { TRANS_A: spec.transA, TRANS_B: spec.transB } });
   const [gx, gy] = rt.grid(Math.ceil(total / 64));
@@ -157,7 +171,7 @@ function runNaive(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: 
 }
 
 /** Workgroup-shared tiles with register blocking (GPUs). */
-function runTiled(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: Dims, c: GpuBuffer): void {
+function runTiled(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding): void {
   const { M, N } = d;
   const tile = chooseTile(rt, M, N, d.batch, forcedTile ?? undefined);
   const k = rt.kernel({
@@ -180,7 +194,7 @@ function runTiled(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: 
  * Software-adapter path: pack A into uniform-window blocks and B into a padded [batch, Kp, Npad]
  * copy, then one workgroup per (block, 64 columns) with A read through a uniform window.
  */
-function runRows(rt: Runtime, a: GpuBuffer, b: GpuBuffer, spec: MatmulSpec, d: Dims, c: GpuBuffer): void {
+function runRows(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding): void {
   const { M, N, K, batch } = d;
   const windowFloats = rt.windowBytes / 4;
   const Kp = Math.ceil(K / 4) * 4;

@@ -2,12 +2,12 @@
 
 import { dropThreshold } from '../random.js';
 import { valueBits } from './elementwise.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
+import type { Binding, Runtime } from './runtime.js';
+import { forEachElementPiece } from './windows.js';
 
 const WG = 256;
 
-export function runDropoutMask(rt: Runtime, size: number, p: number, seed: number, y: GpuBuffer): void {
+export function runDropoutMask(rt: Runtime, size: number, p: number, seed: number, y: Binding): void {
   let threshold: number;
   try {
     threshold = dropThreshold(p);
@@ -17,6 +17,8 @@ export function runDropoutMask(rt: Runtime, size: number, p: number, seed: numbe
   if (size === 0) return;
   const scaleBits = valueBits(1 / (1 - p), 'float32');
   const k = rt.kernel({ file: 'random.wgsl', entry: 'dropout_mask', bindings: 'w' });
-  const [gx, gy] = rt.grid(Math.ceil(size / WG));
-  rt.dispatch(k, [y], (w) => w.u(size).u(seed >>> 0).u(threshold).u(scaleBits), gx, gy);
+  forEachElementPiece(rt, size, [y], (b, start, count) => {
+    const [gx, gy] = rt.grid(Math.ceil(count / WG));
+    rt.dispatch(k, b, (w) => w.u(count).u(seed >>> 0).u(threshold).u(scaleBits).u(start), gx, gy);
+  });
 }

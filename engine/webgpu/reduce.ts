@@ -4,12 +4,16 @@
 // of kept and reduced dims. Each reduced group is one pass over x viewed as [outer, R, inner],
 // innermost group first; the keepdim output layout equals the shape with reduced groups removed.
 // Long reductions with few outputs are split into chunks (two passes) so they fill the device.
+// Inputs larger than one binding are reduced in slabs of the leading dims (reduceLarge), partial
+// results of a reduced leading dim combined with the matching binary op.
 
 import type { DType, ReduceOp } from '../backend.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
-import { wgslType } from './storage.js';
 import { runFill } from './elementwise.js';
+import type { GpuBuffer } from './pool.js';
+import type { Binding, Runtime } from './runtime.js';
+import { wgslType } from './storage.js';
+import { runBinary } from './strided.js';
+import { ALIGN, fitsWhole, wholeBuffer, windowElems, windowOf } from './windows.js';
 
 const WG = 256;
 const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
@@ -40,11 +44,11 @@ function pass(
   rt: Runtime,
   op: ReduceOp,
   dtype: DType,
-  x: GpuBuffer,
+  x: Binding,
   outer: number,
   R: number,
   inner: number,
-  y: GpuBuffer,
+  y: Binding,
 ): void {
   const t = wgslType(dtype);
   const outputs = outer * inner;
@@ -57,12 +61,12 @@ function pass(
     const L = Math.ceil(R / S);
     S = Math.ceil(R / L);
     const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduce_rows', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG: WGr } });
-    const target = S === 1 ? y : rt.alloc(outer * S * bytes);
+    const target: Binding = S === 1 ? y : rt.alloc(outer * S * bytes);
     const [gx, gy] = rt.grid(outer * S);
     rt.dispatch(k, [x, target], (w) => w.u(outer).u(R).u(1).u(L).u(S), gx, gy);
     if (S > 1) {
       pass(rt, op, dtype, target, outer, S, 1, y);
-      rt.release(target);
+      rt.release(target as GpuBuffer);
     }
     return;
   }
@@ -71,12 +75,12 @@ function pass(
   const L = Math.ceil(R / S);
   S = Math.ceil(R / L);
   const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduce_cols', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG } });
-  const target = S === 1 ? y : rt.alloc(outer * S * inner * bytes);
+  const target: Binding = S === 1 ? y : rt.alloc(outer * S * inner * bytes);
   const [gx, gy] = rt.grid(Math.ceil((outer * S * inner) / WG));
   rt.dispatch(k, [x, target], (w) => w.u(outer).u(R).u(inner).u(L).u(S), gx, gy);
   if (S > 1) {
     pass(rt, op, dtype, target, outer, S, inner, y);
-    rt.release(target);
+    rt.release(target as GpuBuffer);
   }
 }
 
@@ -85,10 +89,10 @@ export function runReduce(
   rt: Runtime,
   op: ReduceOp,
   dtype: DType,
-  x: GpuBuffer,
+  x: Binding,
   shape: readonly number[],
   axes: readonly number[],
-  y: GpuBuffer,
+  y: Binding,
 ): void {
   if (OPS[op] === undefined) throw new Error(`webgpu: unknown reduce op ${String(op)}`);
   let n = 1;
@@ -104,10 +108,28 @@ export function runReduce(
     runFill(rt, y, outN, dtype, dtype === 'int32' && v !== 0 ? (v > 0 ? 2147483647 : -2147483648) : v);
     return;
   }
+  if (fitsWhole(rt, x) && fitsWhole(rt, y)) {
+    reduceFitting(rt, op, dtype, x, shape, axes, y);
+    return;
+  }
+  reduceLarge(rt, op, dtype, wholeBuffer(x, 'reduce'), 0, reduceGroups(shape, axes), wholeBuffer(y, 'reduce'), 0);
+}
+
+function reduceFitting(
+  rt: Runtime,
+  op: ReduceOp,
+  dtype: DType,
+  x: Binding,
+  shape: readonly number[],
+  axes: readonly number[],
+  y: Binding,
+): void {
   const groups = reduceGroups(shape, axes);
   const reducedIdx = groups.map((g, i) => (g.reduced ? i : -1)).filter((i) => i >= 0);
   if (reducedIdx.length === 0) {
-    rt.copyBuffer(x, 0, y, 0, n * 4);
+    let n = 1;
+    for (const s of shape) n *= s;
+    rt.copyBuffer(wholeBuffer(x, 'reduce'), 0, wholeBuffer(y, 'reduce'), 0, n * 4);
     return;
   }
   let cur = x;
@@ -120,10 +142,87 @@ export function runReduce(
     for (let i = gi + 1; i < sizes.length; i++) inner *= sizes[i]!;
     const R = sizes[gi]!;
     const last = p === 0;
-    const dst = last ? y : rt.alloc(outer * inner * 4);
+    const dst: Binding = last ? y : rt.alloc(outer * inner * 4);
     pass(rt, op, dtype, cur, outer, R, inner, dst);
-    if (cur !== x) rt.release(cur);
+    if (cur !== x) rt.release(cur as GpuBuffer);
     cur = dst;
     sizes[gi] = 1;
   }
+}
+
+const COMBINE = { sum: 'add', max: 'maximum', min: 'minimum' } as const;
+
+/** Elements [off, off + n) of `b` as a binding: an aligned window, or a copy (then `temp` is set). */
+function slab(rt: Runtime, b: GpuBuffer, off: number, n: number, fill: boolean): { binding: Binding; temp: GpuBuffer | null } {
+  if (off % ALIGN === 0) return { binding: off === 0 && fitsWhole(rt, b) ? b : windowOf(b, off, n), temp: null };
+  const temp = rt.alloc(n * 4);
+  if (fill) rt.copyBuffer(b, off * 4, temp, 0, n * 4);
+  return { binding: temp, temp };
+}
+
+/**
+ * Reduce x[xOff ..] (`groups`, alternating kept and reduced) into y[yOff ..] when x is larger than
+ * one binding: slabs of whole leading indices that fit are reduced as usual, single leading
+ * indices recursively; partial results over a reduced leading group are combined into y.
+ */
+function reduceLarge(
+  rt: Runtime,
+  op: ReduceOp,
+  dtype: DType,
+  x: GpuBuffer,
+  xOff: number,
+  groups: readonly Group[],
+  y: GpuBuffer,
+  yOff: number,
+): void {
+  let n = 1;
+  let nOut = 1;
+  for (const g of groups) {
+    n *= g.size;
+    if (!g.reduced) nOut *= g.size;
+  }
+  if (!groups.some((g) => g.reduced)) {
+    rt.copyBuffer(x, xOff * 4, y, yOff * 4, n * 4);
+    return;
+  }
+  const W = windowElems(rt);
+  if (n <= W) {
+    const xs = slab(rt, x, xOff, n, true);
+    const ys = slab(rt, y, yOff, nOut, false);
+    const shape = groups.map((g) => g.size);
+    const axes = groups.flatMap((g, i) => (g.reduced ? [i] : []));
+    reduceFitting(rt, op, dtype, xs.binding, shape, axes, ys.binding);
+    if (xs.temp) rt.release(xs.temp);
+    if (ys.temp) {
+      rt.copyBuffer(ys.temp, 0, y, yOff * 4, nOut * 4);
+      rt.release(ys.temp);
+    }
+    return;
+  }
+  const g0 = groups[0]!;
+  const rest = n / g0.size;
+  const restOut = g0.reduced ? nOut : nOut / g0.size;
+  const L = Math.floor(W / rest);
+  const blocks: Array<[number, Group[]]> = [];
+  if (L >= 1) {
+    for (let i0 = 0; i0 < g0.size; i0 += L) blocks.push([i0, [{ size: Math.min(L, g0.size - i0), reduced: g0.reduced }, ...groups.slice(1)]]);
+  } else {
+    for (let i = 0; i < g0.size; i++) blocks.push([i, groups.slice(1)]);
+  }
+  blocks.forEach(([i0, sub], bi) => {
+    const xo = xOff + i0 * rest;
+    if (!g0.reduced) {
+      reduceLarge(rt, op, dtype, x, xo, sub, y, yOff + i0 * restOut);
+    } else if (bi === 0) {
+      reduceLarge(rt, op, dtype, x, xo, sub, y, yOff);
+    } else {
+      const part = rt.alloc(restOut * 4);
+      reduceLarge(rt, op, dtype, x, xo, sub, part, 0);
+      const both = rt.alloc(restOut * 4);
+      runBinary(rt, COMBINE[op], dtype, y, { offset: yOff, strides: [1] }, part, { offset: 0, strides: [1] }, [restOut], both);
+      rt.copyBuffer(both, 0, y, yOff * 4, restOut * 4);
+      rt.release(part);
+      rt.release(both);
+    }
+  });
 }

@@ -2,10 +2,11 @@
 // crossEntropy (cross_entropy.wgsl). One workgroup per row; the workgroup size follows the row
 // length (a power of two between 32 and 256). On software adapters (llvmpipe) every barrier is a
 // coroutine switch per SIMD group, so small workgroups (16) are much faster there (measured:
-// softmax 2048x768 in 31 ms with 16 invocations, 102 ms with 256).
+// softmax 2048x768 in 31 ms with 16 invocations, 102 ms with 256). Operands larger than one
+// binding are processed in windows of rows (windows.ts).
 
-import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
+import type { Binding, Runtime } from './runtime.js';
+import { forEachRowPiece } from './windows.js';
 
 export function rowWorkgroup(C: number, software = false): number {
   if (software) return 16;
@@ -14,59 +15,69 @@ export function rowWorkgroup(C: number, software = false): number {
   return wg;
 }
 
-export function runSoftmax(rt: Runtime, log: boolean, x: GpuBuffer, R: number, C: number, y: GpuBuffer): void {
+export function runSoftmax(rt: Runtime, log: boolean, x: Binding, R: number, C: number, y: Binding): void {
   if (R === 0 || C === 0) return;
   const WG = rowWorkgroup(C, rt.softwareAdapter);
   const k = rt.kernel({ file: 'softmax.wgsl', entry: log ? 'log_softmax' : 'softmax', bindings: 'rw', constants: { WG } });
-  const [gx, gy] = rt.grid(R);
-  rt.dispatch(k, [x, y], (w) => w.u(R).u(C), gx, gy);
+  forEachRowPiece(rt, log ? 'logSoftmax' : 'softmax', R, [[x, C, 'r'], [y, C, 'w']], (b, _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, b, (w) => w.u(rows).u(C), gx, gy);
+  });
 }
 
 export function runLayerNorm(
   rt: Runtime,
-  x: GpuBuffer,
-  wt: GpuBuffer,
-  b: GpuBuffer,
+  x: Binding,
+  wt: Binding,
+  b: Binding,
   R: number,
   C: number,
   eps: number,
-  y: GpuBuffer,
+  y: Binding,
 ): void {
   if (R === 0 || C === 0) return;
   const WG = rowWorkgroup(C, rt.softwareAdapter);
   const k = rt.kernel({ file: 'layernorm.wgsl', entry: 'layer_norm', bindings: 'rrrw', constants: { WG } });
-  const [gx, gy] = rt.grid(R);
-  rt.dispatch(k, [x, wt, b, y], (w) => w.u(R).u(C).f(eps), gx, gy);
+  forEachRowPiece(rt, 'layerNorm', R, [[x, C, 'r'], [y, C, 'w']], ([xb, yb], _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, [xb!, wt, b, yb!], (w) => w.u(rows).u(C).f(eps), gx, gy);
+  });
 }
 
 export function runCrossEntropy(
   rt: Runtime,
-  logits: GpuBuffer,
-  labels: GpuBuffer,
+  logits: Binding,
+  labels: Binding,
   R: number,
   V: number,
   ignoreIndex: number,
-  y: GpuBuffer,
+  y: Binding,
 ): void {
   if (R === 0) return;
   const WG = rowWorkgroup(V, rt.softwareAdapter);
   const k = rt.kernel({ file: 'cross_entropy.wgsl', entry: 'cross_entropy', bindings: 'rrw', constants: { WG } });
-  const [gx, gy] = rt.grid(R);
-  rt.dispatch(k, [logits, labels, y], (w) => w.u(R).u(V).i(ignoreIndex), gx, gy);
+  forEachRowPiece(rt, 'crossEntropy', R, [[logits, V, 'r'], [labels, 1, 'r'], [y, 1, 'w']], (b, _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, b, (w) => w.u(rows).u(V).i(ignoreIndex), gx, gy);
+  });
 }
 
-export function runCrossEntropyBackward(rt: Runtime, logits: GpuBuffer, labels: GpuBuffer, g: GpuBuffer, R: number, V: number, ignoreIndex: number, dx: GpuBuffer): void {
+export function runCrossEntropyBackward(rt: Runtime, logits: Binding, labels: Binding, g: Binding, R: number, V: number, ignoreIndex: number, dx: Binding): void {
   if (R === 0 || V === 0) return;
   const WG = rowWorkgroup(V, rt.softwareAdapter);
   const k = rt.kernel({ file: 'cross_entropy_backward.wgsl', entry: 'cross_entropy_backward', bindings: 'rrrw', constants: { WG } });
-  const [gx, gy] = rt.grid(R);
-  rt.dispatch(k, [logits, labels, g, dx], (w) => w.u(R).u(V).i(ignoreIndex), gx, gy);
+  forEachRowPiece(rt, 'crossEntropyBackward', R, [[logits, V, 'r'], [labels, 1, 'r'], [g, 1, 'r'], [dx, V, 'w']], (b, _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, b, (w) => w.u(rows).u(V).i(ignoreIndex), gx, gy);
+  });
 }
 
-export function runSoftmaxBackward(rt: Runtime, y: GpuBuffer, g: GpuBuffer, R: number, C: number, dx: GpuBuffer): void {
+export function runSoftmaxBackward(rt: Runtime, y: Binding, g: Binding, R: number, C: number, dx: Binding): void {
   if (R === 0 || C === 0) return;
   const WG = rowWorkgroup(C, rt.softwareAdapter);
   const k = rt.kernel({ file: 'softmax_backward.wgsl', entry: 'softmax_backward', bindings: 'rrw', constants: { WG } });
-  const [gx, gy] = rt.grid(R);
-  rt.dispatch(k, [y, g, dx], (w) => w.u(R).u(C), gx, gy);
+  forEachRowPiece(rt, 'softmaxBackward', R, [[y, C, 'r'], [g, C, 'r'], [dx, C, 'w']], (b, _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, b, (w) => w.u(rows).u(C), gx, gy);
+  });
 }

@@ -23,6 +23,28 @@ export interface KernelSpec {
   constants?: Record<string, number | boolean>;
 }
 
+/** A window of a buffer bound to one binding (offsets 256-byte aligned, see windows.ts). */
+export interface BufferRange {
+  readonly buf: GpuBuffer;
+  /** Byte offset (a multiple of 256). */
+  readonly offset: number;
+  /** Bytes bound (a multiple of 4). */
+  readonly size: number;
+}
+
+/** What a kernel binding receives: a whole buffer, or a window of one. */
+export type Binding = GpuBuffer | BufferRange;
+
+/** The buffer behind a binding. */
+export function bufferOf(b: Binding): GpuBuffer {
+  return b instanceof GpuBuffer ? b : b.buf;
+}
+
+/** Bytes a binding exposes to the kernel. */
+export function bindingBytes(b: Binding): number {
+  return b instanceof GpuBuffer ? b.bytes : b.size;
+}
+
 export interface Kernel {
   readonly id: number;
   readonly pipeline: GPUComputePipeline;
@@ -99,6 +121,12 @@ export class Runtime {
   readonly windowBytes: number;
   /** A CPU rasterizer (llvmpipe, lavapipe, SwiftShader): kernels may pick software-friendly paths. */
   softwareAdapter = false;
+  /**
+   * Largest window (bytes, a multiple of 256) an op binds at once: the device's
+   * maxStorageBufferBindingSize. Storages larger than this (up to maxBufferSize) are processed in
+   * windows (engine/webgpu/windows.ts). Tests lower it to exercise the windowed paths.
+   */
+  maxBindingBytes: number;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -128,6 +156,7 @@ export class Runtime {
   constructor(readonly device: GPUDevice) {
     this.limits = device.limits;
     this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+    this.maxBindingBytes = Math.floor(device.limits.maxStorageBufferBindingSize / 256) * 256;
     const cap = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.storage = new BufferPool(
       device,
@@ -256,7 +285,7 @@ export class Runtime {
    */
   dispatch(
     k: Kernel,
-    buffers: readonly GpuBuffer[],
+    buffers: readonly Binding[],
     uniforms: (w: UniformWriter) => void,
     x: number,
     y = 1,
@@ -271,7 +300,7 @@ export class Runtime {
     uniforms(this.writer);
 
     let key = k.id + ':';
-    for (const b of buffers) key += b.id + ',';
+    for (const b of buffers) key += b instanceof GpuBuffer ? b.id + ',' : `${b.buf.id}@${b.offset}+${b.size},`;
     let bg = this.bindGroups.get(key);
     if (!bg) {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.ring, offset: 0, size: SLOT_BYTES } }];
@@ -279,17 +308,26 @@ export class Runtime {
       for (let i = 0; i < k.bindings.length; i++) {
         const c = k.bindings[i];
         if (c === '-') continue;
-        const b = buffers[bi++];
-        if (!b) throw new Error(`webgpu: ${k.name}: missing buffer for binding ${i + 1}`);
+        const binding = buffers[bi++];
+        if (!binding) throw new Error(`webgpu: ${k.name}: missing buffer for binding ${i + 1}`);
+        const b = bufferOf(binding);
         if (c === 'w') {
           let count = 0;
-          for (const o of buffers) if (o === b) count++;
+          for (const o of buffers) if (bufferOf(o) === b) count++;
           if (count > 1) throw new Error(`webgpu: ${k.name}: a written buffer is bound more than once`);
         }
-        entries.push({
-          binding: i + 1,
-          resource: c === 'u' ? { buffer: b.buffer, offset: 0, size: this.windowBytes } : { buffer: b.buffer },
-        });
+        let resource: GPUBufferBinding;
+        if (c === 'u') resource = { buffer: b.buffer, offset: 0, size: this.windowBytes };
+        else if (binding instanceof GpuBuffer) {
+          if (b.bytes > this.limits.maxStorageBufferBindingSize) {
+            throw new Error(
+              `webgpu: ${k.name}: a ${b.bytes}-byte buffer bound whole exceeds maxStorageBufferBindingSize ` +
+                `(${this.limits.maxStorageBufferBindingSize}); the op should have split it into windows`,
+            );
+          }
+          resource = { buffer: b.buffer };
+        } else resource = { buffer: b.buffer, offset: binding.offset, size: binding.size };
+        entries.push({ binding: i + 1, resource });
       }
       if (bi !== buffers.length) throw new Error(`webgpu: ${k.name}: expected ${bi} buffers, got ${buffers.length}`);
       bg = this.device.createBindGroup({ layout: k.layout, entries });
@@ -304,7 +342,7 @@ export class Runtime {
     }
     pass.setBindGroup(0, bg, windowOffsets.length ? [slot * SLOT_BYTES, ...windowOffsets] : [slot * SLOT_BYTES]);
     pass.dispatchWorkgroups(x, y, z);
-    for (const b of buffers) b.lastUse = this.batch;
+    for (const b of buffers) bufferOf(b).lastUse = this.batch;
     this.dispatches++;
     this.stats.dispatches++;
   }
@@ -366,11 +404,9 @@ export class Runtime {
   }
 
   private checkBindable(bytes: number): void {
-    const max = this.limits.maxStorageBufferBindingSize;
+    const max = this.limits.maxBufferSize;
     if (bytes > max) {
-      throw new Error(
-        `webgpu: a storage of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${max} bytes)`,
-      );
+      throw new Error(`webgpu: a storage of ${bytes} bytes exceeds this adapter's maxBufferSize (${max} bytes)`);
     }
   }
 

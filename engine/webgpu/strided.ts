@@ -1,13 +1,14 @@
 // Strided elementwise kernels (shaders/strided.wgsl): copy, copyInto, binary, where.
 //
 // Before dispatch the shape is simplified: size-1 dims are dropped and adjacent dims merged when
-// every view is contiguous across them. More than 6 dims left are handled by looping over the
-// leading dims on the host (one dispatch each, offsets shifted).
+// every view is contiguous across them. More than 6 dims left, or operands larger than one binding
+// (see windows.ts), are handled by cutting the leading dims on the host into pieces (one dispatch
+// each, offsets shifted, each large operand bound as the window its piece touches).
 
 import type { BinaryOp, DType, View } from '../backend.js';
-import type { GpuBuffer } from './pool.js';
-import type { Runtime } from './runtime.js';
+import type { Binding, Runtime } from './runtime.js';
 import { wgslType } from './storage.js';
+import { ALIGN, fitsWhole, windowCovering, windowElems } from './windows.js';
 
 const WG = 256;
 const MAX_DIMS = 6;
@@ -53,34 +54,89 @@ function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** Run `fn` once per leading-dim index when the plan has more than MAX_DIMS dims. */
-function forEachChunk(plan: Plan, outContiguous: boolean, fn: (p: Plan, outElemOffset: number) => void): void {
-  if (plan.shape.length <= MAX_DIMS) {
-    fn(plan, 0);
-    return;
-  }
-  const lead = plan.shape.length - MAX_DIMS;
-  const leadShape = plan.shape.slice(0, lead);
-  const tail = plan.shape.slice(lead);
-  const tailN = numel(tail);
-  const count = numel(leadShape);
-  const idx = new Array<number>(lead).fill(0);
-  for (let c = 0; c < count; c++) {
-    const offsets = plan.offsets.map((o, j) => {
-      let off = o;
-      for (let d = 0; d < lead; d++) off += idx[d]! * plan.strides[j]![d]!;
-      return off;
-    });
-    fn({ shape: tail, offsets, strides: plan.strides.map((s) => s.slice(lead)) }, outContiguous ? c * tailN : 0);
-    for (let d = lead - 1; d >= 0; d--) {
-      if (++idx[d]! < leadShape[d]!) break;
-      idx[d] = 0;
+interface Piece {
+  plan: Plan;
+  /** Element offset of the piece's first output element (contiguous outputs). */
+  outOff: number;
+}
+
+/** Elements between the lowest and highest element a view of `p` touches, inclusive. */
+function viewBounds(p: Plan, j: number): [number, number] {
+  let lo = p.offsets[j]!;
+  let hi = lo;
+  p.shape.forEach((n, d) => {
+    const e = p.strides[j]![d]! * (n - 1);
+    if (e < 0) lo += e;
+    else hi += e;
+  });
+  return [lo, hi];
+}
+
+/**
+ * Split a plan into pieces the kernel can run: at most MAX_DIMS dims, and every operand that does
+ * not fit one binding touching at most a window of elements (the leading dim is cut into blocks,
+ * or into single indices and the next dim cut, until it does).
+ */
+export function stridedPieces(
+  rt: Runtime,
+  plan: Plan,
+  viewFits: readonly boolean[],
+  outFits: boolean | null,
+): Piece[] {
+  const W = windowElems(rt) - ALIGN; // a window starts up to ALIGN - 1 elements before its first element
+  const pieces: Piece[] = [];
+  const spanOf = (p: Plan, j: number): number => {
+    const [lo, hi] = viewBounds(p, j);
+    return hi - lo + 1;
+  };
+  const ok = (p: Plan, m: number): boolean =>
+    p.shape.length <= MAX_DIMS &&
+    viewFits.every((f, j) => f || spanOf(p, j) <= W) &&
+    (outFits === null || outFits || m <= W);
+  const rec = (p: Plan, outOff: number): void => {
+    const m = numel(p.shape);
+    if (m === 0) return;
+    if (ok(p, m)) {
+      pieces.push({ plan: p, outOff });
+      return;
     }
-  }
+    const n0 = p.shape[0]!;
+    const rest = m / n0;
+    const sub: Plan = { shape: p.shape.slice(1), offsets: p.offsets, strides: p.strides.map((st) => st.slice(1)) };
+    const shifted = (q: Plan, i: number): Plan => ({
+      ...q,
+      offsets: q.offsets.map((o, j) => o + i * p.strides[j]![0]!),
+    });
+    if (p.shape.length <= MAX_DIMS) {
+      let L = n0;
+      viewFits.forEach((f, j) => {
+        if (f) return;
+        const inner = spanOf(sub, j);
+        const s0 = Math.abs(p.strides[j]![0]!);
+        if (inner > W) L = 0;
+        else if (s0 > 0) L = Math.min(L, Math.floor((W - inner) / s0) + 1);
+      });
+      if (outFits === false) L = Math.min(L, Math.floor(W / rest));
+      if (L >= 1) {
+        for (let i0 = 0; i0 < n0; i0 += L) {
+          const block: Plan = { ...shifted(p, i0), shape: [Math.min(L, n0 - i0), ...sub.shape] };
+          pieces.push({ plan: block, outOff: outOff + i0 * rest });
+        }
+        return;
+      }
+    }
+    for (let i = 0; i < n0; i++) rec(shifted(sub, i), outOff + i * rest);
+  };
+  rec(plan, 0);
+  return pieces;
 }
 
 type Entry = 'copy' | 'copy_into' | 'binary' | 'where_select';
 const BINDINGS: Record<Entry, string> = { copy: 'r--w', copy_into: 'r--w', binary: 'rr-w', where_select: 'rrrw' };
+/** For each view (in `views` order), the position of its buffer in the kernel's buffer list. */
+const VIEW_BUFFER: Record<Entry, number[]> = { copy: [0], copy_into: [0, 1], binary: [0, 1], where_select: [2, 0, 1] };
+/** Position of the contiguous output buffer (null: copy_into writes through a view). */
+const OUT_BUFFER: Record<Entry, number | null> = { copy: 1, copy_into: null, binary: 2, where_select: 3 };
 
 /**
  * Dispatch one strided kernel. `views` order: [a] for copy, [a, dst] for copy_into,
@@ -90,7 +146,7 @@ function runStrided(
   rt: Runtime,
   entry: Entry,
   dtype: DType,
-  buffers: GpuBuffer[],
+  buffers: Binding[],
   shape: readonly number[],
   views: View[],
   constants: Record<string, number> | undefined,
@@ -100,52 +156,69 @@ function runStrided(
   if (n === 0) return;
   const plan = simplify(shape, views);
   const k = rt.kernel({ file: 'strided.wgsl', entry, bindings: BINDINGS[entry], aliases: { T: wgslType(dtype) }, constants });
-  const outContiguous = entry !== 'copy_into';
-  forEachChunk(plan, outContiguous, (p, outOff) => {
+  const viewBuf = VIEW_BUFFER[entry];
+  const outIdx = OUT_BUFFER[entry];
+  const viewFits = viewBuf.map((bi) => fitsWhole(rt, buffers[bi]!));
+  const outFits = outIdx === null ? null : fitsWhole(rt, buffers[outIdx]!);
+  for (const { plan: p, outOff } of stridedPieces(rt, plan, viewFits, outFits)) {
     const m = numel(p.shape);
+    const bound = [...buffers];
+    const offsets = p.offsets.map((o, j) => {
+      const bi = viewBuf[j]!;
+      const [lo, hi] = viewBounds(p, j);
+      const w = windowCovering(rt, buffers[bi]!, lo, hi);
+      bound[bi] = w.binding;
+      return o - w.base;
+    });
+    let oy = outOff;
+    if (outIdx !== null) {
+      const w = windowCovering(rt, buffers[outIdx]!, outOff, outOff + m - 1);
+      bound[outIdx] = w.binding;
+      oy = outOff - w.base;
+    }
     // View slots in the shader: a, b, c.
     let sa: number[], sb: number[] = [], sc: number[] = [];
     let oa: number, ob = 0, oc = 0;
     if (entry === 'where_select') {
       [sc, sa, sb] = [p.strides[0]!, p.strides[1]!, p.strides[2]!];
-      [oc, oa, ob] = [p.offsets[0]!, p.offsets[1]!, p.offsets[2]!];
+      [oc, oa, ob] = [offsets[0]!, offsets[1]!, offsets[2]!];
     } else if (entry === 'copy_into') {
       sa = p.strides[0]!;
       sc = p.strides[1]!;
-      oa = p.offsets[0]!;
-      oc = p.offsets[1]!;
+      oa = offsets[0]!;
+      oc = offsets[1]!;
     } else {
       sa = p.strides[0]!;
-      oa = p.offsets[0]!;
+      oa = offsets[0]!;
       if (entry === 'binary') {
         sb = p.strides[1]!;
-        ob = p.offsets[1]!;
+        ob = offsets[1]!;
       }
     }
     const [gx, gy] = rt.grid(Math.ceil(m / WG));
     rt.dispatch(
       k,
-      buffers,
+      bound,
       (w) => {
         w.ints(p.shape, 8).ints(sa, 8).ints(sb, 8).ints(sc, 8);
-        w.u(m).u(p.shape.length).i(oa).i(ob).i(oc).u(condFloat ? 1 : 0).u(outOff);
+        w.u(m).u(p.shape.length).i(oa).i(ob).i(oc).u(condFloat ? 1 : 0).u(oy);
       },
       gx,
       gy,
     );
-  });
+  }
 }
 
-export function runCopy(rt: Runtime, dtype: DType, src: GpuBuffer, sv: View, shape: readonly number[], out: GpuBuffer): void {
+export function runCopy(rt: Runtime, dtype: DType, src: Binding, sv: View, shape: readonly number[], out: Binding): void {
   runStrided(rt, 'copy', dtype, [src, out], shape, [sv], undefined);
 }
 
 export function runCopyInto(
   rt: Runtime,
   dtype: DType,
-  dst: GpuBuffer,
+  dst: Binding,
   dv: View,
-  src: GpuBuffer,
+  src: Binding,
   sv: View,
   shape: readonly number[],
 ): void {
@@ -156,12 +229,12 @@ export function runBinary(
   rt: Runtime,
   op: BinaryOp,
   dtype: DType,
-  a: GpuBuffer,
+  a: Binding,
   av: View,
-  b: GpuBuffer,
+  b: Binding,
   bv: View,
   shape: readonly number[],
-  out: GpuBuffer,
+  out: Binding,
 ): void {
   const code = BINARY_OPS[op];
   if (code === undefined) throw new Error(`webgpu: unknown binary op ${String(op)}`);
@@ -173,14 +246,14 @@ export function runWhere(
   rt: Runtime,
   dtype: DType,
   condDtype: DType,
-  c: GpuBuffer,
+  c: Binding,
   cv: View,
-  a: GpuBuffer,
+  a: Binding,
   av: View,
-  b: GpuBuffer,
+  b: Binding,
   bv: View,
   shape: readonly number[],
-  out: GpuBuffer,
+  out: Binding,
 ): void {
   runStrided(rt, 'where_select', dtype, [a, b, c, out], shape, [cv, av, bv], undefined, condDtype === 'float32');
 }

@@ -7,6 +7,7 @@ import * as E from '../../engine/index.js';
 import type { DType, DeviceName } from '../../engine/index.js';
 import { causalLmLogits } from '../../models/gpt.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
+import type { WebGPUBackend } from '../../engine/webgpu/index.js';
 import { deviceUnderTest } from '../engine/webgpu-required.js';
 import { GOLDEN, MODELS, floatTensor, ints, openExpected, relErr, shiftedLabels } from './golden.js';
 
@@ -67,6 +68,25 @@ describe('golden models: webgpu float32', () => {
     it(m, async () => {
       if (!(await deviceUnderTest('webgpu'))) return;
       await check(m, 'webgpu', 'float32');
+    });
+  }
+});
+
+// The same checks with bindings of 32 KiB: the 512 x 32 embedding, the logits and their gradients no
+// longer fit one binding, so gather, scatterAdd, the LM head matmul, cross-entropy rows (staged,
+// since 64 rows of 512 exceed a window) and the elementwise ops all run their windowed paths.
+describe('golden models: webgpu float32 with storages larger than one binding', () => {
+  for (const m of MODELS) {
+    it(m, async () => {
+      const gpu = (await deviceUnderTest('webgpu')) as WebGPUBackend | null;
+      if (!gpu) return;
+      const saved = gpu.rt.maxBindingBytes;
+      gpu.rt.maxBindingBytes = 32 * 1024;
+      try {
+        await check(m, 'webgpu', 'float32');
+      } finally {
+        gpu.rt.maxBindingBytes = saved;
+      }
     });
   }
 });
