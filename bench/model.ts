@@ -28,7 +28,7 @@ function memory(backend: Backend): (MemoryStats & { reset(): void }) | null {
   return { ...b.memoryStats(), reset: () => b.resetPeak?.() };
 }
 
-export async function benchModel(backend: Backend, opts: { config: string; batch: number; seq: number; json: boolean; repeat: number }): Promise<BenchRecord[]> {
+export async function benchModel(backend: Backend, opts: { config: string; batch: number; seq: number; json: boolean; repeat: number; warmup?: number }): Promise<BenchRecord[]> {
   const raw = BENCH_CONFIGS[opts.config];
   if (!raw) throw new Error(`bench model: unknown --config '${opts.config}' (${Object.keys(BENCH_CONFIGS).join(', ')})`);
   const cfgRaw = { ...raw, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
@@ -50,6 +50,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
     printRecord(r, opts.json);
   };
   const repeat = opts.repeat;
+  const warmup = opts.warmup ?? 1;
 
   const trainMs = await timeMedian(
     backend,
@@ -58,7 +59,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
         const loss = qaLoss(cfg, model.params, docs);
         E.sgdStepInPlace(params, E.grad(loss, params), 1e-4);
       }),
-    { repeat, warmup: 1 },
+    { repeat, warmup },
   );
   emit({ op: 'train_step', shape: [B, T], ...base, ms: trainMs, tokens_per_s: (B * T) / (trainMs / 1000) });
 
@@ -78,7 +79,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
         const outer = qaLoss(cfg, upd, qa);
         E.grad(outer, [w]);
       }),
-    { repeat, warmup: 1 },
+    { repeat, warmup },
   );
   const after = memory(backend);
   emit({ op: 'camels_meta_step', shape: [B, T], ...base, ms: metaMs, ...(after ? { peak_gib: after.peakBytes / 2 ** 30 } : {}) });

@@ -8,8 +8,11 @@ export async function benchCommand(what: string, opts: Record<string, unknown>):
   const backend = await setupDevice(opts.device as string | undefined);
   const json = Boolean(opts.json);
   const repeat = Number(opts.repeat ?? 5);
+  const warmup = Number(opts.warmup ?? 1);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bench: --repeat must be a positive integer, got ${String(opts.repeat)}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`bench: --warmup must be a non-negative integer, got ${String(opts.warmup)}`);
   if (!json) console.log(`# ${backend.name}: ${backend.adapterName}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   if (what === 'kernels') await benchKernels(backend, { json, op: opts.op as string | undefined, size: opts.size ? Number(opts.size) : undefined, repeat });
-  else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat });
+  else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat, warmup });
   else throw new Error(`bench: unknown benchmark '${what}' (kernels or model)`);
 }
