@@ -20,6 +20,7 @@ export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
 interface MemoryStats {
   liveBytes: number;
   peakBytes: number;
+  peakLiveBytes: number;
 }
 
 function memory(backend: Backend): (MemoryStats & { reset(): void }) | null {
@@ -82,7 +83,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
     { repeat, warmup },
   );
   const after = memory(backend);
-  emit({ op: 'camels_meta_step', shape: [B, T], ...base, ms: metaMs, ...(after ? { peak_gib: after.peakBytes / 2 ** 30 } : {}) });
+  emit({ op: 'camels_meta_step', shape: [B, T], ...base, ms: metaMs, ...(after ? { peak_gib: after.peakBytes / 2 ** 30, peak_live_gib: after.peakLiveBytes / 2 ** 30 } : {}) });
   for (const t of [docs.ids, docs.mask, docs.targets, qa.ids, qa.mask, qa.targets]) t.dispose();
   disposeModel(model);
   return out;

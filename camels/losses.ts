@@ -4,7 +4,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import type { HfConfig } from '../models/hf-config.js';
-import { causalLmLogits, type Params } from '../models/gpt.js';
+import { lmHead, transformerForward, type Params } from '../models/gpt.js';
 import type { DeviceBatch } from './batch.js';
 
 export interface ForwardMode {
@@ -12,10 +12,15 @@ export interface ForwardMode {
   dropoutSeed?: number;
 }
 
-/** Logits [B, T−1, V] that predict tokens 1..T−1. */
-function shiftedLogits(logits: Tensor): Tensor {
-  const [B, T, V] = logits.shape as [number, number, number];
-  return E.slice(logits, [0, 0, 0], [B, T - 1, V]);
+/**
+ * Logits [B, T−1, V] of positions 0..T−2 (the last position predicts nothing): the hidden states
+ * are sliced before the LM head, so no [B, T, V] logits are made and copied (with a [B, T, V] pad in
+ * their backward) — at GPT-2 scale that is 400 MiB per copy for a batch of 8 × 256.
+ */
+function shiftedLmLogits(cfg: HfConfig, params: Params, batch: DeviceBatch, mode: ForwardMode): Tensor {
+  const hidden = transformerForward(cfg, params, batch.ids, { attentionMask: batch.mask, ...mode }).hidden;
+  const [B, T, D] = hidden.shape as [number, number, number];
+  return lmHead(cfg, params, E.slice(hidden, [0, 0, 0], [B, T - 1, D]));
 }
 
 /**
@@ -25,8 +30,7 @@ function shiftedLogits(logits: Tensor): Tensor {
 export function weightedLmLoss(cfg: HfConfig, params: Params, batch: DeviceBatch, w: Tensor, mode: ForwardMode = {}): Tensor {
   const { B, T } = batch.host;
   if (w.rank !== 2 || w.shape[0] !== B || w.shape[1] !== T) throw new Error(`weightedLmLoss: weights [${w.shape.join(', ')}] must be [${B}, ${T}]`);
-  const logits = causalLmLogits(cfg, params, batch.ids, { attentionMask: batch.mask, ...mode });
-  const ce = E.crossEntropy(shiftedLogits(logits), batch.targets); // [B, T−1], 0 on pads
+  const ce = E.crossEntropy(shiftedLmLogits(cfg, params, batch, mode), batch.targets); // [B, T−1], 0 on pads
   const wNext = E.slice(w, [0, 1], [B, T]);
   const mNext = E.slice(batch.mask, [0, 1], [B, T]);
   return E.mulScalar(E.sum(E.mul(ce, E.mul(wNext, mNext))), 1 / (B * (T - 1)));
@@ -34,8 +38,7 @@ export function weightedLmLoss(cfg: HfConfig, params: Params, batch: DeviceBatch
 
 /** HF causal-LM loss: mean CE over label positions ≠ −100 (labels shifted by one). */
 export function qaLoss(cfg: HfConfig, params: Params, batch: DeviceBatch, mode: ForwardMode = {}): Tensor {
-  const logits = causalLmLogits(cfg, params, batch.ids, { attentionMask: batch.mask, ...mode });
-  return E.meanCrossEntropy(shiftedLogits(logits), batch.targets);
+  return E.meanCrossEntropy(shiftedLmLogits(cfg, params, batch, mode), batch.targets);
 }
 
 /** Σ_t m_t KL(softmax(pre_t) ‖ softmax(post_t)) / Σ_t m_t; gradient only through post. pre, post [B, T, V], mask [B, T]. */

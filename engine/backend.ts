@@ -101,8 +101,11 @@ export interface Backend {
   liveCount(): number;
   /** Wait for queued work (no-op on cpu). */
   sync(): Promise<void>;
-  /** Device memory for tensors (bytes): held now, and the peak since resetPeak(). Optional. */
-  memoryStats?(): { liveBytes: number; peakBytes: number; pooledBytes: number };
+  /**
+   * Device memory for tensors (bytes): in use now, held by the allocator (peakBytes: the most held
+   * since resetPeak(), pooled free buffers included), and the most in use (peakLiveBytes). Optional.
+   */
+  memoryStats?(): { liveBytes: number; peakBytes: number; pooledBytes: number; peakLiveBytes: number };
   resetPeak?(): void;
 
   // ---- elementwise ----

@@ -4,13 +4,13 @@
 import type { Storage } from '../backend.js';
 import { isGradEnabled, noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
-import { add, addScalar, exp, mul, mulScalar, rsqrt, sub } from './elementwise.js';
+import { add, addScalar, cast, exp, mul, mulScalar, ne, rsqrt, sub } from './elementwise.js';
 import { oneHot } from './indexing.js';
 import { matmul } from './matmul.js';
 import { reshape, expand } from './movement.js';
 import { assertFloat, assertInt, record, storages } from './record.js';
 import { logsumexp, mean, sum } from './reduce.js';
-import { tensor } from './creation.js';
+import { full, fullLike, tensor } from './creation.js';
 
 function rowsOf(op: string, x: Tensor): [number, number] {
   if (x.rank < 1) throw new Error(`${op}: needs at least 1 dim, got a scalar`);
@@ -96,16 +96,27 @@ export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100)
     });
   }
   const out = logits.backend.crossEntropy(ls!, ys!, R, V, ignoreIndex);
-  return record('crossEntropy', out, lead, [logits, labels], (g) => {
-    if (!isGradEnabled()) {
-      // first-order backward: one fused kernel (the recorded path below is used for higher orders)
-      const [gs] = storages('crossEntropyBackward', g);
-      return [record('crossEntropyBackward', logits.backend.crossEntropyBackward(ls!, ys!, gs!, R, V, ignoreIndex), logits.shape, [logits, labels, g], null), null];
-    }
-    const hot = oneHot(labels, V, logits.dtype === 'float64' ? 'float64' : 'float32');
-    const valid = sum(hot, -1, true); // 1 for real labels, 0 for ignored rows
+  return record('crossEntropy', out, lead, [logits, labels], (g) => [crossEntropyGrad(logits, labels, g, ignoreIndex), null]);
+}
+
+/**
+ * The gradient of crossEntropy as one differentiable op: (softmax(logits) − onehot(labels)) · g per
+ * row, 0 on rows whose label is the ignore index. One fused kernel forward, so a recorded (create-
+ * graph) backward keeps one [.., V] tensor instead of five; its own vjp recomputes the softmax:
+ *   d/dlogits = g · valid · softmaxVjp(u, p),   d/dg = Σ_c u · (p − onehot) · valid.
+ */
+function crossEntropyGrad(logits: Tensor, labels: Tensor, g: Tensor, ignoreIndex: number): Tensor {
+  const [ls, ys, gs] = storages('crossEntropyBackward', logits, labels, g);
+  const [R, V] = rowsOf('crossEntropyBackward', logits);
+  const lead = logits.shape.slice(0, -1);
+  const out = logits.backend.crossEntropyBackward(ls!, ys!, gs!, R, V, ignoreIndex);
+  return record('crossEntropyBackward', out, logits.shape, [logits, labels, g], (u) => {
+    const dtype = logits.dtype === 'float64' ? 'float64' : 'float32';
+    const valid = cast(ne(labels, full([], ignoreIndex, { dtype: 'int32', device: labels.device })), dtype); // [...lead]
     const p = softmax(logits);
-    return [mul(mul(sub(p, hot), valid), reshape(g, [...lead, 1])), null];
+    const dLogits = mul(softmaxVjp(u, p), reshape(mul(g, valid), [...lead, 1]));
+    const dg = sum(mul(u, crossEntropyGrad(logits, labels, fullLike(g, 1), ignoreIndex)), -1);
+    return [dLogits, null, dg];
   });
 }
 

@@ -170,13 +170,15 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Device memory held for tensors: allocated (live + pooled) bytes and their peak since resetPeak(). */
-  memoryStats(): { liveBytes: number; peakBytes: number; pooledBytes: number } {
+  memoryStats(): { liveBytes: number; peakBytes: number; pooledBytes: number; peakLiveBytes: number } {
     const p = this.rt.storage;
-    return { liveBytes: p.allocatedBytes - p.pooledBytes, peakBytes: p.peakBytes, pooledBytes: p.pooledBytes };
+    return { liveBytes: p.allocatedBytes - p.pooledBytes, peakBytes: p.peakBytes, pooledBytes: p.pooledBytes, peakLiveBytes: p.peakLiveBytes };
   }
 
   resetPeak(): void {
-    this.rt.storage.peakBytes = this.rt.storage.allocatedBytes;
+    const p = this.rt.storage;
+    p.peakBytes = p.allocatedBytes;
+    p.peakLiveBytes = p.allocatedBytes - p.pooledBytes;
   }
 
   /** Destroy pooled free buffers. */

@@ -40,6 +40,8 @@ export class BufferPool {
   pooledBytes = 0;
   /** Highest allocatedBytes seen since the last resetPeak (device memory held by the pool). */
   peakBytes = 0;
+  /** Highest bytes in use by live (not pooled) buffers since the last resetPeak. */
+  peakLiveBytes = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -51,6 +53,7 @@ export class BufferPool {
     const buffer = this.device.createBuffer({ size: bytes, usage: this.usage, mappedAtCreation: mapped });
     this.allocatedBytes += bytes;
     if (this.allocatedBytes > this.peakBytes) this.peakBytes = this.allocatedBytes;
+    this.noteLive();
     return new GpuBuffer(buffer, bytes, nextBufferId++, this);
   }
 
@@ -61,6 +64,7 @@ export class BufferPool {
     const b = list?.pop();
     if (b) {
       this.pooledBytes -= b.bytes;
+      this.noteLive();
       return b;
     }
     return this.create(c, false);
@@ -80,10 +84,16 @@ export class BufferPool {
         list[i] = list[list.length - 1]!;
         list.pop();
         this.pooledBytes -= b.bytes;
+        this.noteLive();
         return b;
       }
     }
     return null;
+  }
+
+  private noteLive(): void {
+    const live = this.allocatedBytes - this.pooledBytes;
+    if (live > this.peakLiveBytes) this.peakLiveBytes = live;
   }
 
   /** A new buffer created mapped (for uploads); the caller fills and unmaps it. */
