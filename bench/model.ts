@@ -29,7 +29,7 @@ function memory(backend: Backend): (MemoryStats & { reset(): void }) | null {
   return { ...b.memoryStats(), reset: () => b.resetPeak?.() };
 }
 
-export async function benchModel(backend: Backend, opts: { config: string; batch: number; seq: number; json: boolean; repeat: number; warmup?: number }): Promise<BenchRecord[]> {
+export async function benchModel(backend: Backend, opts: { config: string; batch: number; seq: number; json: boolean; repeat: number; warmup?: number; only?: 'train' | 'meta' }): Promise<BenchRecord[]> {
   const raw = BENCH_CONFIGS[opts.config];
   if (!raw) throw new Error(`bench model: unknown --config '${opts.config}' (${Object.keys(BENCH_CONFIGS).join(', ')})`);
   const cfgRaw = { ...raw, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
@@ -53,18 +53,25 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
   const repeat = opts.repeat;
   const warmup = opts.warmup ?? 1;
 
-  const trainMs = await timeMedian(
-    backend,
-    () =>
-      E.tidy(() => {
-        const loss = qaLoss(cfg, model.params, docs);
-        E.sgdStepInPlace(params, E.grad(loss, params), 1e-4);
-      }),
-    { repeat, warmup },
-  );
-  emit({ op: 'train_step', shape: [B, T], ...base, ms: trainMs, tokens_per_s: (B * T) / (trainMs / 1000) });
+  if (opts.only !== 'meta') {
+    const trainMs = await timeMedian(
+      backend,
+      () =>
+        E.tidy(() => {
+          const loss = qaLoss(cfg, model.params, docs);
+          E.sgdStepInPlace(params, E.grad(loss, params), 1e-4);
+        }),
+      { repeat, warmup },
+    );
+    emit({ op: 'train_step', shape: [B, T], ...base, ms: trainMs, tokens_per_s: (B * T) / (trainMs / 1000) });
+  }
 
   // CaMeLS meta step: weights w [B, T] → one inner SGD step (createGraph) → outer QA loss → dL/dw
+  if (opts.only === 'train') {
+    for (const t of [docs.ids, docs.mask, docs.targets]) t.dispose();
+    disposeModel(model);
+    return out;
+  }
   const qa = toDevice(qaBatch(Array.from({ length: B }, (_, i) => ({ question: seqs[i]!.slice(0, 24), answer: seqs[i]!.slice(24, 32) })), 32, 0), 'float32', device);
   const mem = memory(backend);
   mem?.reset();

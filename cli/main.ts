@@ -51,6 +51,7 @@ cli
   .option('--batch <n>', 'model: batch size', { default: 8 })
   .option('--seq <n>', 'model: sequence length', { default: 256 })
   .option('--repeat <n>', 'timed repetitions per case', { default: 5 })
+  .option('--only <step>', 'model: only the train step (train) or only the CaMeLS meta step (meta)')
   .option('--warmup <n>', 'model: untimed runs before timing (default: 1; 0 times the first run, pipeline compilation included)', { default: 1 })
   .action((what: string, opts: Record<string, unknown>) =>
     run(async () => {

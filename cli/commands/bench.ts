@@ -13,6 +13,12 @@ export async function benchCommand(what: string, opts: Record<string, unknown>):
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`bench: --warmup must be a non-negative integer, got ${String(opts.warmup)}`);
   if (!json) console.log(`# ${backend.name}: ${backend.adapterName}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   if (what === 'kernels') await benchKernels(backend, { json, op: opts.op as string | undefined, size: opts.size ? Number(opts.size) : undefined, repeat });
-  else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat, warmup });
+  else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat, warmup, only: onlyStep(opts.only) });
   else throw new Error(`bench: unknown benchmark '${what}' (kernels or model)`);
+}
+
+function onlyStep(v: unknown): 'train' | 'meta' | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'train' || v === 'meta') return v;
+  throw new Error(`bench model: --only must be train or meta, got '${String(v)}'`);
 }

@@ -36,6 +36,18 @@ describe('camels-gpu CLI', () => {
     expect(r.out).toContain('backend in use: cpu');
   });
 
+  it('bench model runs one step kind on request and rejects bad options', () => {
+    const r = cli(['bench', 'model', '--config', 'tiny', '--batch', '2', '--seq', '16', '--repeat', '1', '--warmup', '0', '--only', 'train', '--json', '--device', 'cpu']);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { op: string; shape: number[]; ms: number });
+    expect(lines.map((l) => l.op)).toEqual(['train_step']);
+    expect(lines[0]!.shape).toEqual([2, 16]);
+    expect(lines[0]!.ms).toBeGreaterThan(0);
+    const bad = cli(['bench', 'model', '--config', 'tiny', '--only', 'both', '--device', 'cpu']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain("--only must be train or meta, got 'both'");
+  });
+
   it('score --json gives ids, per-token log-probs and the mean loss', () => {
     const r = cli(['score', '--model', TINY, '--text', 'In 1873, Mira Kessel founded the Zorblat Institute in Varnholm.', '--json', '--device', 'cpu']);
     expect(r.code, r.err).toBe(0);
