@@ -1,6 +1,6 @@
-// First-order backward of per-row cross entropy (values only; the differentiable path is composed
-// of ops): dx[r, c] = (softmax(x[r])[c] - [c == labels[r]]) * g[r]; rows whose label is the ignore
-// index are 0. One workgroup per row; every invocation reaches every barrier.
+// Backward of per-row cross entropy: dx[r, c] = (softmax(x[r])[c] - [c == labels[r]]) * g[r]; rows
+// whose label is the ignore index are 0. The forward of the engine's differentiable
+// crossEntropyGrad op (engine/ops/fused.ts), whose own vjp is made of ops. One workgroup per row; every invocation reaches every barrier.
 
 override WG: u32 = 256u;
 

@@ -7,7 +7,7 @@ import type { DType } from '../backend.js';
 import { runFill } from './elementwise.js';
 import type { Binding, Runtime } from './runtime.js';
 import { wgslType } from './storage.js';
-import { alignedRowStep, fitsWhole, floorTo, forEachRowPiece, windowElems, windowOf } from './windows.js';
+import { forEachRowPiece } from './windows.js';
 
 const WG = 256;
 
@@ -16,24 +16,10 @@ export function runGather(rt: Runtime, table: Binding, N: number, D: number, idx
   const k = rt.kernel({ file: 'gather.wgsl', entry: 'gather', bindings: 'rr-w', aliases: { T: wgslType(dtype) } });
   forEachRowPiece(rt, 'gather', M, [[idx, 1, 'r'], [y, D, 'w']], ([ib, yb], _m0, rows) => {
     const [gx, gy] = rt.grid(Math.ceil((rows * D) / WG));
-    forEachTableWindow(rt, table, N, D, (tb, base, n) => {
-      rt.dispatch(k, [tb, ib!, yb!], (w) => w.u(n).u(D).u(rows).u(0).u(base).u(base === 0 ? 1 : 0), gx, gy);
+    forEachRowPiece(rt, 'gather', N, [[table, D, 'r']], ([tb], base, n) => {
+      rt.dispatch(k, [tb!, ib!, yb!], (w) => w.u(n).u(D).u(rows).u(0).u(base).u(base === 0 ? 1 : 0), gx, gy);
     });
   });
-}
-
-/** Rows [base, base + n) of a table [N, D] as windows (the table itself when it fits one binding). */
-function forEachTableWindow(rt: Runtime, table: Binding, N: number, D: number, fn: (b: Binding, base: number, n: number) => void): void {
-  if (fitsWhole(rt, table)) {
-    fn(table, 0, N);
-    return;
-  }
-  const rows = floorTo(Math.floor(windowElems(rt) / D), alignedRowStep(D));
-  if (rows === 0) throw new Error(`webgpu: table rows of ${D} elements are too long to split into ${rt.maxBindingBytes}-byte bindings`);
-  for (let base = 0; base < N; base += rows) {
-    const n = Math.min(rows, N - base);
-    fn(windowOf(table, base * D, n * D), base, n);
-  }
 }
 
 export function runOneHot(rt: Runtime, idx: Binding, R: number, C: number, dtype: DType, y: Binding): void {
@@ -67,8 +53,8 @@ export function runScatterAdd(
     const [lx, ly] = rt.grid(Math.ceil(rows / WG));
     rt.dispatch(kl, [ib!, links], (w) => w.u(N).u(D).u(rows).u(0), lx, ly);
     const [gx, gy] = rt.grid(Math.ceil((rows * D) / WG));
-    forEachTableWindow(rt, y, N, D, (yb, base, n) => {
-      rt.dispatch(kr, [sb!, ib!, links, yb], (w) => w.u(n).u(D).u(rows).u(0).u(base).u(0).u(m0 > 0 ? 1 : 0), gx, gy);
+    forEachRowPiece(rt, 'scatterAdd', N, [[y, D, 'rw']], ([yb], base, n) => {
+      rt.dispatch(kr, [sb!, ib!, links, yb!], (w) => w.u(n).u(D).u(rows).u(0).u(base).u(0).u(m0 > 0 ? 1 : 0), gx, gy);
     });
     rt.release(links);
   });

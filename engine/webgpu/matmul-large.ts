@@ -11,7 +11,7 @@ import type { MatmulSpec } from '../backend.js';
 import type { GpuBuffer } from './pool.js';
 import type { Binding, Runtime } from './runtime.js';
 import { runBinary, runCopy, runCopyInto } from './strided.js';
-import { ALIGN, fitsWhole, floorTo, windowElems, windowOf } from './windows.js';
+import { ALIGN, contiguousSlab, floorTo, windowElems, windowOf } from './windows.js';
 
 /** The matmul the tiles are handed to (runMatmul's path for operands that fit one binding). */
 export type Matmul2D = (rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding) => void;
@@ -39,15 +39,7 @@ interface Tile {
  * `base` of `buf`, as a contiguous [nr, nc] binding.
  */
 function storedTile(rt: Runtime, buf: GpuBuffer, base: number, cols: number, r0: number, nr: number, c0: number, nc: number): Tile {
-  if (c0 === 0 && nc === cols) {
-    const start = base + r0 * cols;
-    const n = nr * cols;
-    if (start === 0 && fitsWhole(rt, buf)) return { binding: buf, temp: null };
-    if (start % ALIGN === 0) return { binding: windowOf(buf, start, n), temp: null };
-    const temp = rt.alloc(n * 4);
-    rt.copyBuffer(buf, start * 4, temp, 0, n * 4);
-    return { binding: temp, temp };
-  }
+  if (c0 === 0 && nc === cols) return contiguousSlab(rt, buf, base + r0 * cols, nr * cols, true);
   const temp = rt.alloc(nr * nc * 4);
   runCopy(rt, 'float32', buf, { offset: base + r0 * cols + c0, strides: [cols, 1] }, [nr, nc], temp);
   return { binding: temp, temp };

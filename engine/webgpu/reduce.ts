@@ -13,7 +13,7 @@ import type { GpuBuffer } from './pool.js';
 import type { Binding, Runtime } from './runtime.js';
 import { wgslType } from './storage.js';
 import { runBinary } from './strided.js';
-import { ALIGN, fitsWhole, wholeBuffer, windowElems, windowOf } from './windows.js';
+import { contiguousSlab, fitsWhole, wholeBuffer, windowElems } from './windows.js';
 
 const WG = 256;
 const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
@@ -152,14 +152,6 @@ function reduceFitting(
 
 const COMBINE = { sum: 'add', max: 'maximum', min: 'minimum' } as const;
 
-/** Elements [off, off + n) of `b` as a binding: an aligned window, or a copy (then `temp` is set). */
-function slab(rt: Runtime, b: GpuBuffer, off: number, n: number, fill: boolean): { binding: Binding; temp: GpuBuffer | null } {
-  if (off % ALIGN === 0) return { binding: off === 0 && fitsWhole(rt, b) ? b : windowOf(b, off, n), temp: null };
-  const temp = rt.alloc(n * 4);
-  if (fill) rt.copyBuffer(b, off * 4, temp, 0, n * 4);
-  return { binding: temp, temp };
-}
-
 /**
  * Reduce x[xOff ..] (`groups`, alternating kept and reduced) into y[yOff ..] when x is larger than
  * one binding: slabs of whole leading indices that fit are reduced as usual, single leading
@@ -187,8 +179,8 @@ function reduceLarge(
   }
   const W = windowElems(rt);
   if (n <= W) {
-    const xs = slab(rt, x, xOff, n, true);
-    const ys = slab(rt, y, yOff, nOut, false);
+    const xs = contiguousSlab(rt, x, xOff, n, true);
+    const ys = contiguousSlab(rt, y, yOff, nOut, false);
     const shape = groups.map((g) => g.size);
     const axes = groups.flatMap((g, i) => (g.reduced ? [i] : []));
     reduceFitting(rt, op, dtype, xs.binding, shape, axes, ys.binding);

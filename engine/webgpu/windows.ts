@@ -75,6 +75,9 @@ export function forEachElementPiece(
   }
 }
 
+/** How a piece's kernel uses an operand (decides what staging copies in and back). */
+export type Access = 'r' | 'w' | 'rw';
+
 /** Where element `start` of a binding lives: its buffer and byte offset. */
 function locate(b: Binding, start: number): [GpuBuffer, number] {
   return b instanceof GpuBuffer ? [b, start * 4] : [b.buf, b.offset + start * 4];
@@ -82,7 +85,7 @@ function locate(b: Binding, start: number): [GpuBuffer, number] {
 
 /**
  * Run `fn` over rows [0, R) in pieces. `bufs` are [binding, elements per row, 'r' read | 'w'
- * written] triples of row-major operands. One call with the bindings themselves when all fit.
+ * written whole | 'rw' read and (partly) written] triples of row-major operands. One call with the bindings themselves when all fit.
  * Pieces start at rows where every operand's window is aligned when such pieces fit a binding;
  * otherwise (very long rows) operands whose piece starts unaligned are staged through temporary
  * copies (read ones copied in, written ones copied back).
@@ -91,7 +94,7 @@ export function forEachRowPiece(
   rt: Runtime,
   op: string,
   R: number,
-  bufs: ReadonlyArray<readonly [Binding, number, 'r' | 'w']>,
+  bufs: ReadonlyArray<readonly [Binding, number, Access]>,
   fn: (bindings: Binding[], r0: number, rows: number) => void,
 ): void {
   if (bufs.every(([b]) => fitsWhole(rt, b))) {
@@ -114,12 +117,12 @@ export function forEachRowPiece(
   }
   for (let r0 = 0; r0 < R; r0 += rows) {
     const n = Math.min(rows, R - r0);
-    const temps: Array<[GpuBuffer, Binding, number, number, 'r' | 'w']> = [];
+    const temps: Array<[GpuBuffer, Binding, number, number, Access]> = [];
     const bound = bufs.map(([b, per, mode]) => {
       const start = r0 * per;
       if (!staged || start % ALIGN === 0) return windowOf(b, start, n * per);
       const t = rt.alloc(n * per * 4);
-      if (mode === 'r') {
+      if (mode !== 'w') {
         const [src, off] = locate(b, start);
         rt.copyBuffer(src, off, t, 0, n * per * 4);
       }
@@ -128,13 +131,26 @@ export function forEachRowPiece(
     });
     fn(bound, r0, n);
     for (const [t, b, start, count, mode] of temps) {
-      if (mode === 'w') {
+      if (mode !== 'r') {
         const [dst, off] = locate(b, start);
         rt.copyBuffer(t, 0, dst, off, count * 4);
       }
       rt.release(t);
     }
   }
+}
+
+/**
+ * Elements [start, start + n) of a buffer as one contiguous binding for kernels that take no element
+ * offset: the buffer itself, an aligned window, or (unaligned start) a temporary the caller
+ * releases, filled from the buffer when `copyIn`.
+ */
+export function contiguousSlab(rt: Runtime, b: GpuBuffer, start: number, n: number, copyIn: boolean): { binding: Binding; temp: GpuBuffer | null } {
+  if (start === 0 && fitsWhole(rt, b)) return { binding: b, temp: null };
+  if (start % ALIGN === 0) return { binding: windowOf(b, start, n), temp: null };
+  const temp = rt.alloc(n * 4);
+  if (copyIn) rt.copyBuffer(b, start * 4, temp, 0, n * 4);
+  return { binding: temp, temp };
 }
 
 /**
