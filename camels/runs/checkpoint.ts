@@ -18,9 +18,19 @@ const PREFIX = 'ckpt-';
 export class CheckpointStore {
   constructor(readonly root: string) {}
 
-  /** Remove what a killed writer left behind; returns the names removed. */
+  /** Remove what a killed writer left behind (temporaries, a superseded checkpoint); returns the names removed. */
   recover(): string[] {
-    return removeStrayTemporaries(this.root);
+    const removed = removeStrayTemporaries(this.root);
+    const latest = this.latest();
+    if (latest) {
+      for (const n of fs.readdirSync(this.root)) {
+        if (n.startsWith(PREFIX) && n !== path.basename(latest)) {
+          fs.rmSync(path.join(this.root, n), { recursive: true, force: true });
+          removed.push(n);
+        }
+      }
+    }
+    return removed;
   }
 
   /** The directory `latest` points to, or null before the first checkpoint. */

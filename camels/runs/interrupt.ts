@@ -2,13 +2,26 @@
 // write a checkpoint and stop (it then throws Interrupted, which the CLI turns into a resume hint and
 // exit code 130 / 143); a second signal exits at once.
 
+let resumeHint: { runDir: string; command: string } | null = null;
+
+/** The run and command a user resumes with, set once by the command that owns the run. */
+export function setResumeHint(runDir: string, command: string): void {
+  resumeHint = { runDir, command };
+}
+
 export class Interrupted extends Error {
+  readonly runDir: string;
+  readonly resumeCommand: string;
+
   constructor(
     readonly signal: NodeJS.Signals,
-    readonly runDir: string,
-    readonly resumeCommand: string,
+    runDir: string,
+    resumeCommand: string,
   ) {
-    super(`interrupted by ${signal}; a checkpoint is in ${runDir}; resume with: ${resumeCommand}`);
+    const where = resumeHint ?? { runDir, command: resumeCommand };
+    super(`interrupted by ${signal}; what was done is kept in ${where.runDir}; resume with: ${where.command}`);
+    this.runDir = where.runDir;
+    this.resumeCommand = where.command;
     this.name = 'Interrupted';
   }
 
@@ -38,8 +51,12 @@ export function installInterruptHandlers(): void {
   process.on('SIGTERM', onSignal);
 }
 
-/** The signal received, if any: loops check it at step boundaries. */
-export function interruptRequested(): NodeJS.Signals | null {
+/**
+ * The signal received, if any: loops check it at step boundaries. It first lets the event loop run
+ * once, since a signal handler runs only there and the cpu backend's steps never yield by themselves.
+ */
+export async function pollInterrupt(): Promise<NodeJS.Signals | null> {
+  if (installed) await new Promise<void>((resolve) => setImmediate(resolve));
   return requested;
 }
 

@@ -30,6 +30,7 @@ import type { QaExample } from '../data/types.js';
 import { writeReport, type ReportInput } from '../report/report.js';
 import { sampleTokenWeights } from '../report/samples.js';
 import { fmt } from '../runs/progress.js';
+import { setResumeHint } from '../runs/interrupt.js';
 import { RunDir, writeAtomic } from '../runs/run-dir.js';
 import { loadWeightModel, newWeightModel } from '../weight-model.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../weighting/weighters.js';
@@ -166,6 +167,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
     run.log(`phase ${p} done: ${JSON.stringify(info)}`);
   };
   if (fs.existsSync(run.path('default-state.json'))) Object.assign(state, JSON.parse(fs.readFileSync(run.path('default-state.json'), 'utf8')));
+  setResumeHint(run.dir, `camels-gpu meta-train --resume ${run.dir}`);
   log(`camels-gpu default experiment → ${run.dir}`);
   log(`device: ${device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName}; scale: ${opts.quick ? 'quick (test)' : 'full'}`);
 

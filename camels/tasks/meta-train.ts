@@ -20,7 +20,7 @@ import { metaObjective, type MetaOptions } from '../meta-objective.js';
 import { loadAdamState, loadTensorFile, saveAdamState, saveTensorFile } from '../runs/checkpoint.js';
 import { crashPoint } from '../runs/crash-points.js';
 import { checkFinite } from '../runs/guards.js';
-import { Interrupted, interruptRequested } from '../runs/interrupt.js';
+import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import type { RunDir } from '../runs/run-dir.js';
 import { saveWeightModel, tokenWeights, type CamelsWeightModel } from '../weight-model.js';
@@ -143,7 +143,7 @@ async function validate(ctx: MetaTrainContext, cfg: TrainConfig, theta0: Params)
   let sums = { total: 0, qa: 0, kl: 0 };
   try {
     for (let b = 0; b < batches; b++) {
-      if (interruptRequested()) return null;
+      if (await pollInterrupt()) return null;
       const rows = ctx.data.val.slice(b * B, (b + 1) * B);
       const loc = cfg.web_text_loc && ctx.data.locVal.length ? Array.from({ length: cfg.loc_batch_size }, (_, j) => ctx.data.locVal[(b * cfg.loc_batch_size + j) % ctx.data.locVal.length]!) : [];
       const r = await E.tidyAsync(async () => {
@@ -238,7 +238,7 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
     return dir;
   };
   const stopIfInterrupted = async () => {
-    const sig = interruptRequested();
+    const sig = await pollInterrupt();
     if (!sig) return;
     const dir = await checkpoint();
     run.log(`interrupted by ${sig}; checkpoint ${dir}`);

@@ -15,7 +15,7 @@ import type { EvalConfig } from '../config.js';
 import type { QaExample } from '../data/types.js';
 import { weightedLmLoss } from '../losses.js';
 import { exactMatch, formatEvalCsv, scoreQuestion, summarizeScores, type EvalSummary, type QuestionScore } from '../metrics.js';
-import { Interrupted, interruptRequested } from '../runs/interrupt.js';
+import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import { writeAtomic, type RunDir } from '../runs/run-dir.js';
 import type { TokenWeighting } from '../weighting/weighters.js';
@@ -131,7 +131,7 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
     };
     adapt: for (let epoch = 0; epoch < cfg.n_epochs; epoch++) {
       for (let c = 0; c < chunks; c++) {
-        const sig = interruptRequested();
+        const sig = await pollInterrupt();
         if (sig) throw new Interrupted(sig, ctx.run.dir, resumeCommand);
         const d = c * B;
         const rows = docs.slice(d, d + B).map((doc) => tokenizeDocument(tok, doc, T));
@@ -192,7 +192,7 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
       if (!ctx.ltTrain?.length || !ctx.ltVal?.length) throw new Error('eval: qa_lt_final=true needs lt_train_path and lt_val_path (QA light-tuning data)');
       await qaLightTune(model, tok, ctx.ltTrain, ctx.ltVal, cfg, ctx.run, { lr: cfg.lt_lr, batchSize: cfg.lt_batch_size, valSteps: cfg.lt_val_steps, patience: cfg.lt_patience, metric: cfg.lt_stopping_metric, maxSteps: cfg.lt_steps, gradAcc: cfg.grad_acc_steps, clip: cfg.grad_clip_thresh, label: 'light-tune', resumeCommand });
     }
-    const sig = interruptRequested();
+    const sig = await pollInterrupt();
     if (sig) throw new Interrupted(sig, ctx.run.dir, resumeCommand);
     const r = await scoreQa(model, tok, ctx.stream.questions, cfg, 'answer');
     writeAtomic(csv, formatEvalCsv(r.scores));

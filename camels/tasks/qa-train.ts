@@ -20,7 +20,7 @@ import { qaLoss } from '../losses.js';
 import { scoreQuestion, summarizeScores } from '../metrics.js';
 import { loadAdamState, loadTensorFile, saveAdamState, saveTensorFile } from '../runs/checkpoint.js';
 import { checkFinite, countNonFinite } from '../runs/guards.js';
-import { Interrupted, interruptRequested } from '../runs/interrupt.js';
+import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import { writeDirAtomic, type RunDir } from '../runs/run-dir.js';
 import { answerQuestions } from './answer.js';
@@ -205,7 +205,7 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
     checkFinite({ 'training loss or gradient norm': await guard.item() }, { task: opts.label, step: st.stepCount, settings, lastGood: lastGood() });
   };
   const stopIfInterrupted = async () => {
-    const sig = interruptRequested();
+    const sig = await pollInterrupt();
     if (!sig) return;
     if (opts.checkpoints) {
       await checkGuard();

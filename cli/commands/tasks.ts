@@ -8,7 +8,7 @@ import path from 'node:path';
 import { EVAL_TASK, QA_TASK, TRAIN_TASK, resolveConfig, resolveResumeConfig, type CommonConfig, type Resolved, type Schema, type TaskSchema } from '../../camels/config.js';
 import { writeReport } from '../../camels/report/report.js';
 import { sampleTokenWeights } from '../../camels/report/samples.js';
-import { installInterruptHandlers } from '../../camels/runs/interrupt.js';
+import { installInterruptHandlers, setResumeHint } from '../../camels/runs/interrupt.js';
 import { fmt } from '../../camels/runs/progress.js';
 import { RunDir, writeAtomic } from '../../camels/runs/run-dir.js';
 import { loadEvalStream, loadLocality, loadRows } from '../../camels/tasks/datasets.js';
@@ -67,6 +67,7 @@ function startRun(p: Prepared<Schema> & { cfg: CommonConfig }, task: string, dev
   run.writeConfig(p.cfg);
   for (const n of p.notices) run.log(n);
   run.log(`${p.resumed ? 'resumed' : 'started'} on device ${device}`);
+  setResumeHint(run.dir, `camels-gpu ${task === 'train' ? 'meta-train' : task === 'qa_pretraining' ? 'qa-train' : 'eval'} --resume ${run.dir}`);
   console.error(`run directory: ${run.dir}`);
   return run;
 }
