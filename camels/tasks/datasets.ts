@@ -45,9 +45,15 @@ function squadFile(cfg: CommonConfig, split: Split): string {
 /** Rows of a split (one per question, with its document). */
 export function loadRows(cfg: CommonConfig, split: Split): QaExample[] {
   const d = datasetName(cfg);
-  if (d === 'streamingqa') return loadStreamingQA(splitPath(cfg, split)).records;
-  if (d === 'archivalqa') return loadArchivalQA(splitPath(cfg, split), { fullPassage: cfg.full_passage }).records;
-  return loadSquad(squadFile(cfg, split), { range: SQUAD_SPLITS[squadSplit[split]].range }).records;
+  const file = d === 'squad' ? squadFile(cfg, split) : splitPath(cfg, split);
+  const rows =
+    d === 'streamingqa'
+      ? loadStreamingQA(file).records
+      : d === 'archivalqa'
+        ? loadArchivalQA(file, { fullPassage: cfg.full_passage }).records
+        : loadSquad(file, { range: SQUAD_SPLITS[squadSplit[split]].range }).records;
+  if (rows.length === 0) throw new Error(`${split} split ${file}: no usable rows (every row was skipped: empty text, question or answers)`);
+  return rows;
 }
 
 /** The evaluation stream of the test split (spec 3.1). */
@@ -61,6 +67,8 @@ export function loadEvalStream(cfg: CommonConfig & { downsample_to: number }): E
       : d === 'archivalqa'
         ? formArchivalQAStream(loadArchivalQA(splitPath(cfg, 'test'), { fullPassage: cfg.full_passage }).records, { downsampleTo: k, seed })
         : formSquadStream(loadSquad(squadFile(cfg, 'test'), { range: SQUAD_SPLITS.test.range }).records, { downsampleTo: k, seed });
+  const file = d === 'squad' ? squadFile(cfg, 'test') : splitPath(cfg, 'test');
+  if (s.documents.length === 0 || s.questions.length === 0) throw new Error(`test split ${file}: the evaluation stream has ${s.documents.length} documents and ${s.questions.length} questions; nothing to evaluate (rows with empty answers are skipped)`);
   return { documents: s.documents, questions: s.questions.map((q) => ({ document: s.documents[q.documentIndex]!, question: q.question, answer: q.answer })) };
 }
 

@@ -14,7 +14,7 @@ import { RunDir, writeAtomic } from '../../camels/runs/run-dir.js';
 import { loadEvalStream, loadLocality, loadRows } from '../../camels/tasks/datasets.js';
 import { runDefaultExperiment } from '../../camels/tasks/default-experiment.js';
 import { metaTrain } from '../../camels/tasks/meta-train.js';
-import { evaluateOnline, finishedOutcome, type EvalOutcome } from '../../camels/tasks/online-eval.js';
+import { decodingOptions, evaluateOnline, finishedOutcome, type EvalOutcome } from '../../camels/tasks/online-eval.js';
 import { qaLightTune } from '../../camels/tasks/qa-train.js';
 import { loadWeightModel, newWeightModel } from '../../camels/weight-model.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../../camels/weighting/weighters.js';
@@ -85,6 +85,7 @@ export async function qaTrainCommand(overrides: string[], flags: Record<string, 
   const tok = loadTokenizer(tokenizerDir(cfg, dir));
   const train = loadRows(cfg, 'lt_train');
   const val = loadRows(cfg, 'lt_val');
+  if (train.length < cfg.lt_batch_size) throw new Error(`qa-train: ${train.length} training pairs, fewer than one batch (batch size ${cfg.lt_batch_size})`);
   const model = loadPretrained(dir, { device: backend.name });
   const run = startRun(p, 'qa_pretraining', backend.name);
   installInterruptHandlers();
@@ -219,6 +220,7 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
   const stream = loadEvalStream(cfg);
   const ltTrain = cfg.qa_lt_final ? loadRows(cfg, 'lt_train') : undefined;
   const ltVal = cfg.qa_lt_final ? loadRows(cfg, 'lt_val') : undefined;
+  decodingOptions(cfg, tok); // checks the decoding keys before anything runs
   const { w, dispose } = makeWeighting(cfg, tokDir, backend.name);
   const run = startRun(p, 'eval', backend.name);
   installInterruptHandlers();
