@@ -58,6 +58,9 @@ function editDistance(a: string, b: string): number {
   return d[b.length]!;
 }
 
+/** Flags the task commands take besides config keys (not part of a run's config). */
+export const COMMAND_FLAGS = ['quick', 'seeds', 'help', 'version'] as const as readonly string[];
+
 /** Split `key=value` arguments (the value may contain '='); anything else is an error. */
 export function splitOverrides(overrides: string[]): [string, string][] {
   return overrides.map((o) => {
@@ -71,7 +74,7 @@ export function splitOverrides(overrides: string[]): [string, string][] {
  * Apply `key=value` overrides (and the command's flags, camelCase or snake_case) to `base`. Foreign
  * reference keys are noticed or refused; unknown keys and bad values are errors naming the key.
  */
-export function applyOverrides<S extends Schema>(t: TaskSchema<S>, base: ConfigOf<S>, overrides: string[], flags: Record<string, unknown> = {}): Resolved<S> & { set: Set<string> } {
+export function applyOverrides<S extends Schema>(t: TaskSchema<S>, base: ConfigOf<S>, overrides: string[], flags: Record<string, unknown> = {}, commandFlags: readonly string[] = COMMAND_FLAGS): Resolved<S> & { set: Set<string> } {
   const cfg = { ...(base as Record<string, unknown>) };
   const notices: string[] = [];
   const set = new Set<string>();
@@ -89,7 +92,7 @@ export function applyOverrides<S extends Schema>(t: TaskSchema<S>, base: ConfigO
       else throw new ConfigError(`${t.task}: '${key}=${raw}' is not supported: ${foreign.reason}`);
       return;
     }
-    if (!fromFlag) throw unknownKey(t as TaskSchema<Schema>, rawKey);
+    if (!fromFlag || !commandFlags.includes(key)) throw unknownKey(t as TaskSchema<Schema>, fromFlag ? `--${rawKey}` : rawKey);
   };
   for (const [k, v] of Object.entries(flags)) {
     if (v === undefined || k === '--' || k.length === 1 || /[A-Z]/.test(k)) continue; // cac gives each flag camelCase and as written
