@@ -64,6 +64,18 @@ function expectClean(run: string): void {
   expect(names.filter((n) => n.startsWith('ckpt-')).length).toBe(1);
 }
 
+/** Resolve once the single run under out/task has at least n metrics records. */
+async function waitForMetrics(out: string, task: string, n: number, stderr: () => string): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 50));
+    const root = path.join(out, task, 'streamingqa');
+    const m = fs.existsSync(root) && fs.readdirSync(root).length ? path.join(onlyRun(out, task), 'metrics.jsonl') : null;
+    if (m && fs.existsSync(m) && fs.readFileSync(m, 'utf8').trim().split('\n').length >= n) return;
+    if (Date.now() - t0 > 90_000) throw new Error(`no progress in 90 s: ${stderr()}`);
+  }
+}
+
 const META_FILES = ['checkpoints/best.safetensors', 'checkpoints/best.config.json', 'latest/weight_model.safetensors', 'latest/adam.safetensors'];
 
 function expectKilled(r: CliResult, what: string): void {
@@ -126,14 +138,7 @@ describe('meta-train: kill and resume', () => {
       const out = tempDir('camels-resume-sig-');
       const p = cliAsync(metaArgs(out));
       // Wait until a few meta batches are recorded, so the signal lands mid-run.
-      const t0 = Date.now();
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 100));
-        const root = path.join(out, 'train', 'streamingqa');
-        const m = fs.existsSync(root) && fs.readdirSync(root).length ? path.join(onlyRun(out, 'train'), 'metrics.jsonl') : null;
-        if (m && fs.existsSync(m) && fs.readFileSync(m, 'utf8').split('\n').length > 4) break;
-        if (Date.now() - t0 > 60_000) throw new Error(`no progress: ${p.stderr()}`);
-      }
+      await waitForMetrics(out, 'train', 4, p.stderr);
       p.child.kill(signal);
       const r = await p.done;
       expect(r.code, r.err.slice(-2000)).toBe(code);
@@ -182,7 +187,7 @@ describe('qa-train and eval: kill and resume', () => {
 
     const out2 = tempDir('camels-qa-sig-');
     const p = cliAsync(qaArgs(out2));
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitForMetrics(out2, 'qa_pretraining', 2, p.stderr); // the run has begun (its handlers are installed)
     p.child.kill('SIGTERM');
     const r2 = await p.done;
     if (r2.code !== 0) {
