@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs, withFsErrors } from '../../engine/io/fs-errors.js';
 import type { Config } from '../config.js';
 
 export class RunDir {
@@ -10,7 +11,7 @@ export class RunDir {
 
   constructor(dir: string) {
     this.dir = dir;
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir, 'create the run directory');
   }
 
   /** A new run directory (or the one given by `resume`). */
@@ -34,18 +35,17 @@ export class RunDir {
   }
 
   log(line: string): void {
-    fs.appendFileSync(this.path('log.txt'), `[${new Date().toISOString()}] ${line}\n`);
+    withFsErrors(this.path('log.txt'), 'write', () => fs.appendFileSync(this.path('log.txt'), `[${new Date().toISOString()}] ${line}\n`));
   }
 
   metric(record: Record<string, unknown>): void {
-    fs.appendFileSync(this.path('metrics.jsonl'), JSON.stringify({ time: Date.now(), ...record }) + '\n');
+    withFsErrors(this.path('metrics.jsonl'), 'write', () => fs.appendFileSync(this.path('metrics.jsonl'), JSON.stringify({ time: Date.now(), ...record }) + '\n'));
   }
 
   readMetrics(): Record<string, unknown>[] {
     const f = this.path('metrics.jsonl');
     if (!fs.existsSync(f)) return [];
-    return fs
-      .readFileSync(f, 'utf8')
+    return withFsErrors(f, 'read', () => fs.readFileSync(f, 'utf8'))
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -57,26 +57,26 @@ export class RunDir {
 
   loadState<T>(): T | null {
     const f = this.path('state.json');
-    return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as T) : null;
+    return fs.existsSync(f) ? (JSON.parse(withFsErrors(f, 'read', () => fs.readFileSync(f, 'utf8'))) as T) : null;
   }
 }
 
 /** Write via a temporary file and rename, so a kill never leaves a half-written file. */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  withFsErrors(tmp, 'write', () => fs.writeFileSync(tmp, data));
+  withFsErrors(file, `rename ${tmp} to`, () => fs.renameSync(tmp, file));
 }
 
 /** Replace a directory atomically: write into dir.tmp, then swap. */
 export async function writeDirAtomic(dir: string, write: (tmpDir: string) => Promise<void>): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
+  withFsErrors(tmp, 'remove', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  makeDirs(tmp);
   await write(tmp);
   const old = `${dir}.old-${process.pid}`;
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  fs.rmSync(old, { recursive: true, force: true });
+  if (fs.existsSync(dir)) withFsErrors(old, `rename ${dir} to`, () => fs.renameSync(dir, old));
+  withFsErrors(dir, `rename ${tmp} to`, () => fs.renameSync(tmp, dir));
+  withFsErrors(old, 'remove', () => fs.rmSync(old, { recursive: true, force: true }));
 }
