@@ -429,7 +429,11 @@ export function writeHfConfig(dir: string, cfg: HfConfig, raw?: Record<string, u
     fs.writeFileSync(tmp, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx' });
     fs.renameSync(tmp, file);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the cleanup fails for the same reason as the write (e.g. ENOTDIR): report the write
+    }
     throw new HfConfigError(file, undefined, `write failed: ${describeFsError(err, file, 'write').message}`);
   }
   return file;

@@ -756,7 +756,11 @@ export function writeSafetensors(file: string, tensors: Record<string, TensorToW
     fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the cleanup fails for the same reason as the write (e.g. ENOTDIR): report the write
+    }
     if (err instanceof SafetensorsError) throw err;
     throw new SafetensorsError(file, undefined, `write failed: ${describeFsError(err, file, 'write').message}`);
   }

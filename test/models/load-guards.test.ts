@@ -1,0 +1,70 @@
+// models/: non-finite weights refused at load (naming tensor and count), filesystem errors of
+// model saving (savePretrained, writeSafetensors) that name cause and path, and config.json that is
+// not UTF-8.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readHfConfigFile } from '../../models/hf-config.js';
+import { countNonFinite, disposeModel, loadPretrained, savePretrained } from '../../models/pretrained.js';
+import { writeSafetensors } from '../../models/safetensors.js';
+
+const TINY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'golden', 'tiny-gpt2');
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'camels-guards-'));
+
+describe('non-finite weights', () => {
+  it('countNonFinite counts NaN and ±Inf only', () => {
+    expect(countNonFinite(Float32Array.from([0, -0, 1e38, -3.4e38, 1e-45]))).toBe(0);
+    expect(countNonFinite(Float64Array.from([NaN, Infinity, -Infinity, 1, Number.MAX_VALUE]))).toBe(3);
+  });
+
+  it('loadPretrained refuses them, naming each tensor and its count', async () => {
+    const dir = tmp();
+    fs.copyFileSync(path.join(TINY, 'config.json'), path.join(dir, 'config.json'));
+    const m = loadPretrained(TINY, { device: 'cpu', trainable: false });
+    const tensors: Record<string, { dtype: 'float32'; shape: number[]; data: Float32Array }> = {};
+    for (const [k, t] of Object.entries(m.params)) tensors[k] = { dtype: 'float32', shape: [...t.shape], data: Float32Array.from(await t.data()) };
+    disposeModel(m);
+    tensors['transformer.wpe.weight']!.data[3] = NaN;
+    tensors['transformer.h.1.ln_2.bias']!.data.fill(-Infinity);
+    writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    const n = (k: string) => tensors[k]!.data.length;
+    expect(() => loadPretrained(dir, { device: 'cpu' })).toThrow(
+      `loadPretrained ${dir}: non-finite weights (NaN or Inf) in 2 tensor(s): transformer.wpe.weight: 1 of ${n('transformer.wpe.weight')}; transformer.h.1.ln_2.bias: ${n('transformer.h.1.ln_2.bias')} of ${n('transformer.h.1.ln_2.bias')}`,
+    );
+  });
+});
+
+describe('saving a model where it cannot be written', () => {
+  it('savePretrained below a file: ENOTDIR naming the file', async () => {
+    const file = path.join(tmp(), 'f');
+    fs.writeFileSync(file, 'x');
+    const m = loadPretrained(TINY, { device: 'cpu', trainable: false });
+    try {
+      await expect(savePretrained(m, path.join(file, 'out'))).rejects.toThrow(`cannot create the model directory ${path.join(file, 'out')}: ${file} is a file, not a directory (ENOTDIR)`);
+    } finally {
+      disposeModel(m);
+    }
+  });
+
+  it('writeSafetensors: the cause, not just the errno message', () => {
+    const file = path.join(tmp(), 'f');
+    fs.writeFileSync(file, 'x');
+    const target = path.join(file, 'model.safetensors');
+    expect(() => writeSafetensors(target, { a: { dtype: 'float32', shape: [1], data: Float32Array.from([1]) } })).toThrow(
+      new RegExp(`^safetensors '${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}': write failed: cannot write .*: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a file, not a directory \\(ENOTDIR\\)$`),
+    );
+  });
+});
+
+describe('config.json that is not UTF-8', () => {
+  it('is an HfConfigError naming the line and byte offset', () => {
+    const dir = tmp();
+    const text = fs.readFileSync(path.join(TINY, 'config.json'));
+    const at = text.indexOf(0x0a) + 1; // start of line 2
+    fs.writeFileSync(path.join(dir, 'config.json'), Buffer.concat([text.subarray(0, at), Buffer.from([0xfe]), text.subarray(at)]));
+    expect(() => readHfConfigFile(dir)).toThrow(`config '${path.join(dir, 'config.json')}': not valid UTF-8: line 2, byte offset ${at} (byte 0xfe)`);
+  });
+});
