@@ -154,6 +154,7 @@ try {
 } catch (e) {
   // cac's own checks (unknown option, missing value) and prepareArgv's: usage errors, one line.
   console.error(`camels-gpu: ${(e as Error).message}`);
+  if (process.env.CAMELS_DEBUG) console.error((e as Error).stack);
   process.exit(1);
 }
 if (!cli.matchedCommand && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version') && !argv.includes('-v')) {
