@@ -6,10 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { DType, DeviceName, Tensor } from '../engine/index.js';
+import { readUtf8File } from '../engine/io/utf8.js';
 import { HostRng } from '../engine/random.js';
 import { parseHfConfig, type HfConfig } from '../models/hf-config.js';
 import { transformerForward, type Params } from '../models/gpt.js';
-import { paramsToHost, readParams } from '../models/pretrained.js';
+import { countNonFinite, paramsToHost, readParams } from '../models/pretrained.js';
 import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
 
 export interface CamelsWeightModel {
@@ -34,7 +35,7 @@ export function tokenWeights(wm: CamelsWeightModel, params: Params, ids: Tensor,
 /** Load a weight model: safetensors with gpt_base.* / fc1.* / fc2.* keys, plus the body's config JSON. */
 export function loadWeightModel(file: string, bodyConfigFile: string, opts: { device?: DeviceName; dtype?: DType } = {}): CamelsWeightModel {
   if (!fs.existsSync(bodyConfigFile)) throw new Error(`weight model: body config '${bodyConfigFile}' not found`);
-  const raw = JSON.parse(fs.readFileSync(bodyConfigFile, 'utf8')) as Record<string, unknown>;
+  const raw = JSON.parse(readUtf8File(bodyConfigFile)) as Record<string, unknown>;
   const bodyConfig = parseHfConfig({ model_type: 'gpt2', ...raw }, bodyConfigFile);
   const f = openSafetensors(file);
   try {
@@ -43,6 +44,11 @@ export function loadWeightModel(file: string, bodyConfigFile: string, opts: { de
     for (const k of ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']) {
       if (!f.has(k)) throw new Error(`weight model '${file}': missing key '${k}'`);
       const data = dtype === 'float64' ? f.readAsFloat64(k) : f.readAsFloat32(k);
+      const bad = countNonFinite(data);
+      if (bad > 0) {
+        for (const t of Object.values(params)) t.dispose();
+        throw new Error(`weight model '${file}': non-finite weights (NaN or Inf) in ${k}: ${bad} of ${data.length}`);
+      }
       params[k] = E.keep(E.tensor(data, f.info(k).shape, { dtype, device: opts.device, requiresGrad: true, name: k }));
     }
     const d = bodyConfig.nEmbd;

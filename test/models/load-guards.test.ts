@@ -68,3 +68,28 @@ describe('config.json that is not UTF-8', () => {
     expect(() => readHfConfigFile(dir)).toThrow(`config '${path.join(dir, 'config.json')}': not valid UTF-8: line 2, byte offset ${at} (byte 0xfe)`);
   });
 });
+
+describe('weight models with non-finite weights', () => {
+  /** Copy of the fixture weight model with `tensor`'s float32 entry `i` set to NaN. */
+  function poisoned(tensor: string, i: number): { file: string; config: string } {
+    const dir = tmp();
+    const file = path.join(dir, 'weight_model.safetensors');
+    const config = path.join(dir, 'weight_model_config.json');
+    fs.copyFileSync(path.join(TINY, 'weight_model_config.json'), config);
+    const buf = fs.readFileSync(path.join(TINY, 'weight_model.safetensors'));
+    const n = Number(buf.readBigUInt64LE(0));
+    const info = (JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>)[tensor]!;
+    expect(info.dtype).toBe('F32');
+    buf.writeFloatLE(NaN, 8 + n + info.data_offsets[0] + 4 * i);
+    fs.writeFileSync(file, buf);
+    return { file, config };
+  }
+
+  it('loadWeightModel refuses a NaN in the head or the body, naming the tensor', async () => {
+    const { loadWeightModel } = await import('../../camels/weight-model.js');
+    const head = poisoned('fc1.weight', 5);
+    expect(() => loadWeightModel(head.file, head.config, { device: 'cpu' })).toThrow(/^weight model '.*': non-finite weights \(NaN or Inf\) in fc1\.weight: 1 of \d+$/);
+    const body = poisoned('gpt_base.h.0.ln_1.weight', 0);
+    expect(() => loadWeightModel(body.file, body.config, { device: 'cpu' })).toThrow(`loadPretrained ${body.file}: non-finite weights (NaN or Inf) in 1 tensor(s): gpt_base.h.0.ln_1.weight: 1 of 32`);
+  });
+});
