@@ -316,7 +316,7 @@ function readJson(file: string): unknown {
     text = readUtf8File(file);
   } catch (err) {
     if (err instanceof Utf8Error) throw new HfConfigError(file, undefined, err.detail);
-    throw new HfConfigError(file, undefined, `cannot read: ${(err as Error).message}`);
+    throw new HfConfigError(file, undefined, (err as Error).message); // an FsError: "cannot read <file>: <cause> (<code>)"
   }
   try {
     return JSON.parse(text);
