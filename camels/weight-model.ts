@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { DType, DeviceName, Tensor } from '../engine/index.js';
+import { makeDirs, withFsErrors } from '../engine/io/fs-errors.js';
 import { readUtf8File } from '../engine/io/utf8.js';
 import { HostRng } from '../engine/random.js';
 import { parseHfConfig, type HfConfig } from '../models/hf-config.js';
@@ -86,7 +87,8 @@ export async function saveWeightModel(wm: CamelsWeightModel, file: string): Prom
   const host = await paramsToHost(wm.params);
   const out: typeof host = {};
   for (const [k, v] of Object.entries(host)) out[k.startsWith('transformer.') ? `gpt_base.${k.slice('transformer.'.length)}` : k] = v;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file), 'create the weight model directory');
   writeSafetensors(file, out, { format: 'pt', camels: 'weight-model' });
-  fs.writeFileSync(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(wm.bodyRawConfig, null, 1));
+  const configFile = file.replace(/\.safetensors$/, '') + '.config.json';
+  withFsErrors(configFile, 'write', () => fs.writeFileSync(configFile, JSON.stringify(wm.bodyRawConfig, null, 1)));
 }

@@ -1,4 +1,4 @@
-// models/: non-finite weights refused at load (naming tensor and count), filesystem errors of
+// models/ and weight models: non-finite weights refused at load (naming tensor and count), filesystem errors of
 // model saving (savePretrained, writeSafetensors) that name cause and path, and config.json that is
 // not UTF-8.
 
@@ -91,5 +91,19 @@ describe('weight models with non-finite weights', () => {
     expect(() => loadWeightModel(head.file, head.config, { device: 'cpu' })).toThrow(/^weight model '.*': non-finite weights \(NaN or Inf\) in fc1\.weight: 1 of \d+$/);
     const body = poisoned('gpt_base.h.0.ln_1.weight', 0);
     expect(() => loadWeightModel(body.file, body.config, { device: 'cpu' })).toThrow(`loadPretrained ${body.file}: non-finite weights (NaN or Inf) in 1 tensor(s): gpt_base.h.0.ln_1.weight: 1 of 32`);
+  });
+});
+
+describe('saving a weight model where it cannot be written', () => {
+  it('below a file: ENOTDIR naming the file', async () => {
+    const { loadWeightModel, saveWeightModel } = await import('../../camels/weight-model.js');
+    const wm = loadWeightModel(path.join(TINY, 'weight_model.safetensors'), path.join(TINY, 'weight_model_config.json'), { device: 'cpu' });
+    const file = path.join(tmp(), 'f');
+    fs.writeFileSync(file, 'x');
+    try {
+      await expect(saveWeightModel(wm, path.join(file, 'wm', 'best.safetensors'))).rejects.toThrow(`cannot create the weight model directory ${path.join(file, 'wm')}: ${file} is a file, not a directory (ENOTDIR)`);
+    } finally {
+      for (const t of Object.values(wm.params)) t.dispose();
+    }
   });
 });
