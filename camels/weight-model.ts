@@ -6,13 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { DType, DeviceName, Tensor } from '../engine/index.js';
+import { makeDirs, withFsErrors } from '../engine/io/fs-errors.js';
+import { readUtf8File } from '../engine/io/utf8.js';
 import { HostRng } from '../engine/random.js';
 import { parseHfConfig, type HfConfig } from '../models/hf-config.js';
 import { transformerForward, type Params } from '../models/gpt.js';
-import { paramsToHost, readParams } from '../models/pretrained.js';
+import { countNonFinite, paramsToHost, readParams } from '../models/pretrained.js';
 import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
 import { fsyncPath, writeAtomic } from './runs/atomic-files.js';
-import { countNonFinite } from './runs/guards.js';
 
 export interface CamelsWeightModel {
   /** Config of the GPT-2 body. */
@@ -36,7 +37,7 @@ export function tokenWeights(wm: CamelsWeightModel, params: Params, ids: Tensor,
 /** Load a weight model: safetensors with gpt_base.* / fc1.* / fc2.* keys, plus the body's config JSON. */
 export function loadWeightModel(file: string, bodyConfigFile: string, opts: { device?: DeviceName; dtype?: DType } = {}): CamelsWeightModel {
   if (!fs.existsSync(bodyConfigFile)) throw new Error(`weight model: body config '${bodyConfigFile}' not found`);
-  const raw = JSON.parse(fs.readFileSync(bodyConfigFile, 'utf8')) as Record<string, unknown>;
+  const raw = JSON.parse(readUtf8File(bodyConfigFile)) as Record<string, unknown>;
   const bodyConfig = parseHfConfig({ model_type: 'gpt2', ...raw }, bodyConfigFile);
   const f = openSafetensors(file);
   try {
@@ -45,6 +46,11 @@ export function loadWeightModel(file: string, bodyConfigFile: string, opts: { de
     for (const k of ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']) {
       if (!f.has(k)) throw new Error(`weight model '${file}': missing key '${k}'`);
       const data = dtype === 'float64' ? f.readAsFloat64(k) : f.readAsFloat32(k);
+      const bad = countNonFinite(data);
+      if (bad > 0) {
+        for (const t of Object.values(params)) t.dispose();
+        throw new Error(`weight model '${file}': non-finite weights (NaN or Inf) in ${k}: ${bad} of ${data.length}`);
+      }
       params[k] = E.keep(E.tensor(data, f.info(k).shape, { dtype, device: opts.device, requiresGrad: true, name: k }));
     }
     const d = bodyConfig.nEmbd;
@@ -86,11 +92,12 @@ export async function saveWeightModel(wm: CamelsWeightModel, file: string): Prom
     if (bad > 0) throw new Error(`refusing to write the weight model ${file}: '${k}' has ${bad} non-finite value(s)`);
     out[k.startsWith('transformer.') ? `gpt_base.${k.slice('transformer.'.length)}` : k] = v;
   }
+  makeDirs(path.dirname(file), 'create the weight model directory');
   // The body config first (it never changes within a run), then the weights, each replaced atomically.
   writeAtomic(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(wm.bodyRawConfig, null, 1));
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   writeSafetensors(tmp, out, { format: 'pt', camels: 'weight-model' });
   fsyncPath(tmp);
-  fs.renameSync(tmp, file);
+  withFsErrors(file, `rename ${tmp} to`, () => fs.renameSync(tmp, file));
   fsyncPath(path.dirname(file));
 }

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVAL_TASK, QA_TASK, TRAIN_TASK, schemaHelp } from '../camels/config.js';
 import { Interrupted } from '../camels/runs/interrupt.js';
+import { parseAndRun } from './argv.js';
+import { textOption } from './option-values.js';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
 const cli = cac('camels-gpu');
@@ -83,13 +85,15 @@ cli
   .option('--text <text>', 'Text to score')
   .option('--json', 'Print {"ids": [...], "logprobs": [...], "loss": number}')
   .option('--device <device>', DEVICE_HELP)
-  .action((opts: { model?: string; text?: string; json?: boolean; device?: string }) =>
+  .action((opts: Record<string, unknown>) =>
     run(async () => {
-      if (!opts.model || opts.text === undefined) throw new Error('score: --model and --text are required');
+      const model = textOption(opts, 'model', '--model', 'score');
+      const text = textOption(opts, 'text', '--text', 'score');
+      if (!model || text === undefined) throw new Error('score: --model and --text are required');
       const { setupDevice } = await import('./device-option.js');
-      const b = await setupDevice(opts.device);
+      const b = await setupDevice(textOption(opts, 'device', '--device', 'score'));
       const { scoreText } = await import('./commands/score.js');
-      const r = await scoreText(opts.model, String(opts.text), b.name);
+      const r = await scoreText(model, text, b.name);
       if (opts.json) console.log(JSON.stringify(r));
       else {
         console.log(`ids: ${r.ids.join(' ')}`);
@@ -146,7 +150,14 @@ if (argv.length <= 2) {
   cli.outputHelp();
   process.exit(0);
 }
-cli.parse(argv);
+try {
+  parseAndRun(cli, argv); // option values stay as typed (cli/argv.ts)
+} catch (e) {
+  // cac's own checks (unknown option, missing value) and prepareArgv's: usage errors, one line.
+  console.error(`camels-gpu: ${(e as Error).message}`);
+  if (process.env.CAMELS_DEBUG) console.error((e as Error).stack);
+  process.exit(1);
+}
 if (!cli.matchedCommand && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version') && !argv.includes('-v')) {
   console.error(`camels-gpu: unknown command '${cli.args.join(' ')}'; see camels-gpu --help`);
   process.exit(1);

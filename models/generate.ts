@@ -12,6 +12,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { readUtf8File, Utf8Error } from '../engine/io/utf8.js';
 import { KvDecoder, type DecodeModel } from './generate/decoder.js';
 import { beamSearch, greedySearch, groupBeamSearch, type EarlyStopping, type Hypothesis } from './generate/search.js';
 
@@ -136,8 +137,9 @@ export function readGenerationConfig(dir: string): Partial<GenerateOptions> {
   if (!fs.existsSync(file)) return {};
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readUtf8File(file)) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof Utf8Error) throw e;
     throw new Error(`readGenerationConfig: ${file} is not valid JSON (${(e as Error).message})`);
   }
   const out: Partial<GenerateOptions> = {};

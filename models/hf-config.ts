@@ -10,6 +10,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeFsError } from '../engine/io/fs-errors.js';
+import { readUtf8File, Utf8Error } from '../engine/io/utf8.js';
 
 export class HfConfigError extends Error {
   readonly file: string;
@@ -311,9 +313,10 @@ export function parseHfConfig(raw: unknown, file = '<config>'): HfConfig {
 function readJson(file: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readUtf8File(file);
   } catch (err) {
-    throw new HfConfigError(file, undefined, `cannot read: ${(err as Error).message}`);
+    if (err instanceof Utf8Error) throw new HfConfigError(file, undefined, err.detail);
+    throw new HfConfigError(file, undefined, (err as Error).message); // an FsError: "cannot read <file>: <cause> (<code>)"
   }
   try {
     return JSON.parse(text);
@@ -426,8 +429,12 @@ export function writeHfConfig(dir: string, cfg: HfConfig, raw?: Record<string, u
     fs.writeFileSync(tmp, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx' });
     fs.renameSync(tmp, file);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw new HfConfigError(file, undefined, `write failed: ${(err as Error).message}`);
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the cleanup fails for the same reason as the write (e.g. ENOTDIR): report the write
+    }
+    throw new HfConfigError(file, undefined, `write failed: ${describeFsError(err, file, 'write').message}`);
   }
   return file;
 }

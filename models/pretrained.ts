@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { DType, DeviceName, Tensor } from '../engine/index.js';
+import { makeDirs, withFsErrors } from '../engine/io/fs-errors.js';
 import { HostRng } from '../engine/random.js';
 import { readHfConfigFile, writeHfConfig, type HfConfig } from './hf-config.js';
 import { isIgnorableBuffer, paramSpecs } from './param-names.js';
@@ -68,12 +69,26 @@ export function readParams(
   if (problems.length) throw new Error(`loadPretrained ${where}: checkpoint does not match config.json (${cfg.modelType}):\n  ${problems.join('\n  ')}`);
   const dtype = opts.dtype ?? 'float32';
   const params: Params = {};
+  const nonFinite: string[] = [];
   for (const s of specs) {
     const key = found.get(s.name)!;
     const data = dtype === 'float64' ? source.readAsFloat64(key) : source.readAsFloat32(key);
+    const bad = countNonFinite(data);
+    if (bad > 0) nonFinite.push(`${key}: ${bad} of ${data.length}`);
     params[s.name] = E.keep(E.tensor(data, s.shape, { dtype, device: opts.device, requiresGrad: opts.trainable ?? true, name: s.name }));
   }
+  if (nonFinite.length) {
+    for (const t of Object.values(params)) t.dispose();
+    throw new Error(`loadPretrained ${where}: non-finite weights (NaN or Inf) in ${nonFinite.length} tensor(s): ${nonFinite.join('; ')}`);
+  }
   return params;
+}
+
+/** How many entries of `data` are NaN or ±Inf (x - x is 0 exactly for finite x). */
+export function countNonFinite(data: ArrayLike<number>): number {
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) bad++;
+  return bad;
 }
 
 /** Load a Hugging Face model directory (config.json + model.safetensors or sharded index). */
@@ -120,10 +135,13 @@ export async function paramsToHost(params: Params): Promise<Record<string, Tenso
 
 /** Write a directory transformers can load: config.json + model.safetensors (float32). */
 export async function savePretrained(model: CausalLM, dir: string, extraFiles: string[] = []): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'create the model directory');
   writeHfConfig(dir, model.config, model.rawConfig);
   writeSafetensors(path.join(dir, 'model.safetensors'), await paramsToHost(model.params), { format: 'pt' });
-  for (const f of extraFiles) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+  for (const f of extraFiles) {
+    const to = path.join(dir, path.basename(f));
+    if (fs.existsSync(f)) withFsErrors(to, `copy ${f} to`, () => fs.copyFileSync(f, to));
+  }
 }
 
 export function disposeModel(model: CausalLM): void {

@@ -14,6 +14,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describeFsError } from '../engine/io/fs-errors.js';
+import { readUtf8File, Utf8Error } from '../engine/io/utf8.js';
 
 /** Error raised for any malformed, truncated or unsupported safetensors file or argument. */
 export class SafetensorsError extends Error {
@@ -550,8 +552,9 @@ export function openCheckpoint(dir: string): Checkpoint {
   }
   let index: unknown;
   try {
-    index = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
+    index = JSON.parse(readUtf8File(indexPath));
   } catch (err) {
+    if (err instanceof Utf8Error) throw err;
     throw new SafetensorsError(indexPath, undefined, `cannot read index JSON (${(err as Error).message})`);
   }
   if (!isPlainObject(index) || !isPlainObject(index['weight_map'])) {
@@ -753,8 +756,12 @@ export function writeSafetensors(file: string, tensors: Record<string, TensorToW
     fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the cleanup fails for the same reason as the write (e.g. ENOTDIR): report the write
+    }
     if (err instanceof SafetensorsError) throw err;
-    throw new SafetensorsError(file, undefined, `write failed: ${(err as Error).message}`);
+    throw new SafetensorsError(file, undefined, `write failed: ${describeFsError(err, file, 'write').message}`);
   }
 }

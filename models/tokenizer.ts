@@ -13,6 +13,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readUtf8File } from '../engine/io/utf8.js';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 export class TokenizerError extends Error {
@@ -41,9 +42,10 @@ function readJsonFile(dir: string, name: string, required: boolean): Json | null
     throw new TokenizerError(`tokenizer directory '${dir}': missing ${name}`
       + (name === 'tokenizer.json' ? ' (only fast-tokenizer tokenizer.json files are supported)' : ''));
   }
+  const text = readUtf8File(file); // invalid UTF-8: a Utf8Error naming the file, line and byte offset
   let value: unknown;
   try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new TokenizerError(`tokenizer directory '${dir}': cannot parse ${name}: ${(err as Error).message}`);
   }

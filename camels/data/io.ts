@@ -1,21 +1,34 @@
-// File reading shared by the dataset loaders: text files with a clear "not found" error, CSV tables
-// (csv-parse) with named missing columns and line numbers, and JSON / JSON Lines with the file, line
-// and column of a syntax error.
+// File reading shared by the dataset loaders: text files with a clear "not found" error and strict
+// UTF-8 (the first invalid byte's line and offset; CAMELS_UTF8=replace reads it as U+FFFD), CSV
+// tables (csv-parse) with named missing columns and line numbers, and JSON / JSON Lines with the
+// file, line and column of a syntax error.
 
 import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { describeFsError } from '../../engine/io/fs-errors.js';
+import { decodeUtf8, utf8Policy, Utf8Error, type Utf8Policy } from '../../engine/io/utf8.js';
 import { DataError } from './errors.js';
 
-/** Read a UTF-8 text file; a missing path, a directory or an empty file is a DataError naming the path. */
-export function readTextFile(path: string, what = 'data file'): string {
-  let text: string;
+/**
+ * Read a UTF-8 text file; a missing path, a directory, an unreadable file, invalid UTF-8 (under the
+ * 'strict' policy, the default unless CAMELS_UTF8=replace) or an empty file is a DataError naming the path.
+ */
+export function readTextFile(path: string, what = 'data file', policy: Utf8Policy = utf8Policy()): string {
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataError(`${what} not found: ${path}`, path);
     if (code === 'EISDIR') throw new DataError(`${what} is a directory, expected a file: ${path}`, path);
-    throw new DataError(`cannot read ${what} ${path}: ${(err as Error).message}`, path);
+    throw new DataError(describeFsError(err, path, `read ${what}`).message, path);
+  }
+  let text: string;
+  try {
+    text = decodeUtf8(bytes, path, policy);
+  } catch (err) {
+    if (err instanceof Utf8Error) throw new DataError(`${what} ${err.message}`, path);
+    throw err;
   }
   if (text.trim().length === 0) throw new DataError(`${what} is empty: ${path}`, path);
   return text;

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs, withFsErrors } from '../../engine/io/fs-errors.js';
 import { crashPoint } from './crash-points.js';
 
 /** fsync a file or a directory by path (directories: so a rename inside it is durable). */
@@ -19,17 +20,22 @@ export function fsyncPath(p: string): void {
 /** Write via a temporary file, fsync, rename, fsync the directory. */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
+  withFsErrors(file, 'write', () => {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     fs.closeSync(fd);
-  }
+  });
   crashPoint('atomic-file:before-rename');
-  fs.renameSync(tmp, file);
+  withFsErrors(file, `rename ${tmp} to`, () => fs.renameSync(tmp, file));
   fsyncPath(dir);
 }
 
@@ -59,16 +65,16 @@ export function fsyncTree(dir: string): void {
 /** Replace a directory as a unit: write into a temporary sibling, fsync it, swap it in. */
 export async function writeDirAtomic(dir: string, write: (tmpDir: string) => Promise<void>): Promise<void> {
   const parent = path.dirname(dir);
-  fs.mkdirSync(parent, { recursive: true });
+  makeDirs(parent);
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
+  makeDirs(tmp);
   await write(tmp);
   fsyncTree(tmp);
   const old = path.join(parent, `.${path.basename(dir)}.old.tmp-${process.pid}`);
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  if (fs.existsSync(dir)) withFsErrors(old, `rename ${dir} to`, () => fs.renameSync(dir, old));
   crashPoint('atomic-dir:between-renames');
-  fs.renameSync(tmp, dir);
+  withFsErrors(dir, `rename ${tmp} to`, () => fs.renameSync(tmp, dir));
   fsyncPath(parent);
   fs.rmSync(old, { recursive: true, force: true });
 }

@@ -26,9 +26,4 @@ export function checkFinite(values: Record<string, number>, ctx: { task: string;
   }
 }
 
-/** Count of non-finite entries of a host array (checkpoint writers refuse tensors with any). */
-export function countNonFinite(data: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) n++;
-  return n;
-}
+export { countNonFinite } from '../../models/pretrained.js';

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs, withFsErrors } from '../../engine/io/fs-errors.js';
 import { writeAtomic } from './atomic-files.js';
 import { CheckpointStore } from './checkpoint.js';
 
@@ -15,7 +16,7 @@ export class RunDir {
 
   constructor(dir: string) {
     this.dir = dir;
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir, 'create the run directory');
     this.checkpoints = new CheckpointStore(path.join(dir, 'checkpoints'));
   }
 
@@ -40,7 +41,7 @@ export class RunDir {
   readConfig(): Record<string, unknown> {
     const f = this.path('config.json');
     try {
-      return JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+      return JSON.parse(withFsErrors(f, 'read', () => fs.readFileSync(f, 'utf8'))) as Record<string, unknown>;
     } catch (e) {
       throw new Error(`${f}: not a valid config file (${(e as Error).message})`);
     }
@@ -55,11 +56,11 @@ export class RunDir {
   }
 
   log(line: string): void {
-    fs.appendFileSync(this.path('log.txt'), `[${new Date().toISOString()}] ${line}\n`);
+    withFsErrors(this.path('log.txt'), 'write', () => fs.appendFileSync(this.path('log.txt'), `[${new Date().toISOString()}] ${line}\n`));
   }
 
   metric(record: Record<string, unknown>): void {
-    fs.appendFileSync(this.path('metrics.jsonl'), JSON.stringify({ time: Date.now(), ...record }) + '\n');
+    withFsErrors(this.path('metrics.jsonl'), 'write', () => fs.appendFileSync(this.path('metrics.jsonl'), JSON.stringify({ time: Date.now(), ...record }) + '\n'));
   }
 
   /** Bytes of metrics.jsonl written so far (a checkpoint stores it). */
@@ -77,7 +78,7 @@ export class RunDir {
     }
     const size = fs.statSync(f).size;
     if (size < bytes) throw new Error(`${f} has ${size} bytes, fewer than the ${bytes} its checkpoint saw`);
-    if (size > bytes) fs.truncateSync(f, bytes);
+    if (size > bytes) withFsErrors(f, 'truncate', () => fs.truncateSync(f, bytes));
   }
 
   readMetrics(): Record<string, unknown>[] {

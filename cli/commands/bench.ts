@@ -3,17 +3,20 @@
 import { benchKernels } from '../../bench/kernels.js';
 import { benchModel } from '../../bench/model.js';
 import { setupDevice } from '../device-option.js';
+import { intOption, textOption } from '../option-values.js';
 
 export async function benchCommand(what: string, opts: Record<string, unknown>): Promise<void> {
-  const backend = await setupDevice(opts.device as string | undefined);
   const json = Boolean(opts.json);
-  const repeat = Number(opts.repeat ?? 5);
-  const warmup = Number(opts.warmup ?? 1);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bench: --repeat must be a positive integer, got ${String(opts.repeat)}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`bench: --warmup must be a non-negative integer, got ${String(opts.warmup)}`);
+  const repeat = intOption(opts, 'repeat', '--repeat', 'bench', 1) ?? 5;
+  const warmup = intOption(opts, 'warmup', '--warmup', 'bench', 0) ?? 1;
+  const size = intOption(opts, 'size', '--size', 'bench', 1);
+  const batch = intOption(opts, 'batch', '--batch', 'bench', 1) ?? 8;
+  const seq = intOption(opts, 'seq', '--seq', 'bench', 1) ?? 256;
+  const only = onlyStep(opts.only);
+  const backend = await setupDevice(textOption(opts, 'device', '--device', 'bench'));
   if (!json) console.log(`# ${backend.name}: ${backend.adapterName}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
-  if (what === 'kernels') await benchKernels(backend, { json, op: opts.op as string | undefined, size: opts.size ? Number(opts.size) : undefined, repeat });
-  else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat, warmup, only: onlyStep(opts.only) });
+  if (what === 'kernels') await benchKernels(backend, { json, op: textOption(opts, 'op', '--op', 'bench'), size, repeat });
+  else if (what === 'model') await benchModel(backend, { config: textOption(opts, 'config', '--config', 'bench') ?? 'distilgpt2', batch, seq, json, repeat, warmup, only });
   else throw new Error(`bench: unknown benchmark '${what}' (kernels or model)`);
 }
 

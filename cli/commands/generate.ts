@@ -4,32 +4,37 @@ import { generate, readGenerationConfig } from '../../models/generate.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
 import { setupDevice } from '../device-option.js';
+import { intOption, realOption, textOption } from '../option-values.js';
 
 export async function generateCommand(opts: Record<string, unknown>): Promise<void> {
-  const dir = opts.model as string | undefined;
-  const prompt = opts.prompt;
+  const dir = textOption(opts, 'model', '--model', 'generate');
+  const prompt = textOption(opts, 'prompt', '--prompt', 'generate');
   if (!dir || prompt === undefined) throw new Error('generate: --model and --prompt are required');
-  const backend = await setupDevice(opts.device as string | undefined);
+  const numBeams = intOption(opts, 'numBeams', '--num-beams', 'generate', 1) ?? 1;
+  const search = {
+    maxNewTokens: intOption(opts, 'maxNewTokens', '--max-new-tokens', 'generate', 1) ?? 32,
+    numBeams,
+    numBeamGroups: intOption(opts, 'numBeamGroups', '--num-beam-groups', 'generate', 1) ?? 1,
+    diversityPenalty: realOption(opts, 'diversityPenalty', '--diversity-penalty', 'generate', 0) ?? 0,
+    lengthPenalty: realOption(opts, 'lengthPenalty', '--length-penalty', 'generate') ?? 1,
+  };
+  const backend = await setupDevice(textOption(opts, 'device', '--device', 'generate'));
   const tok = loadTokenizer(dir);
-  const ids = tok.encode(String(prompt));
+  const ids = tok.encode(prompt);
   if (ids.length === 0) throw new Error('generate: the prompt encodes to no tokens');
   const model = loadPretrained(dir, { device: backend.name, trainable: false });
   try {
-    const numBeams = Number(opts.numBeams ?? 1);
     const res = await generate(model, [ids], {
       ...readGenerationConfig(dir),
-      maxNewTokens: Number(opts.maxNewTokens ?? 32),
-      numBeams,
-      numBeamGroups: Number(opts.numBeamGroups ?? 1),
-      diversityPenalty: Number(opts.diversityPenalty ?? 0),
-      lengthPenalty: Number(opts.lengthPenalty ?? 1),
+      ...search,
       earlyStopping: numBeams > 1 ? true : undefined,
       eosTokenId: tok.eosTokenId,
       padTokenId: tok.padTokenId,
     });
+    if (!Number.isFinite(res.scores[0])) throw new Error(`generate: the model gave a non-finite score (${res.scores[0]}); its forward pass overflows or its weights are broken (${dir})`);
     const text = tok.decode(res.newTokens[0]!, { skipSpecialTokens: true });
-    if (opts.json) console.log(JSON.stringify({ prompt: String(prompt), ids: res.tokens[0], newIds: res.newTokens[0], text, score: res.scores[0] }));
-    else console.log(String(prompt) + text);
+    if (opts.json) console.log(JSON.stringify({ prompt, ids: res.tokens[0], newIds: res.newTokens[0], text, score: res.scores[0] }));
+    else console.log(prompt + text);
   } finally {
     disposeModel(model);
   }

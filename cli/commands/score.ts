@@ -30,6 +30,10 @@ export async function scoreText(modelDir: string, text: string, device: E.Device
         const lp = E.logSoftmax(E.slice(logits, [0, 0, 0], [1, T - 1, V])); // [1, T-1, V]
         const picked = E.sum(E.mul(lp, E.oneHot(E.tensor(ids.slice(1), [1, T - 1], { dtype: 'int32', device }), V)), -1);
         const logprobs = Array.from(await picked.data());
+        const bad = logprobs.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) {
+          throw new Error(`score: the model gave a non-finite log-probability (${logprobs[bad]}) for token ${bad + 1} of ${T}; its forward pass overflows or its weights are broken (${modelDir})`);
+        }
         return { ids, logprobs, loss: -logprobs.reduce((a, b) => a + b, 0) / logprobs.length };
       }),
     );
