@@ -8,7 +8,8 @@ import type { DType, DeviceName, Tensor } from '../engine/index.js';
 import { HostRng } from '../engine/random.js';
 import { readHfConfigFile, writeHfConfig, type HfConfig } from './hf-config.js';
 import { isIgnorableBuffer, paramSpecs } from './param-names.js';
-import { openCheckpoint, writeSafetensors, type TensorSource, type TensorToWrite } from './safetensors.js';
+import { writeSafetensors, type TensorSource, type TensorToWrite } from './safetensors.js';
+import { loadStateDictFile, openModelWeights } from './weights-file.js';
 import type { Params } from './gpt.js';
 
 export interface CausalLM {
@@ -26,6 +27,12 @@ export interface LoadOptions {
   dtype?: DType;
   /** Parameters require gradients (default true). */
   trainable?: boolean;
+  /**
+   * A state-dict file whose weights replace the directory's (the reference's
+   * `base_model_state_dict`: a .pt from train_qa.py, or a .safetensors); the directory still gives
+   * config.json. Causal-mask buffers are skipped and a tied lm_head copy is dropped.
+   */
+  weights?: string | null;
 }
 
 /**
@@ -76,13 +83,17 @@ export function readParams(
   return params;
 }
 
-/** Load a Hugging Face model directory (config.json + model.safetensors or sharded index). */
+/**
+ * Load a Hugging Face model directory (config.json + model.safetensors, its sharded index, or
+ * pytorch_model.bin), optionally with the weights of another state-dict file (`opts.weights`).
+ * Hub ids are resolved to directories by resolveModelSource / fromPretrained.
+ */
 export function loadPretrained(dir: string, opts: LoadOptions = {}): CausalLM {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`loadPretrained: '${dir}' is not a directory`);
   const { config, raw } = readHfConfigFile(dir);
-  const ckpt = openCheckpoint(dir);
+  const ckpt = opts.weights ? loadStateDictFile(opts.weights) : openModelWeights(dir);
   try {
-    const params = readParams(ckpt, config, dir, opts);
+    const params = readParams(ckpt, config, opts.weights ?? dir, opts);
     return { config, rawConfig: raw, params, dtype: opts.dtype ?? 'float32', device: opts.device ?? E.defaultDeviceName() };
   } finally {
     ckpt.close();
