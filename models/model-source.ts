@@ -20,11 +20,16 @@ export interface ResolveOptions {
 export async function resolveModelSource(nameOrPath: string, opts: ResolveOptions = {}): Promise<string> {
   if (!nameOrPath) throw new Error('model: empty model name or path');
   if (fs.existsSync(nameOrPath)) {
-    if (fs.statSync(nameOrPath).isDirectory()) return nameOrPath;
-    throw new Error(`model '${nameOrPath}' is a file; a model is a directory (config.json + weights) or a hub id. A state dict (.pt, .safetensors) goes in base_model_state_dict (with base_model naming the architecture), or convert it: camels-gpu convert ${nameOrPath} OUT_DIR --base BASE_MODEL`);
+    if (!fs.statSync(nameOrPath).isDirectory()) {
+      throw new Error(`model '${nameOrPath}' is a file, not a Hugging Face model directory (config.json + weights) or hub id. A state dict (.pt, .safetensors) goes in base_model_state_dict (with base_model naming the architecture), or convert it: camels-gpu convert ${nameOrPath} OUT_DIR --base BASE_MODEL`);
+    }
+    if (!fs.existsSync(path.join(nameOrPath, 'config.json'))) throw new Error(`model '${nameOrPath}' is not a Hugging Face model directory (no config.json)`);
+    return nameOrPath;
   }
-  const local = nameOrPath.startsWith('.') || nameOrPath.startsWith('/') || nameOrPath.includes('\\') || path.isAbsolute(nameOrPath);
-  if (local || !looksLikeHubId(nameOrPath)) throw new Error(`model '${nameOrPath}' not found: no such directory${local ? '' : ', and not a Hugging Face id (name, org/name or org/name@revision)'}`);
+  const local = nameOrPath.startsWith('.') || nameOrPath.includes('\\') || path.isAbsolute(nameOrPath);
+  if (local || !looksLikeHubId(nameOrPath)) {
+    throw new Error(`model '${nameOrPath}' is not a Hugging Face model directory (no such directory)${local ? '' : ' nor a hub id (name, org/name or org/name@revision)'}`);
+  }
   return resolveHubModel(nameOrPath, { env: opts.env, files: opts.files });
 }
 

@@ -35,16 +35,20 @@ export interface LoadOptions {
   weights?: string | null;
 }
 
+export interface KeyMatchOptions {
+  /** Only keys with this prefix, which is stripped (e.g. `gpt_base.`). */
+  stripPrefix?: string;
+  /** Only the transformer body (weight-model bodies). */
+  bodyOnly?: boolean;
+}
+
 /**
  * Map checkpoint keys to HF parameter names: accepts keys with or without the `transformer.`
- * prefix (GPT2Model-style files), after stripping `stripPrefix` (e.g. `gpt_base.`).
+ * prefix (GPT2Model-style files), after stripping `stripPrefix` (e.g. `gpt_base.`). Buffers
+ * (attn.bias / attn.masked_bias) and a tied lm_head copy are skipped; missing, unexpected and
+ * mis-shaped keys are one error listing them all. Returns parameter name → file key, in spec order.
  */
-export function readParams(
-  source: TensorSource,
-  cfg: HfConfig,
-  where: string,
-  opts: LoadOptions & { stripPrefix?: string; bodyOnly?: boolean } = {},
-): Params {
+export function matchParamKeys(source: TensorSource, cfg: HfConfig, where: string, opts: KeyMatchOptions = {}): Map<string, string> {
   const specs = paramSpecs(cfg).filter((s) => !opts.bodyOnly || s.name.startsWith('transformer.'));
   const wanted = new Map(specs.map((s) => [s.name, s]));
   const found = new Map<string, string>(); // param name -> file key
@@ -73,6 +77,18 @@ export function readParams(
   if (unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
   if (badShape.length) problems.push(`shape mismatches: ${badShape.join('; ')}`);
   if (problems.length) throw new Error(`loadPretrained ${where}: checkpoint does not match config.json (${cfg.modelType}):\n  ${problems.join('\n  ')}`);
+  return new Map(specs.map((s) => [s.name, found.get(s.name)!]));
+}
+
+/** Read a checkpoint's parameters (matched by matchParamKeys) as engine tensors. */
+export function readParams(
+  source: TensorSource,
+  cfg: HfConfig,
+  where: string,
+  opts: LoadOptions & KeyMatchOptions = {},
+): Params {
+  const found = matchParamKeys(source, cfg, where, opts);
+  const specs = paramSpecs(cfg).filter((s) => found.has(s.name));
   const dtype = opts.dtype ?? 'float32';
   const params: Params = {};
   for (const s of specs) {

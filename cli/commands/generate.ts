@@ -1,15 +1,17 @@
-// `camels-gpu generate --model DIR --prompt "..."`: greedy, beam or diverse group beam search.
+// `camels-gpu generate --model DIR|HUB_ID --prompt "..."`: greedy, beam or diverse group beam search.
 
 import { generate, readGenerationConfig } from '../../models/generate.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
+import { resolveModelSource } from '../../models/model-source.js';
 import { setupDevice } from '../device-option.js';
 
 export async function generateCommand(opts: Record<string, unknown>): Promise<void> {
-  const dir = opts.model as string | undefined;
+  const name = opts.model as string | undefined;
   const prompt = opts.prompt;
-  if (!dir || prompt === undefined) throw new Error('generate: --model and --prompt are required');
+  if (!name || prompt === undefined) throw new Error('generate: --model and --prompt are required');
   const backend = await setupDevice(opts.device as string | undefined);
+  const dir = await resolveModelSource(String(name));
   const tok = loadTokenizer(dir);
   const ids = tok.encode(String(prompt));
   if (ids.length === 0) throw new Error('generate: the prompt encodes to no tokens');

@@ -13,18 +13,17 @@ import { runDefaultExperiment } from '../../camels/tasks/default-experiment.js';
 import { metaTrain } from '../../camels/tasks/meta-train.js';
 import { evaluateOnline, type EvalOutcome } from '../../camels/tasks/online-eval.js';
 import { qaLightTune } from '../../camels/tasks/qa-train.js';
-import { loadWeightModel, newWeightModel } from '../../camels/weight-model.js';
+import { loadWeightModel, newWeightModel, weightModelBodyConfig } from '../../camels/weight-model.js';
+import { resolveBaseModel, resolveModelSource } from '../../models/model-source.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../../camels/weighting/weighters.js';
 import { disposeModel, loadPretrained, savePretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
 import { probeWebGPU, shutdownDevices, type Tensor } from '../../engine/index.js';
 import { setupDevice } from '../device-option.js';
 
-/** The base model dir: base_model_state_dict (a QA-tuned checkpoint dir) wins over base_model. */
-function baseDir(cfg: Config): string {
-  const dir = optStr(cfg, 'base_model_state_dict') ?? str(cfg, 'base_model');
-  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`base model '${dir}' is not a Hugging Face model directory (no config.json); download it first (e.g. huggingface-cli download distilgpt2 --local-dir ...)`);
-  return dir;
+/** The base model: base_model (directory or hub id), weights from base_model_state_dict (.pt / .safetensors / model dir) when set. */
+function baseDir(cfg: Config): Promise<{ dir: string; weights: string | null }> {
+  return resolveBaseModel(optStr(cfg, 'base_model'), optStr(cfg, 'base_model_state_dict'));
 }
 
 function tokenizerDir(cfg: Config, fallback: string): string {
@@ -42,12 +41,12 @@ export async function qaTrainCommand(overrides: string[], flags: Record<string, 
   const cfg = resolveConfig(QA_DEFAULTS, overrides, flags);
   if (optStr(cfg, 'resume')) throw new Error('qa-train: resume is not supported (QA tuning is short; start it again, the best checkpoints of the old run stay in its directory)');
   const backend = await setupDevice(String(cfg.device));
-  const dir = baseDir(cfg);
+  const { dir, weights } = await baseDir(cfg);
   const tok = loadTokenizer(tokenizerDir(cfg, dir));
   const train = loadRows(cfg, 'lt_train');
   const val = loadRows(cfg, 'lt_val');
   const run = startRun(cfg, 'qa_pretraining');
-  const model = loadPretrained(dir, { device: backend.name });
+  const model = loadPretrained(dir, { device: backend.name, weights });
   try {
     const r = await qaLightTune(model, tok, train, val, cfg, run, {
       lr: num(cfg, 'lr'),
@@ -100,11 +99,11 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   const cfg = resolveConfig(TRAIN_DEFAULTS, overrides, flags);
   if (String(cfg.weight_model) !== 'CaMeLS') throw new Error(`meta-train: only weight_model=CaMeLS is meta-trained (got ${String(cfg.weight_model)})`);
   const backend = await setupDevice(String(cfg.device));
-  const dir = baseDir(cfg);
+  const { dir, weights } = await baseDir(cfg);
   const tok = loadTokenizer(tokenizerDir(cfg, dir));
   const run = startRun(cfg, 'train');
-  const base = loadPretrained(dir, { device: backend.name });
-  const bodyDir = optStr(cfg, 'pretrained_model') ?? dir;
+  const base = loadPretrained(dir, { device: backend.name, weights });
+  const bodyDir = await resolveModelSource(optStr(cfg, 'pretrained_model') ?? dir);
   const body = loadPretrained(bodyDir, { device: backend.name });
   const bodyParams: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(body.params)) {
@@ -113,7 +112,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   }
   const load = optStr(cfg, 'load_checkpoint_path');
   const wm = load
-    ? loadWeightModel(load, load.replace(/\.safetensors$/, '') + '.config.json', { device: backend.name })
+    ? loadWeightModel(load, await weightModelBodyConfig(load, bodyDir), { device: backend.name })
     : newWeightModel(body.config, body.rawConfig, bodyParams, num(cfg, 'weight_model_hidden'), num(cfg, 'seed'));
   try {
     const r = await metaTrain(
@@ -138,7 +137,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   }
 }
 
-function makeWeighting(cfg: Config, tokDir: string, device: 'cpu' | 'webgpu'): { w: TokenWeighting; dispose: () => void } {
+async function makeWeighting(cfg: Config, tokDir: string, device: 'cpu' | 'webgpu'): Promise<{ w: TokenWeighting; dispose: () => void }> {
   const tok = loadTokenizer(tokDir);
   const name = String(cfg.weight_model);
   switch (name.toLowerCase()) {
@@ -154,7 +153,7 @@ function makeWeighting(cfg: Config, tokDir: string, device: 'cpu' | 'webgpu'): {
     }
     case 'camels': {
       const p = str(cfg, 'weight_model_path');
-      const wm = loadWeightModel(p, p.replace(/\.safetensors$/, '') + '.config.json', { device });
+      const wm = loadWeightModel(p, await weightModelBodyConfig(p, optStr(cfg, 'pretrained_model')), { device });
       return { w: camelsWeighting(wm), dispose: () => Object.values(wm.params).forEach((t) => t.dispose()) };
     }
     default:
@@ -165,12 +164,12 @@ function makeWeighting(cfg: Config, tokDir: string, device: 'cpu' | 'webgpu'): {
 export async function evalCommand(overrides: string[], flags: Record<string, unknown>): Promise<void> {
   const cfg = resolveConfig(EVAL_DEFAULTS, overrides, flags);
   const backend = await setupDevice(String(cfg.device));
-  const dir = baseDir(cfg);
+  const { dir, weights } = await baseDir(cfg);
   const tokDir = tokenizerDir(cfg, dir);
   const tok = loadTokenizer(tokDir);
   const stream = loadEvalStream(cfg);
   const run = startRun(cfg, 'eval');
-  const { w, dispose } = makeWeighting(cfg, tokDir, backend.name);
+  const { w, dispose } = await makeWeighting(cfg, tokDir, backend.name);
   const lrs = numList(cfg, 'lr');
   const ltTrain = bool(cfg, 'qa_lt_final') ? loadRows(cfg, 'lt_train') : undefined;
   const ltVal = bool(cfg, 'qa_lt_final') ? loadRows(cfg, 'lt_val') : undefined;
@@ -179,7 +178,7 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
   try {
     for (const lr of lrs) {
       const r = await evaluateOnline(
-        { run, tokenizer: tok, loadBase: () => loadPretrained(dir, { device: backend.name }), weighting: w, stream, ltTrain, ltVal, device: backend.name, dtype: 'float32', tag: lrs.length > 1 ? `lr${lr}-` : '' },
+        { run, tokenizer: tok, loadBase: () => loadPretrained(dir, { device: backend.name, weights }), weighting: w, stream, ltTrain, ltVal, device: backend.name, dtype: 'float32', tag: lrs.length > 1 ? `lr${lr}-` : '' },
         cfg,
         lr,
       );

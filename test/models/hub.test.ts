@@ -55,7 +55,7 @@ describe('hub ids and the Hugging Face cache', () => {
 
   it('a local directory stays a directory; a missing path or a file is a clear error', async () => {
     expect(await resolveModelSource(TINY)).toBe(TINY);
-    await expect(resolveModelSource('./no/such/dir')).rejects.toThrow(/no such directory/);
+    await expect(resolveModelSource('./no/such/dir')).rejects.toThrow(/not a Hugging Face model directory \(no such directory\)/);
     await expect(resolveModelSource(path.join(TINY, 'config.json'))).rejects.toThrow(/is a file.*base_model_state_dict/);
   });
 });
