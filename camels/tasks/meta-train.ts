@@ -10,7 +10,7 @@ import type { Params } from '../../models/gpt.js';
 import type { CausalLM } from '../../models/pretrained.js';
 import { openSafetensors, writeSafetensors } from '../../models/safetensors.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { padBatch, qaBatch, toDevice, type DeviceBatch } from '../batch.js';
+import { padBatch, qaBatch, batchToDevice, type DeviceBatch } from '../batch.js';
 import { bool, num, type Config } from '../config.js';
 import { Prng } from '../data/rng.js';
 import type { QaExample } from '../data/types.js';
@@ -61,9 +61,9 @@ function makeMetaBatch(ctx: MetaTrainContext, cfg: Config, rows: QaExample[], lo
   const qa = qaBatch(rows.map((r) => tokenizeQa(ctx.tokenizer, r, num(cfg, 'max_question_len'), num(cfg, 'max_answer_len'))), num(cfg, 'max_question_len'), pad);
   const locB = loc ? padBatch([tokenizeDocument(ctx.tokenizer, loc, T).ids], T, pad) : null;
   return {
-    docs: toDevice(docs, ctx.dtype, ctx.device),
-    qa: toDevice(qa, ctx.dtype, ctx.device),
-    loc: locB ? toDevice(locB, ctx.dtype, ctx.device) : null,
+    docs: batchToDevice(docs, ctx.dtype, ctx.device),
+    qa: batchToDevice(qa, ctx.dtype, ctx.device),
+    loc: locB ? batchToDevice(locB, ctx.dtype, ctx.device) : null,
   };
 }
 

@@ -9,7 +9,7 @@ import type { DType, DeviceName } from '../../engine/index.js';
 import type { CausalLM } from '../../models/pretrained.js';
 import { disposeModel } from '../../models/pretrained.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { padBatch, toDevice } from '../batch.js';
+import { padBatch, batchToDevice } from '../batch.js';
 import { bool, num, type Config } from '../config.js';
 import type { QaExample } from '../data/types.js';
 import { weightedLmLoss } from '../losses.js';
@@ -101,7 +101,7 @@ export async function evaluateOnline(ctx: EvalContext, cfg: Config, lr: number):
         const { ids, truncated } = tokenizeDocument(tok, ctx.stream.documents[d]!, T);
         if (truncated > 0 && epoch === 0) truncatedDocs++;
         const loss = await E.tidyAsync(async () => {
-          const batch = toDevice(padBatch([ids], T, pad), ctx.dtype, ctx.device);
+          const batch = batchToDevice(padBatch([ids], T, pad), ctx.dtype, ctx.device);
           const w = ctx.weighting.weights(batch);
           // dropout on during adaptation (spec 3.2, 9.9)
           const l = weightedLmLoss(model.config, model.params, batch, w, { training: true, dropoutSeed: num(cfg, 'seed') * 100003 + epoch * 7919 + d });

@@ -9,7 +9,7 @@ import * as E from '../../engine/index.js';
 import type { CausalLM } from '../../models/pretrained.js';
 import { savePretrained } from '../../models/pretrained.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { qaBatch, toDevice } from '../batch.js';
+import { qaBatch, batchToDevice } from '../batch.js';
 import { num, type Config } from '../config.js';
 import { Prng } from '../data/rng.js';
 import type { QaExample } from '../data/types.js';
@@ -59,7 +59,7 @@ export async function qaValidate(model: CausalLM, tok: HfTokenizer, val: QaExamp
     const rows = val.slice(i, i + batchSize).map((r) => tokenizeQa(tok, r, Tq, num(cfg, 'max_answer_len')));
     const hb = qaBatch(rows, Tq, pad);
     const n = hb.labels!.slice().filter((_, j) => j % hb.T !== 0 && hb.labels![j] !== -100).length;
-    const l = await E.tidyAsync(async () => E.noGrad(() => qaLoss(model.config, model.params, toDevice(hb, model.dtype, model.device))).item());
+    const l = await E.tidyAsync(async () => E.noGrad(() => qaLoss(model.config, model.params, batchToDevice(hb, model.dtype, model.device))).item());
     nllSum += l * n;
     count += n;
   }
@@ -159,7 +159,7 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
     for (let i = 0; i + opts.batchSize <= train.length && !stop && stepCount < opts.maxSteps; i += opts.batchSize) {
       const rows = order.slice(i, i + opts.batchSize).map((j) => tokenizeQa(tok, train[j]!, Tq, num(cfg, 'max_answer_len')));
       const out = await E.tidyAsync(async () => {
-        const l = qaLoss(model.config, model.params, toDevice(qaBatch(rows, Tq, pad), model.dtype, model.device), { training: true, dropoutSeed: seed * 7919 + micro });
+        const l = qaLoss(model.config, model.params, batchToDevice(qaBatch(rows, Tq, pad), model.dtype, model.device), { training: true, dropoutSeed: seed * 7919 + micro });
         const gs = E.grad(E.mulScalar(l, 1 / opts.gradAcc), names.map((n) => model.params[n]!));
         const summed = acc ? gs.map((g, j) => E.keep(E.add(acc![j]!, g))) : gs.map((g) => E.keep(g));
         return { summed, loss: micro % 10 === 0 ? await l.item() : NaN };

@@ -19,7 +19,7 @@ import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type T
 import { disposeModel, loadPretrained, savePretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
 import { probeWebGPU, shutdownDevices, type Tensor } from '../../engine/index.js';
-import { setupDevice } from '../device-option.js';
+import { setupDevice, writeDeviceRecord } from '../device-option.js';
 
 /** The base model: base_model (directory or hub id), weights from base_model_state_dict (.pt / .safetensors / model dir) when set. */
 function baseDir(cfg: Config): Promise<{ dir: string; weights: string | null }> {
@@ -33,6 +33,7 @@ function tokenizerDir(cfg: Config, fallback: string): string {
 function startRun(cfg: Config, task: string): RunDir {
   const run = RunDir.create(String(cfg.outputs), task, String(cfg.dataset), optStr(cfg, 'resume'));
   run.writeConfig(cfg);
+  writeDeviceRecord(run.dir);
   console.error(`run directory: ${run.dir}`);
   return run;
 }
