@@ -23,7 +23,8 @@ export async function resolveModelSource(nameOrPath: string, opts: ResolveOption
     if (!fs.statSync(nameOrPath).isDirectory()) {
       throw new Error(`model '${nameOrPath}' is a file, not a Hugging Face model directory (config.json + weights) or hub id. A state dict (.pt, .safetensors) goes in base_model_state_dict (with base_model naming the architecture), or convert it: camels-gpu convert ${nameOrPath} OUT_DIR --base BASE_MODEL`);
     }
-    if (!fs.existsSync(path.join(nameOrPath, 'config.json'))) throw new Error(`model '${nameOrPath}' is not a Hugging Face model directory (no config.json)`);
+    const missing = (opts.files ?? ['config.json']).filter((f) => !fs.existsSync(path.join(nameOrPath, f)));
+    if (missing.length) throw new Error(`model '${nameOrPath}' is not a Hugging Face model directory (no ${missing.join(', ')})`);
     return nameOrPath;
   }
   const local = nameOrPath.startsWith('.') || nameOrPath.includes('\\') || path.isAbsolute(nameOrPath);

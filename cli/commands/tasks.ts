@@ -26,8 +26,8 @@ function baseDir(cfg: Config): Promise<{ dir: string; weights: string | null }> 
   return resolveBaseModel(optStr(cfg, 'base_model'), optStr(cfg, 'base_model_state_dict'));
 }
 
-function tokenizerDir(cfg: Config, fallback: string): string {
-  return optStr(cfg, 'tokenizer_name') ?? fallback;
+function tokenizerDir(cfg: Config, fallback: string): Promise<string> {
+  return resolveModelSource(optStr(cfg, 'tokenizer_name') ?? fallback, { files: ['tokenizer.json'] });
 }
 
 function startRun(cfg: Config, task: string): RunDir {
@@ -43,7 +43,7 @@ export async function qaTrainCommand(overrides: string[], flags: Record<string, 
   if (optStr(cfg, 'resume')) throw new Error('qa-train: resume is not supported (QA tuning is short; start it again, the best checkpoints of the old run stay in its directory)');
   const backend = await setupDevice(String(cfg.device));
   const { dir, weights } = await baseDir(cfg);
-  const tok = loadTokenizer(tokenizerDir(cfg, dir));
+  const tok = loadTokenizer(await tokenizerDir(cfg, dir));
   const train = loadRows(cfg, 'lt_train');
   const val = loadRows(cfg, 'lt_val');
   const run = startRun(cfg, 'qa_pretraining');
@@ -101,7 +101,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   if (String(cfg.weight_model) !== 'CaMeLS') throw new Error(`meta-train: only weight_model=CaMeLS is meta-trained (got ${String(cfg.weight_model)})`);
   const backend = await setupDevice(String(cfg.device));
   const { dir, weights } = await baseDir(cfg);
-  const tok = loadTokenizer(tokenizerDir(cfg, dir));
+  const tok = loadTokenizer(await tokenizerDir(cfg, dir));
   const run = startRun(cfg, 'train');
   const base = loadPretrained(dir, { device: backend.name, weights });
   const bodyDir = await resolveModelSource(optStr(cfg, 'pretrained_model') ?? dir);
@@ -166,7 +166,7 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
   const cfg = resolveConfig(EVAL_DEFAULTS, overrides, flags);
   const backend = await setupDevice(String(cfg.device));
   const { dir, weights } = await baseDir(cfg);
-  const tokDir = tokenizerDir(cfg, dir);
+  const tokDir = await tokenizerDir(cfg, dir);
   const tok = loadTokenizer(tokDir);
   const stream = loadEvalStream(cfg);
   const run = startRun(cfg, 'eval');

@@ -3,6 +3,7 @@
 //   <cache>/models--<org>--<name>/refs/<revision>          (file holding a commit hash)
 //   <cache>/models--<org>--<name>/snapshots/<commit>/<file> (symlink to ../../blobs/<etag>)
 //   <cache>/models--<org>--<name>/blobs/<etag>[.incomplete]
+//   <cache>/models--<org>--<name>/.no_exist/<commit>/<file>  (files the repo does not have)
 // <cache> is HF_HUB_CACHE, else HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
 // ~/.cache/huggingface/hub. Hub ids are `name`, `org/name`, optionally `@revision`.
 
@@ -140,6 +141,11 @@ export function linkPointer(blob: string, pointer: string): void {
   } catch {
     fs.copyFileSync(blob, pointer);
   }
+}
+
+/** .no_exist/<commit>/<file>: huggingface_hub's record that a repo has no such file at that commit. */
+export function noExistPath(repoDir: string, commit: string, filename: string): string {
+  return path.join(repoDir, '.no_exist', commit, ...filename.split('/'));
 }
 
 /** Records refs/<revision> → commit (not for commit hashes themselves). */

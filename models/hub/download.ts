@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { blobPaths, hubEndpoint, hubToken, linkPointer, repoCacheDir, writeRef, type HubId } from './cache.js';
+import { blobPaths, hubEndpoint, hubToken, isCommitHash, linkPointer, noExistPath, repoCacheDir, writeRef, type HubId } from './cache.js';
 import { HubError } from './errors.js';
 import { header, hubRequest, type HubResponse } from './http.js';
 import { DownloadProgress } from './progress.js';
@@ -60,8 +60,14 @@ function errorFor(res: HubResponse, id: HubId, filename: string, hasToken: boole
   return new HubError('network', `hub: ${filename} of ${repo}: HTTP ${res.status}${msg ? ` (${msg})` : ''}`);
 }
 
-/** HEAD of one file; null when the repo has no such file at that revision. */
-export async function fileMetadata(id: HubId, filename: string, opts: HubClientOptions): Promise<HubFileMeta | null> {
+/** A file the repo does not have (EntryNotFound), with the commit the hub answered for. */
+export interface MissingFile {
+  missing: true;
+  commit: string | null;
+}
+
+/** HEAD of one file; MissingFile when the repo has no such file at that revision. */
+export async function fileMetadata(id: HubId, filename: string, opts: HubClientOptions): Promise<HubFileMeta | MissingFile> {
   const endpoint = opts.endpoint ?? hubEndpoint();
   const token = opts.token === undefined ? hubToken() : opts.token;
   const url = resolveUrl(endpoint, id, filename);
@@ -70,7 +76,7 @@ export async function fileMetadata(id: HubId, filename: string, opts: HubClientO
   if (res.status >= 400) {
     const err = errorFor(res, id, filename, Boolean(token));
     if (err) throw err;
-    return null;
+    return { missing: true, commit: header(res.headers, 'x-repo-commit') ?? null };
   }
   const commit = header(res.headers, 'x-repo-commit');
   const rawEtag = header(res.headers, 'x-linked-etag') ?? header(res.headers, 'etag');
@@ -165,9 +171,19 @@ async function fetchInto(meta: HubFileMeta, incomplete: string, label: string, e
  * path. Returns null when the repo has no such file.
  */
 export async function downloadHubFile(id: HubId, filename: string, opts: HubClientOptions): Promise<{ path: string; commit: string } | null> {
-  const meta = await fileMetadata(id, filename, opts);
-  if (!meta) return null;
+  const found = await fileMetadata(id, filename, opts);
   const repoDir = repoCacheDir(id.repoId, opts.cacheDir);
+  if ('missing' in found) {
+    // As huggingface_hub does: remember the absence under .no_exist/<commit>/ so it is not asked again.
+    if (found.commit && isCommitHash(found.commit)) {
+      const marker = noExistPath(repoDir, found.commit, filename);
+      fs.mkdirSync(path.dirname(marker), { recursive: true });
+      fs.writeFileSync(marker, '');
+      writeRef(repoDir, id.revision, found.commit);
+    }
+    return null;
+  }
+  const meta = found;
   const { blob, pointer } = blobPaths(repoDir, meta.commit, filename, meta.etag);
   const label = `${id.repoId}/${filename}`;
   try {

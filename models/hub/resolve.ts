@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { cachedSnapshot, hubCacheDir, hubEndpoint, hubOffline, hubToken, isCompleteModelSnapshot, parseHubId, repoCacheDir, type HubId } from './cache.js';
+import { cachedSnapshot, hubCacheDir, hubEndpoint, hubOffline, hubToken, isCompleteModelSnapshot, noExistPath, parseHubId, repoCacheDir, type HubId } from './cache.js';
 import { downloadHubFile, type HubClientOptions } from './download.js';
 import { HubError } from './errors.js';
 
@@ -48,6 +48,23 @@ async function downloadModel(id: HubId, opts: HubClientOptions): Promise<string>
 }
 
 /**
+ * A cached snapshot with weights may lack the tokenizer (Python code that loaded only the model):
+ * fetch the side files neither present nor recorded as absent (.no_exist). A network failure here
+ * is only a warning — the weights are there and the command may not need the tokenizer.
+ */
+async function completeSideFiles(id: HubId, snap: string, client: HubClientOptions): Promise<void> {
+  const commit = path.basename(snap);
+  const repoDir = repoCacheDir(id.repoId, client.cacheDir);
+  const wanted = MODEL_SIDE_FILES.filter((f) => !fs.existsSync(path.join(snap, f)) && !fs.existsSync(noExistPath(repoDir, commit, f)));
+  try {
+    for (const f of wanted) await downloadHubFile({ repoId: id.repoId, revision: commit }, f, client);
+  } catch (e) {
+    if (!(e instanceof HubError)) throw e;
+    process.stderr.write(`hub: using the cached '${id.repoId}' without ${wanted.join(', ')} (${e.message})\n`);
+  }
+}
+
+/**
  * Resolves a hub id (`gpt2`, `org/name`, `org/name@revision`) to a local directory holding the
  * model (or just `opts.files`), downloading into the cache when needed and allowed.
  */
@@ -58,9 +75,12 @@ export async function resolveHubModel(idString: string, opts: ResolveHubOptions 
   const snap = cachedSnapshot(id, cache);
   const files = opts.files;
   const complete = (dir: string) => (files ? files.every((f) => fs.existsSync(path.join(dir, f))) : isCompleteModelSnapshot(dir));
-  if (snap && complete(snap)) return snap;
-  if (hubOffline(env)) throw offlineError(id, cache, files ? files.join(', ') : 'the model');
   const client = clientOptions(env);
+  if (snap && complete(snap)) {
+    if (!files && !hubOffline(env)) await completeSideFiles(id, snap, client);
+    return snap;
+  }
+  if (hubOffline(env)) throw offlineError(id, cache, files ? files.join(', ') : 'the model');
   if (!files) return downloadModel(id, client);
   let dir: string | null = null;
   let pinned = id;

@@ -83,6 +83,8 @@ describe('downloads from HF_ENDPOINT', () => {
       expect(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(TINY, f))), f).toBe(true);
     }
     expect(fs.readdirSync(path.join(repoDir, 'blobs')).filter((b) => b.endsWith('.incomplete'))).toEqual([]);
+    // a file the repo does not have is remembered as huggingface_hub does, so it is not asked again
+    expect(fs.existsSync(path.join(repoDir, '.no_exist', COMMIT, 'special_tokens_map.json'))).toBe(true);
     const hubReqs = hub.seen.filter((r) => r.server === 'hub');
     const cdnReqs = hub.seen.filter((r) => r.server === 'cdn');
     expect(hubReqs.length).toBeGreaterThan(0);
@@ -94,6 +96,19 @@ describe('downloads from HF_ENDPOINT', () => {
     hub.seen.length = 0;
     expect(await resolveModelSource('org/tiny', { env: envFor(cache) })).toBe(dir);
     expect(hub.seen).toEqual([]);
+  });
+
+  it('completes a cached model that lacks its tokenizer (Python loaded only the model), without refetching the weights', async () => {
+    const cache = tmp();
+    const snap = writePythonStyleCache(cache, 'org/tiny', COMMIT, TINY, ['config.json', 'model.safetensors']);
+    hub.seen.length = 0;
+    expect(await resolveModelSource('org/tiny', { env: envFor(cache) })).toBe(snap);
+    expect(fs.readFileSync(path.join(snap, 'tokenizer.json')).equals(fs.readFileSync(path.join(TINY, 'tokenizer.json')))).toBe(true);
+    expect(hub.seen.some((r) => r.url.endsWith('/model.safetensors'))).toBe(false);
+    // unreachable hub: the cached model is still used, with a warning
+    const cache2 = tmp();
+    const snap2 = writePythonStyleCache(cache2, 'org/tiny', COMMIT, TINY, ['config.json', 'model.safetensors']);
+    expect(await resolveModelSource('org/tiny', { env: { HF_HUB_CACHE: cache2, HF_ENDPOINT: 'http://127.0.0.1:9' } })).toBe(snap2);
   });
 
   it('resumes a dropped download with a Range request', async () => {
