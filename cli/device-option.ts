@@ -57,9 +57,11 @@ export function deviceRecord(b: Backend | null = chosen): DeviceRecord {
   return { backend: b.name, adapter: b.name === 'webgpu' ? b.adapterName : null, description: descriptionOf(b), node: process.version, platform: `${process.platform}-${process.arch}` };
 }
 
-/** Writes device.json (backend, adapter, limits, features) into a run directory. */
-export function writeDeviceRecord(dir: string, b: Backend | null = chosen): void {
-  fs.writeFileSync(path.join(dir, 'device.json'), JSON.stringify(deviceRecord(b), null, 2) + '\n');
+/** Records the device in a run directory: device.json (backend, adapter, limits, features) and one log line. */
+export function writeDeviceRecord(run: { dir: string; log(line: string): void }, b: Backend | null = chosen): void {
+  if (!b) throw new Error('writeDeviceRecord: no device set up yet');
+  fs.writeFileSync(path.join(run.dir, 'device.json'), JSON.stringify(deviceRecord(b), null, 2) + '\n');
+  run.log(`device: ${describeBackend(b)}${limitSummary(b)}`);
 }
 
 export function describeBackend(b: Backend): string {

@@ -33,7 +33,7 @@ function tokenizerDir(cfg: Config, fallback: string): Promise<string> {
 function startRun(cfg: Config, task: string): RunDir {
   const run = RunDir.create(String(cfg.outputs), task, String(cfg.dataset), optStr(cfg, 'resume'));
   run.writeConfig(cfg);
-  writeDeviceRecord(run.dir);
+  writeDeviceRecord(run);
   console.error(`run directory: ${run.dir}`);
   return run;
 }

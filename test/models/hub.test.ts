@@ -153,7 +153,7 @@ describe('downloads from HF_ENDPOINT', () => {
   it('names unknown repos, gated repos and missing revisions', async () => {
     const cache = tmp();
     await expectHubError(resolveModelSource('org/nope', { env: envFor(cache) }), 'unauthorized', /'org\/nope' not found/);
-    await expectHubError(resolveModelSource('org/nope', { env: { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.endpoint } }), 'not-found', /'org\/nope' not found.*HF_TOKEN/);
+    await expectHubError(resolveModelSource('org/nope', { env: { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.endpoint, HF_TOKEN_PATH: path.join(cache, 'no-token') } }), 'not-found', /'org\/nope' not found.*HF_TOKEN/);
     await expectHubError(resolveModelSource('org/gated', { env: envFor(cache) }), 'gated', /gated repository.*request access/);
     expect(await resolveModelSource('org/gated', { env: envFor(cache, { HF_TOKEN: 'granted' }) })).toContain('models--org--gated');
     await expectHubError(resolveModelSource('org/tiny@v9', { env: envFor(cache) }), 'not-found', /revision 'v9'/);

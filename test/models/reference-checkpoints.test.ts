@@ -50,6 +50,7 @@ describe('the reference\'s checkpoints and model names in the tasks', () => {
     expect(meta.stderr).toMatch(/^device: cpu/m);
     const metaRun = path.join(out, 'train', 'streamingqa', fs.readdirSync(path.join(out, 'train', 'streamingqa'))[0]!);
     expect(JSON.parse(fs.readFileSync(path.join(metaRun, 'device.json'), 'utf8'))).toMatchObject({ backend: 'cpu' });
+    expect(fs.readFileSync(path.join(metaRun, 'log.txt'), 'utf8').match(/device: cpu/g)?.length).toBe(1);
     expect(fs.existsSync(path.join(metaRun, 'checkpoints', 'best.safetensors'))).toBe(true);
 
     const ev = cli(['eval', 'weight_model=CaMeLS', `weight_model_path=${path.join(PT, 'weight_model.ckpt.pt')}`, ...common, 'num_beams=2', 'num_beam_groups=1', 'diversity_penalty=0', 'max_new_tokens=3', 'downsample_to=2']);
