@@ -148,9 +148,12 @@ async function fetchInto(meta: HubFileMeta, incomplete: string, label: string, e
     const fail = (e: Error) => {
       if (failed) return;
       failed = true;
+      res.body.unpipe(out);
       res.body.destroy();
-      out.destroy();
-      reject((e as NodeJS.ErrnoException).code === 'ENOSPC' ? diskFull(path.dirname(incomplete), label, meta.size) : e instanceof HubError ? e : new HubError('network', `hub: ${label}: connection lost (${e.message})`));
+      const err = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? diskFull(path.dirname(incomplete), label, meta.size) : e instanceof HubError ? e : new HubError('network', `hub: ${label}: connection lost (${e.message})`);
+      // Keep what arrived: flush it to the .incomplete file, so the next attempt resumes after it.
+      if (out.destroyed || out.errored) reject(err);
+      else out.end(() => reject(err));
     };
     res.body.on('data', (c: Buffer) => bar.add(c.length));
     res.body.on('error', fail);

@@ -14,12 +14,32 @@ import { hubCacheDir, looksLikeHubId, parseHubId } from '../../models/hub/cache.
 import { HubError } from '../../models/hub/errors.js';
 import { resolveModelSource } from '../../models/model-source.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
+import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../models/safetensors.js';
 import { startFakeHub, writePythonStyleCache, type FakeHub } from './fake-hub.js';
 
 const TINY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'golden', 'tiny-gpt2');
 const FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors'];
 const COMMIT = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'camels-hub-'));
+const PT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'torch-pt');
+
+/** The tiny model as a two-shard checkpoint (model.safetensors.index.json + shards). */
+function shardedCopy(): { dir: string; files: string[] } {
+  const dir = tmp();
+  for (const f of ['config.json', 'tokenizer.json']) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
+  const st = openSafetensors(path.join(TINY, 'model.safetensors'));
+  const keys = st.keys().sort();
+  const shards: Record<string, TensorToWrite>[] = [{}, {}];
+  const weightMap: Record<string, string> = {};
+  keys.forEach((k, i) => {
+    shards[i % 2]![k] = { dtype: 'float32', shape: st.info(k).shape, data: st.readAsFloat32(k) };
+    weightMap[k] = `model-0000${(i % 2) + 1}-of-00002.safetensors`;
+  });
+  st.close();
+  shards.forEach((t, i) => writeSafetensors(path.join(dir, `model-0000${i + 1}-of-00002.safetensors`), t));
+  fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  return { dir, files: ['config.json', 'tokenizer.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'] };
+}
 process.env.HF_HUB_DISABLE_PROGRESS_BARS = '1';
 
 async function expectHubError(p: Promise<unknown>, kind: string, msg: RegExp): Promise<void> {
@@ -63,8 +83,15 @@ describe('hub ids and the Hugging Face cache', () => {
 describe('downloads from HF_ENDPOINT', () => {
   let hub: FakeHub;
   beforeAll(async () => {
+    const sharded = shardedCopy();
+    const binOnly = tmp();
+    fs.copyFileSync(path.join(TINY, 'config.json'), path.join(binOnly, 'config.json'));
+    fs.copyFileSync(path.join(TINY, 'tokenizer.json'), path.join(binOnly, 'tokenizer.json'));
+    fs.copyFileSync(path.join(PT, 'tiny-gpt2.state_dict.pt'), path.join(binOnly, 'pytorch_model.bin'));
     hub = await startFakeHub({
       'org/tiny': { dir: TINY, commit: COMMIT, files: FILES },
+      'org/sharded': { dir: sharded.dir, commit: COMMIT, files: sharded.files },
+      'org/bin-only': { dir: binOnly, commit: COMMIT, files: ['config.json', 'tokenizer.json', 'pytorch_model.bin'] },
       'org/gated': { dir: TINY, commit: COMMIT, files: FILES, gated: true },
     });
   });
@@ -109,6 +136,19 @@ describe('downloads from HF_ENDPOINT', () => {
     const cache2 = tmp();
     const snap2 = writePythonStyleCache(cache2, 'org/tiny', COMMIT, TINY, ['config.json', 'model.safetensors']);
     expect(await resolveModelSource('org/tiny', { env: { HF_HUB_CACHE: cache2, HF_ENDPOINT: 'http://127.0.0.1:9' } })).toBe(snap2);
+  });
+
+  it('downloads a sharded checkpoint (index + every shard) and a pytorch_model.bin-only repo', async () => {
+    const cache = tmp();
+    const want = loadPretrained(TINY, { device: 'cpu', trainable: false });
+    for (const repo of ['org/sharded', 'org/bin-only']) {
+      const dir = await resolveModelSource(repo, { env: envFor(cache) });
+      const got = loadPretrained(dir, { device: 'cpu', trainable: false });
+      for (const [k, t] of Object.entries(want.params)) expect(Array.from(await got.params[k]!.data()), `${repo} ${k}`).toEqual(Array.from(await t.data()));
+      disposeModel(got);
+    }
+    disposeModel(want);
+    expect(fs.existsSync(path.join(cache, 'models--org--sharded', 'snapshots', COMMIT, 'model-00002-of-00002.safetensors'))).toBe(true);
   });
 
   it('resumes a dropped download with a Range request', async () => {
