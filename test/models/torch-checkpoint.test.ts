@@ -76,6 +76,26 @@ describe('torch.save reader: fixtures match expected.json', () => {
   });
 });
 
+describe('torch.save reader: protocol 4, deflate, bfloat16, int64, views (make_extra.py)', () => {
+  const EXTRA = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'torch-pt-extra', 'proto4-deflate.pt');
+
+  it('reads the state dict next to non-tensor entries, with its views and dtypes', () => {
+    const ck = openTorchCheckpoint(EXTRA);
+    expect(ck.keys()).toEqual(['a', 'a_t', 'tail', 'ids', 'half']);
+    expect(Array.from(ck.readAsFloat32('a'))).toEqual([0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
+    // the transpose shares a's storage: [[0.5, 3.5], [1.5, 4.5], [2.5, 5.5]]
+    expect(ck.info('a_t').storageKey).toBe(ck.info('a').storageKey);
+    expect(Array.from(ck.readAsFloat32('a_t'))).toEqual([0.5, 3.5, 1.5, 4.5, 2.5, 5.5]);
+    expect(Array.from(ck.readAsFloat32('tail'))).toEqual([4.5, 5.5]);
+    expect(ck.read('ids').data).toEqual(BigInt64Array.from([-7n, 2n ** 40n, 9n]));
+    expect(() => ck.readAsInt32('ids')).toThrow(/ids.*1099511627776.*does not fit in int32/);
+    expect(ck.info('half').dtype).toBe('BF16');
+    expect(Array.from(ck.readAsFloat32('half'))).toEqual([1, -2, 3.140625, 0]);
+    ck.close();
+    expect(() => ck.read('a')).toThrow(/read after close/);
+  });
+});
+
 describe('torch.save reader: refusals', () => {
   it('refuses the malicious pickle by naming its global, and runs nothing', () => {
     const marker = '/tmp/camels-pt-pwned';
