@@ -14,6 +14,8 @@ import { paramsToHost, readParams } from '../models/pretrained.js';
 import { writeSafetensors } from '../models/safetensors.js';
 import { loadStateDictFile } from '../models/weights-file.js';
 import { resolveModelSource } from '../models/model-source.js';
+import { fsyncPath, writeAtomic } from './runs/atomic-files.js';
+import { countNonFinite } from './runs/guards.js';
 
 export interface CamelsWeightModel {
   /** Config of the GPT-2 body. */
@@ -97,8 +99,16 @@ export function newWeightModel(bodyConfig: HfConfig, bodyRawConfig: Record<strin
 export async function saveWeightModel(wm: CamelsWeightModel, file: string): Promise<void> {
   const host = await paramsToHost(wm.params);
   const out: typeof host = {};
-  for (const [k, v] of Object.entries(host)) out[k.startsWith('transformer.') ? `gpt_base.${k.slice('transformer.'.length)}` : k] = v;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeSafetensors(file, out, { format: 'pt', camels: 'weight-model' });
-  fs.writeFileSync(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(wm.bodyRawConfig, null, 1));
+  for (const [k, v] of Object.entries(host)) {
+    const bad = countNonFinite(v.data as ArrayLike<number>);
+    if (bad > 0) throw new Error(`refusing to write the weight model ${file}: '${k}' has ${bad} non-finite value(s)`);
+    out[k.startsWith('transformer.') ? `gpt_base.${k.slice('transformer.'.length)}` : k] = v;
+  }
+  // The body config first (it never changes within a run), then the weights, each replaced atomically.
+  writeAtomic(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(wm.bodyRawConfig, null, 1));
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  writeSafetensors(tmp, out, { format: 'pt', camels: 'weight-model' });
+  fsyncPath(tmp);
+  fs.renameSync(tmp, file);
+  fsyncPath(path.dirname(file));
 }

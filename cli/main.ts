@@ -5,24 +5,23 @@ import { cac } from 'cac';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, type Config } from '../camels/config.js';
+import { EVAL_TASK, QA_TASK, TRAIN_TASK, schemaHelp } from '../camels/config.js';
+import { Interrupted } from '../camels/runs/interrupt.js';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
 const cli = cac('camels-gpu');
 
 const DEVICE_HELP = 'cpu | webgpu | auto (default: $CAMELS_DEVICE, else webgpu when an adapter exists, else cpu)';
 
-function keysHelp(defaults: Config): string {
-  return Object.entries(defaults)
-    .map(([k, v]) => `  ${k}=${Array.isArray(v) ? v.join(',') : v === null ? 'null' : String(v)}`)
-    .join('\n');
-}
-
 async function run(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
     process.exit(0);
   } catch (e) {
+    if (e instanceof Interrupted) {
+      console.error(`camels-gpu: ${e.message}`);
+      process.exit(e.exitCode);
+    }
     const err = e as Error;
     console.error(`camels-gpu: ${err.message}`);
     if (process.env.CAMELS_DEBUG) console.error(err.stack);
@@ -113,7 +112,8 @@ cli
 
 cli
   .command('qa-train [...overrides]', 'QA fine-tuning of a base model with early stopping (train_qa.py)')
-  .usage(`qa-train [key=value ...]\n\nQA fine-tuning with early stopping; best-NLL/F1/EM checkpoints saved as HF model dirs.\nKeys and defaults:\n${keysHelp(QA_DEFAULTS)}`)
+  .option('--resume <dir>', 'Continue an interrupted run directory')
+  .usage(`qa-train [key=value ...]\n\nQA fine-tuning with early stopping; best-NLL/F1/EM checkpoints saved as HF model dirs.\n${schemaHelp(QA_TASK)}`)
   .option('--device <device>', DEVICE_HELP)
   .allowUnknownOptions()
   .action((overrides: string[], opts: Record<string, unknown>) =>
@@ -125,7 +125,7 @@ cli
 
 cli
   .command('meta-train [...overrides]', 'Meta-train a CaMeLS weight model (run.py task=train); no arguments: the embedded default experiment')
-  .usage(`meta-train [key=value ...]\n\nWith no arguments: the embedded default experiment on synthetic data (data, tokenizer, base model\npre-training and QA tuning, meta-training, evaluation of uniform/SSM/TF-IDF/CaMeLS, HTML report).\nKeys and defaults:\n${keysHelp(TRAIN_DEFAULTS)}`)
+  .usage(`meta-train [key=value ...]\n\nWith no arguments: the embedded default experiment on synthetic data (data, tokenizer, base model\npre-training and QA tuning, meta-training, evaluation of uniform/SSM/TF-IDF/CaMeLS, HTML report).\n--resume DIR continues a run (configured or default) from its own config.json.\n${schemaHelp(TRAIN_TASK)}`)
   .option('--device <device>', DEVICE_HELP)
   .option('--resume <dir>', 'Continue an interrupted run directory')
   .option('--quick', 'Embedded default: a reduced version (for tests)')
@@ -139,7 +139,8 @@ cli
 
 cli
   .command('eval [...overrides]', 'Online adaptation + QA evaluation (run.py task=eval)')
-  .usage(`eval [key=value ...]\n\nweight_model=uniform|ssm|tfidf|CaMeLS; lr may be a comma-separated sweep.\nKeys and defaults:\n${keysHelp(EVAL_DEFAULTS)}`)
+  .option('--resume <dir>', 'Continue an interrupted sweep (finished learning rates are kept)')
+  .usage(`eval [key=value ...]\n\nweight_model=uniform|ssm|tfidf|CaMeLS; lr may be a comma-separated sweep.\n${schemaHelp(EVAL_TASK)}`)
   .option('--device <device>', DEVICE_HELP)
   .allowUnknownOptions()
   .action((overrides: string[], opts: Record<string, unknown>) =>

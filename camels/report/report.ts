@@ -9,7 +9,8 @@ export interface ReportRow {
   lr: number;
   documents: number;
   questions: number;
-  final: EvalSummary & { emStandard: number };
+  /** null: the adaptation diverged (shown as such). */
+  final: (EvalSummary & { emStandard: number }) | null;
 }
 
 export interface ReportInput {
@@ -31,7 +32,9 @@ const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '–');
 
 function tableHtml(input: ReportInput): string {
   const rows = input.table.map(
-    (r) => `<tr><td>${escapeHtml(r.weighting)}</td><td>${r.lr}</td><td>${r.documents}</td><td>${r.questions}</td><td>${pct(r.final.em)}</td><td>${pct(r.final.emStandard)}</td><td>${pct(r.final.maxF1.mean)}</td></tr>`,
+    (r) =>
+      `<tr><td>${escapeHtml(r.weighting)}</td><td>${r.lr}</td><td>${r.documents}</td><td>${r.questions}</td>` +
+      (r.final ? `<td>${pct(r.final.em)}</td><td>${pct(r.final.emStandard)}</td><td>${pct(r.final.maxF1.mean)}</td></tr>` : `<td colspan="3">diverged</td></tr>`),
   );
   if (input.init) {
     const i = input.init;

@@ -1,35 +1,56 @@
-// A run's directory: outputs/<task>/<dataset>/<time>/ with the resolved config, a log, metrics as
-// JSONL, atomic checkpoints and a resume state file.
+// A run's directory: <outputs>/<task>/<dataset>/<time>/ with the resolved config, a log, metrics as
+// JSONL and its checkpoints (camels/runs/checkpoint.ts). Opening a run to resume removes stray
+// temporaries and cuts metrics.jsonl back to what the latest checkpoint had seen.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import { writeAtomic } from './atomic-files.js';
+import { CheckpointStore } from './checkpoint.js';
+
+export { writeAtomic, writeDirAtomic } from './atomic-files.js';
 
 export class RunDir {
   readonly dir: string;
+  readonly checkpoints: CheckpointStore;
 
   constructor(dir: string) {
     this.dir = dir;
     fs.mkdirSync(dir, { recursive: true });
+    this.checkpoints = new CheckpointStore(path.join(dir, 'checkpoints'));
   }
 
-  /** A new run directory (or the one given by `resume`). */
-  static create(outputs: string, task: string, dataset: string, resume: string | null): RunDir {
-    if (resume) {
-      if (!fs.existsSync(path.join(resume, 'config.json'))) throw new Error(`--resume: '${resume}' is not a run directory (no config.json)`);
-      return new RunDir(resume);
-    }
+  /** A new run directory under outputs (never an existing one). */
+  static create(outputs: string, task: string, dataset: string): RunDir {
     const stamp = new Date().toISOString().replace(/[:]/g, '-').replace(/\..+$/, '');
     let dir = path.join(outputs, task, dataset, stamp);
     for (let i = 1; fs.existsSync(dir); i++) dir = path.join(outputs, task, dataset, `${stamp}_${i}`);
     return new RunDir(dir);
   }
 
+  /** An existing run to resume: it must have its config.json. */
+  static open(dir: string): RunDir {
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`--resume: '${dir}' is not a directory`);
+    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`--resume: '${dir}' is not a run directory (no config.json)`);
+    const run = new RunDir(dir);
+    run.checkpoints.recover();
+    return run;
+  }
+
+  /** The stored config.json of this run. */
+  readConfig(): Record<string, unknown> {
+    const f = this.path('config.json');
+    try {
+      return JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${f}: not a valid config file (${(e as Error).message})`);
+    }
+  }
+
   path(...parts: string[]): string {
     return path.join(this.dir, ...parts);
   }
 
-  writeConfig(cfg: Config): void {
+  writeConfig(cfg: object): void {
     writeAtomic(this.path('config.json'), JSON.stringify(cfg, null, 2) + '\n');
   }
 
@@ -41,6 +62,24 @@ export class RunDir {
     fs.appendFileSync(this.path('metrics.jsonl'), JSON.stringify({ time: Date.now(), ...record }) + '\n');
   }
 
+  /** Bytes of metrics.jsonl written so far (a checkpoint stores it). */
+  metricsBytes(): number {
+    const f = this.path('metrics.jsonl');
+    return fs.existsSync(f) ? fs.statSync(f).size : 0;
+  }
+
+  /** Cut metrics.jsonl back to `bytes` (what a checkpoint had seen), so a resume duplicates no record. */
+  truncateMetrics(bytes: number): void {
+    const f = this.path('metrics.jsonl');
+    if (!fs.existsSync(f)) {
+      if (bytes > 0) throw new Error(`${f} is missing but the checkpoint saw ${bytes} bytes of it`);
+      return;
+    }
+    const size = fs.statSync(f).size;
+    if (size < bytes) throw new Error(`${f} has ${size} bytes, fewer than the ${bytes} its checkpoint saw`);
+    if (size > bytes) fs.truncateSync(f, bytes);
+  }
+
   readMetrics(): Record<string, unknown>[] {
     const f = this.path('metrics.jsonl');
     if (!fs.existsSync(f)) return [];
@@ -50,33 +89,4 @@ export class RunDir {
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
-
-  saveState(state: unknown): void {
-    writeAtomic(this.path('state.json'), JSON.stringify(state, null, 2));
-  }
-
-  loadState<T>(): T | null {
-    const f = this.path('state.json');
-    return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as T) : null;
-  }
-}
-
-/** Write via a temporary file and rename, so a kill never leaves a half-written file. */
-export function writeAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
-
-/** Replace a directory atomically: write into dir.tmp, then swap. */
-export async function writeDirAtomic(dir: string, write: (tmpDir: string) => Promise<void>): Promise<void> {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  await write(tmp);
-  const old = `${dir}.old-${process.pid}`;
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  fs.rmSync(old, { recursive: true, force: true });
 }

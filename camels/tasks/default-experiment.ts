@@ -24,12 +24,13 @@ import { trainByteLevelBpe, writeTokenizerDir } from '../../models/bpe-trainer.j
 import { parseHfConfig } from '../../models/hf-config.js';
 import { disposeModel, initModel, loadPretrained, savePretrained, type CausalLM } from '../../models/pretrained.js';
 import { loadTokenizer, type HfTokenizer } from '../../models/tokenizer.js';
-import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, type Config } from '../config.js';
+import { EVAL_DEFAULTS, QA_DEFAULTS, TRAIN_DEFAULTS, type EvalConfig, type TrainConfig } from '../config.js';
 import { generateSyntheticDataset, syntheticCorpus, syntheticQaExamples, type SyntheticDataset } from '../data/synthetic.js';
 import type { QaExample } from '../data/types.js';
 import { writeReport, type ReportInput } from '../report/report.js';
 import { sampleTokenWeights } from '../report/samples.js';
 import { fmt } from '../runs/progress.js';
+import { setResumeHint } from '../runs/interrupt.js';
 import { RunDir, writeAtomic } from '../runs/run-dir.js';
 import { loadWeightModel, newWeightModel } from '../weight-model.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../weighting/weighters.js';
@@ -156,7 +157,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
   const t0 = Date.now();
   const device = opts.device;
   const dtype: DType = 'float32';
-  const run = RunDir.create(opts.outputs, 'meta-train', 'synthetic', opts.resume ?? null);
+  const run = opts.resume ? RunDir.open(opts.resume) : RunDir.create(opts.outputs, 'meta-train', 'synthetic');
   const state: PhaseState = { phases: {} };
   const save = () => writeAtomic(run.path('default-state.json'), JSON.stringify(state, null, 2));
   const phaseDone = (p: string) => p in state.phases;
@@ -166,13 +167,14 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
     run.log(`phase ${p} done: ${JSON.stringify(info)}`);
   };
   if (fs.existsSync(run.path('default-state.json'))) Object.assign(state, JSON.parse(fs.readFileSync(run.path('default-state.json'), 'utf8')));
+  setResumeHint(run.dir, `camels-gpu meta-train --resume ${run.dir}`);
   log(`camels-gpu default experiment → ${run.dir}`);
   log(`device: ${device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName}; scale: ${opts.quick ? 'quick (test)' : 'full'}`);
 
   // 1. data
   const ds = generateSyntheticDataset({ seed, ...scale.docs, distractors: scale.distractors });
-  const baseCfg: Config = { ...TRAIN_DEFAULTS, seed, dataset: 'synthetic', max_text_len: scale.model.n_positions, max_question_len: 48, max_answer_len: 16 };
-  run.writeConfig({ ...baseCfg, default_scale: JSON.stringify(scale) } as Config);
+  const baseCfg: TrainConfig = { ...TRAIN_DEFAULTS, seed, dataset: 'synthetic', max_text_len: scale.model.n_positions, max_question_len: 48, max_answer_len: 16 };
+  run.writeConfig({ ...baseCfg, default_scale: JSON.stringify(scale) });
   const counts = Object.fromEntries((['qaPretrain', 'metaTrain', 'validation', 'test'] as const).map((s) => [s, { documents: ds[s].length, questions: qaRows(ds, s).length }]));
   log(`1/6 data: ${Object.entries(counts).map(([k, v]) => `${k} ${v.documents} docs / ${v.questions} questions`).join('; ')}`);
 
@@ -189,7 +191,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
   log(`2/6 tokenizer: byte-level BPE, ${tok.vocabSize} tokens`);
   const docLens = ds.test.map((d) => tok.encode(d.text).length);
   const T = scale.model.n_positions;
-  const cfg: Config = { ...baseCfg, max_text_len: T };
+  const cfg: TrainConfig = { ...baseCfg, max_text_len: T };
 
   // 3. base model: pre-train then QA-tune
   const baseDir = run.path('base-model');
@@ -229,7 +231,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
       // QA tuning with early stopping on held-out QA-pretraining questions (their documents were seen).
       const rows = qaRows(ds, 'qaPretrain');
       const nVal = Math.max(4, Math.floor(rows.length * 0.1));
-      const qaCfg: Config = { ...QA_DEFAULTS, ...cfg, max_question_len: 48, max_answer_len: 16, seed };
+      const qaCfg = { ...QA_DEFAULTS, ...cfg, max_question_len: 48, max_answer_len: 16, seed };
       const t2 = Date.now();
       const lt = await qaLightTune(model, tok, rows.slice(nVal), rows.slice(0, nVal), qaCfg, run, {
         lr: scale.qaTuneLr,
@@ -255,7 +257,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
 
   // 4. meta-train the CaMeLS weight model (body initialised from the pre-trained base's transformer)
   const wmDir = run.path('weight-model');
-  const metaCfg: Config = {
+  const metaCfg: TrainConfig = {
     ...cfg,
     update_batch_size: scale.updateBatchSize,
     reset_base_freq: scale.updateBatchSize * 2,
@@ -324,7 +326,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
   const best = (state.phases.meta as { best: string }).best;
 
   // 5–6. evaluation: learning rate per method chosen on validation, then the test stream
-  const evalCfg: Config = {
+  const evalCfg: EvalConfig = {
     ...EVAL_DEFAULTS,
     max_text_len: T,
     max_question_len: 48,
@@ -360,9 +362,9 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
         if (scale.lrGrid.length > 1) {
           for (const lr of scale.lrGrid) {
             const r = await evaluateOnline({ run: new RunDir(path.join(evalDir, 'lr-select')), tokenizer: tok, loadBase, weighting: w, stream: valStream, device, dtype, tag: `${m}-lr${lr}-` }, evalCfg, lr);
-            log(`5/6 lr selection (validation) ${m} lr ${lr}: F1 ${r.final.maxF1.mean.toFixed(3)}`);
-            if (r.final.maxF1.mean > bestF1) {
-              bestF1 = r.final.maxF1.mean;
+            log(`5/6 lr selection (validation) ${m} lr ${lr}: F1 ${r.final!.maxF1.mean.toFixed(3)}`);
+            if (r.final!.maxF1.mean > bestF1) {
+              bestF1 = r.final!.maxF1.mean;
               bestLr = lr;
             }
           }
@@ -373,7 +375,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
       const r = await evaluateOnline({ run: new RunDir(evalDir), tokenizer: tok, loadBase, weighting: w, stream: testStream, device, dtype, tag: `${m}-` }, { ...evalCfg, eval_init: results.length === 0 }, lrChoice[m]!);
       results.push(r);
       stamp('eval', results);
-      log(`6/6 test ${m}: lr ${r.lr}, EM ${(100 * r.final.em).toFixed(1)}, F1 ${(100 * r.final.maxF1.mean).toFixed(1)}`);
+      log(`6/6 test ${m}: lr ${r.lr}, EM ${(100 * r.final!.em).toFixed(1)}, F1 ${(100 * r.final!.maxF1.mean).toFixed(1)}`);
     } finally {
       dispose();
     }
@@ -388,7 +390,7 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
     '| weighting | lr | EM (ref., %) | EM (std., %) | F1 (%) |',
     '|---|---|---|---|---|',
     ...(init ? [`| before adaptation | – | ${(100 * init.em).toFixed(1)} | ${(100 * init.emStandard).toFixed(1)} | ${(100 * init.maxF1.mean).toFixed(1)} |`] : []),
-    ...results.map((r) => `| ${r.weighting} | ${r.lr} | ${(100 * r.final.em).toFixed(1)} | ${(100 * r.final.emStandard).toFixed(1)} | ${(100 * r.final.maxF1.mean).toFixed(1)} |`),
+    ...results.map((r) => `| ${r.weighting} | ${r.lr} | ${(100 * r.final!.em).toFixed(1)} | ${(100 * r.final!.emStandard).toFixed(1)} | ${(100 * r.final!.maxF1.mean).toFixed(1)} |`),
   ];
   const table = lines.join('\n');
   writeAtomic(run.path('results.md'), table + '\n');

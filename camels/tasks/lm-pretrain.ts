@@ -7,6 +7,7 @@ import * as E from '../../engine/index.js';
 import type { CausalLM } from '../../models/pretrained.js';
 import { padBatch, batchToDevice } from '../batch.js';
 import { Prng } from '../data/rng.js';
+import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import type { RunDir } from '../runs/run-dir.js';
 import { qaLoss } from '../losses.js';
@@ -40,6 +41,9 @@ export async function lmPretrain(model: CausalLM, sequences: number[][], run: Ru
   const prog = new Progress(opts.label ?? 'pre-train', opts.steps);
   let last = NaN;
   for (let step = 0; step < opts.steps; step++) {
+    // Pre-training is a phase of the default experiment, which restarts an unfinished phase on resume.
+    const sig = await pollInterrupt();
+    if (sig) throw new Interrupted(sig, run.dir, `camels-gpu meta-train --resume ${run.dir}`);
     opt.lr = opts.lr * Math.min(1, (step + 1) / opts.warmup) * Math.max(0.1, 1 - step / opts.steps);
     const next = (): number[] => {
       if (cursor >= order.length) {

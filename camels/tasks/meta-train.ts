@@ -1,20 +1,26 @@
 // Meta-training the CaMeLS weight model (reference spec 2.4): batches of update_batch_size
-// documents, exact second-order meta-gradients through sequential SGD, QA + c_kl·KL outer loss,
-// gradient accumulation, base carried forward and reset every reset_base_freq documents, Adam on the
-// weight model, validation with best-checkpoint selection, periodic checkpoints and resume.
+// documents, exact second-order meta-gradients through sequential SGD, QA + c_kl·KL (+ c_norm·‖w‖)
+// outer loss, gradient accumulation, base carried forward and reset every reset_base_freq documents,
+// Adam on the weight model, validation with best-checkpoint selection. Checkpoints are whole units
+// (camels/runs/checkpoint.ts) from which a resume continues bit-identically; SIGINT/SIGTERM write one
+// and stop; a non-finite loss or gradient norm stops the run before anything non-finite is saved.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import * as E from '../../engine/index.js';
 import type { DType, DeviceName, Tensor } from '../../engine/index.js';
 import type { Params } from '../../models/gpt.js';
 import type { CausalLM } from '../../models/pretrained.js';
-import { openSafetensors, writeSafetensors } from '../../models/safetensors.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
 import { padBatch, qaBatch, batchToDevice, type DeviceBatch } from '../batch.js';
-import { bool, num, type Config } from '../config.js';
+import type { TrainConfig } from '../config.js';
 import { Prng } from '../data/rng.js';
 import type { QaExample } from '../data/types.js';
-import { metaObjective } from '../meta-objective.js';
+import { metaObjective, type MetaOptions } from '../meta-objective.js';
+import { loadAdamState, loadTensorFile, saveAdamState, saveTensorFile } from '../runs/checkpoint.js';
+import { crashPoint } from '../runs/crash-points.js';
+import { checkFinite } from '../runs/guards.js';
+import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import type { RunDir } from '../runs/run-dir.js';
 import { saveWeightModel, tokenWeights, type CamelsWeightModel } from '../weight-model.js';
@@ -36,14 +42,27 @@ export interface MetaTrainContext {
   data: MetaTrainData;
   device: DeviceName;
   dtype: DType;
+  /** How to continue this run after an interruption (printed with the checkpoint). */
+  resumeCommand?: string;
 }
 
-interface ResumeState {
+/** Everything besides tensors that a resume needs (state.json of a checkpoint). */
+interface MetaState {
   epoch: number;
+  /** Next batch of `epoch` to run. */
   batch: number;
   outerStep: number;
-  bestVal: number;
+  bestVal: number | null;
   history: { step: number; val: number }[];
+  /** Outer steps done when the last checkpoint was written. */
+  checkpointStep: number;
+  /** The final validation ran (the run is complete for its max_outer_steps / n_epochs). */
+  finalValidated: boolean;
+  metricsBytes: number;
+  /** The adapted base θ carried into the next batch is saved beside (carry.safetensors). */
+  carry: boolean;
+  /** Accumulated meta-gradients (acc.safetensors). */
+  acc: boolean;
 }
 
 export interface MetaTrainResult {
@@ -53,13 +72,34 @@ export interface MetaTrainResult {
   outerSteps: number;
 }
 
-/** Device batches of one meta step: documents, their questions, one locality passage. */
-function makeMetaBatch(ctx: MetaTrainContext, cfg: Config, rows: QaExample[], loc: string | null) {
+/** The one place the inner-loop / outer-objective options come from the config. */
+export function metaOptions(cfg: TrainConfig, mode: { createGraph: boolean; dropoutSeed: number }): MetaOptions {
+  return {
+    lr: cfg.inner_lr,
+    steps: cfg.num_inner_steps,
+    sequential: cfg.sequential_update,
+    createGraph: mode.createGraph,
+    training: true,
+    dropoutSeed: mode.dropoutSeed,
+    cKl: cfg.c_kl,
+    preLogitsTraining: cfg.kl_pre_dropout,
+  };
+}
+
+/** The reference's weight-norm regulariser: (mean over real tokens of |w − o|^p)^(1/p), o = 1 or 0. */
+export function weightNorm(w: Tensor, mask: Tensor, cfg: Pick<TrainConfig, 'norm' | 'norm_from_one'>): Tensor {
+  const centred = cfg.norm_from_one ? E.addScalar(w, -1) : w;
+  const powered = E.mul(E.powScalar(E.abs(centred), cfg.norm), mask);
+  return E.powScalar(E.div(E.sum(powered), E.sum(mask)), 1 / cfg.norm);
+}
+
+/** Device batches of one meta step: documents, their questions, loc_batch_size locality passages. */
+function makeMetaBatch(ctx: MetaTrainContext, cfg: TrainConfig, rows: QaExample[], loc: string[]) {
   const { pad } = specialIds(ctx.tokenizer);
-  const T = num(cfg, 'max_text_len');
+  const T = cfg.max_text_len;
   const docs = padBatch(rows.map((r) => tokenizeDocument(ctx.tokenizer, r.document, T).ids), T, pad);
-  const qa = qaBatch(rows.map((r) => tokenizeQa(ctx.tokenizer, r, num(cfg, 'max_question_len'), num(cfg, 'max_answer_len'))), num(cfg, 'max_question_len'), pad);
-  const locB = loc ? padBatch([tokenizeDocument(ctx.tokenizer, loc, T).ids], T, pad) : null;
+  const qa = qaBatch(rows.map((r) => tokenizeQa(ctx.tokenizer, r, cfg.max_question_len, cfg.max_answer_len)), cfg.max_question_len, pad);
+  const locB = loc.length ? padBatch(loc.map((p) => tokenizeDocument(ctx.tokenizer, p, T).ids), T, pad) : null;
   return {
     docs: batchToDevice(docs, ctx.dtype, ctx.device),
     qa: batchToDevice(qa, ctx.dtype, ctx.device),
@@ -81,206 +121,229 @@ function disposeParams(p: Params, keepFrom: Params): void {
   for (const [k, t] of Object.entries(p)) if (keepFrom[k] !== t) t.dispose();
 }
 
-async function saveAdam(file: string, opt: E.Adam, names: string[]): Promise<void> {
-  const tensors: Record<string, { dtype: 'float32'; shape: number[]; data: Float32Array }> = {};
-  for (let i = 0; i < names.length; i++) {
-    for (const [kind, arr] of [['m', opt.m], ['v', opt.v]] as const) {
-      const t = arr[i]!;
-      const d = await t.data();
-      tensors[`${kind}.${names[i]}`] = { dtype: 'float32', shape: [...t.shape], data: d instanceof Float32Array ? d : Float32Array.from(d) };
-    }
-  }
-  writeSafetensors(file, tensors, { step: String(opt.stepCount) });
+/** Read several device scalars with one readback. */
+async function readScalars(xs: Tensor[]): Promise<number[]> {
+  const packed = E.concat(xs.map((x) => E.reshape(x, [1])), 0);
+  return Array.from(await packed.data());
 }
 
-function loadAdam(file: string, opt: E.Adam, names: string[]): void {
-  const f = openSafetensors(file);
-  try {
-    names.forEach((n, i) => {
-      for (const [kind, arr] of [['m', opt.m], ['v', opt.v]] as const) {
-        const old = arr[i]!;
-        arr[i] = E.keep(E.tensor(f.readAsFloat32(`${kind}.${n}`), old.shape, { device: old.device, dtype: old.dtype }));
-        old.dispose();
-      }
-    });
-    opt.stepCount = Number(f.metadata.step ?? 0);
-  } finally {
-    f.close();
-  }
+/** Σ‖g‖² over a gradient list, as a device scalar. */
+function squaredNorm(gs: Tensor[]): Tensor {
+  return gs.map((g) => E.sum(E.mul(g, g))).reduce((a, b) => E.add(a, b));
 }
 
-/** Mean outer loss over the validation split, no meta-gradient (the reference's validate). */
-function validate(ctx: MetaTrainContext, cfg: Config, theta0: Params, progressLabel: string): Promise<{ total: number; qa: number; kl: number }> {
-  const B = num(cfg, 'update_batch_size');
-  const R = num(cfg, 'reset_base_freq') / B;
-  const maxBatches = num(cfg, 'val_batches');
+/** Mean outer loss over the validation split, no meta-gradient (the reference's validate); null if interrupted. */
+async function validate(ctx: MetaTrainContext, cfg: TrainConfig, theta0: Params): Promise<{ total: number; qa: number; kl: number } | null> {
+  const B = cfg.update_batch_size;
+  const R = cfg.reset_base_freq / B;
   const nb = Math.floor(ctx.data.val.length / B);
-  const batches = maxBatches > 0 ? Math.min(nb, maxBatches) : nb;
-  const prog = new Progress(progressLabel, batches);
-  return (async () => {
-    let theta = theta0;
-    let sums = { total: 0, qa: 0, kl: 0 };
+  const batches = cfg.val_batches > 0 ? Math.min(nb, cfg.val_batches) : nb;
+  const prog = new Progress('validate', batches);
+  let theta = theta0;
+  let sums = { total: 0, qa: 0, kl: 0 };
+  try {
     for (let b = 0; b < batches; b++) {
+      if (await pollInterrupt()) return null;
       const rows = ctx.data.val.slice(b * B, (b + 1) * B);
-      const loc = ctx.data.locVal.length ? ctx.data.locVal[b % ctx.data.locVal.length]! : null;
+      const loc = cfg.web_text_loc && ctx.data.locVal.length ? Array.from({ length: cfg.loc_batch_size }, (_, j) => ctx.data.locVal[(b * cfg.loc_batch_size + j) % ctx.data.locVal.length]!) : [];
       const r = await E.tidyAsync(async () => {
-        const mb = makeMetaBatch(ctx, cfg, rows, bool(cfg, 'web_text_loc') ? loc : null);
+        const mb = makeMetaBatch(ctx, cfg, rows, loc);
         const w = E.noGrad(() => tokenWeights(ctx.wm, ctx.wm.params, mb.docs.ids, mb.docs.mask));
-        const res = metaObjective(ctx.base.config, theta, mb, w, {
-          lr: num(cfg, 'inner_lr'),
-          steps: num(cfg, 'num_inner_steps'),
-          sequential: bool(cfg, 'sequential_update'),
-          createGraph: false,
-          training: true,
-          dropoutSeed: 7919 * b + 1,
-          cKl: num(cfg, 'c_kl'),
-        });
-        return {
-          total: await res.total.item(),
-          qa: await res.qaLoss.item(),
-          kl: res.kl ? await res.kl.item() : 0,
-          theta: (b + 1) % R === 0 ? null : detachParams(res.theta),
-        };
+        const res = metaObjective(ctx.base.config, theta, mb, w, metaOptions(cfg, { createGraph: false, dropoutSeed: 7919 * b + 1 }));
+        const [total, qa, kl] = await readScalars([res.total, res.qaLoss, res.kl ?? E.zeros([], { device: ctx.device, dtype: ctx.dtype })]);
+        return { total: total!, qa: qa!, kl: kl!, theta: (b + 1) % R === 0 ? null : detachParams(res.theta) };
       });
       if (theta !== theta0) disposeParams(theta, theta0);
       theta = r.theta ?? theta0;
       sums = { total: sums.total + r.total, qa: sums.qa + r.qa, kl: sums.kl + r.kl };
       prog.tick(1, `loss ${r.total.toFixed(4)}`);
     }
+  } finally {
     if (theta !== theta0) disposeParams(theta, theta0);
-    return { total: sums.total / Math.max(1, batches), qa: sums.qa / Math.max(1, batches), kl: sums.kl / Math.max(1, batches) };
-  })();
+  }
+  const n = Math.max(1, batches);
+  return { total: sums.total / n, qa: sums.qa / n, kl: sums.kl / n };
 }
 
-export async function metaTrain(ctx: MetaTrainContext, cfg: Config): Promise<MetaTrainResult> {
-  const B = num(cfg, 'update_batch_size');
-  const resetFreq = num(cfg, 'reset_base_freq');
-  if (resetFreq % B !== 0) throw new Error(`meta-train: reset_base_freq (${resetFreq}) must be a multiple of update_batch_size (${B})`);
-  const R = resetFreq / B;
-  const gradAcc = num(cfg, 'grad_acc_steps');
-  const nEpochs = num(cfg, 'n_epochs');
-  const valEvery = num(cfg, 'val_steps') * gradAcc;
-  const maxOuter = num(cfg, 'max_outer_steps');
+/** Weight-model parameters keyed as saved (gpt_base.* for the body). */
+function savedName(n: string): string {
+  return n.startsWith('transformer.') ? `gpt_base.${n.slice('transformer.'.length)}` : n;
+}
+
+export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promise<MetaTrainResult> {
+  const B = cfg.update_batch_size;
+  if (cfg.reset_base_freq % B !== 0) throw new Error(`meta-train: reset_base_freq (${cfg.reset_base_freq}) must be a multiple of update_batch_size (${B})`);
+  const R = cfg.reset_base_freq / B;
+  const gradAcc = cfg.grad_acc_steps;
+  const valEvery = cfg.val_steps * gradAcc;
+  const maxOuter = cfg.max_outer_steps;
   if (ctx.data.train.length < B) throw new Error(`meta-train: ${ctx.data.train.length} training rows, need at least update_batch_size = ${B}`);
-  const names = Object.keys(ctx.wm.params);
-  const phi = names.map((n) => ctx.wm.params[n]!);
-  const opt = new E.Adam(phi, { lr: num(cfg, 'outer_lr'), maxGradNorm: num(cfg, 'grad_clip_thresh') });
-  const theta0 = ctx.base.params;
   const run = ctx.run;
+  const store = run.checkpoints;
   const bestFile = run.path('checkpoints', 'best.safetensors');
-  const lastFile = run.path('checkpoints', 'last.safetensors');
-  const adamFile = run.path('checkpoints', 'last.adam.safetensors');
+  const names = Object.keys(ctx.wm.params);
+  const theta0 = ctx.base.params;
+  const settings = { inner_lr: cfg.inner_lr, outer_lr: cfg.outer_lr };
+  const resumeCommand = ctx.resumeCommand ?? `camels-gpu meta-train --resume ${run.dir}`;
 
-  let state: ResumeState = run.loadState<ResumeState>() ?? { epoch: 0, batch: 0, outerStep: 0, bestVal: Infinity, history: [] };
-  if (state.batch > 0 || state.epoch > 0) {
-    if (!fs.existsSync(lastFile)) throw new Error(`meta-train --resume: ${lastFile} is missing`);
-    const f = openSafetensors(lastFile);
-    try {
-      for (const n of names) {
-        const key = n.startsWith('transformer.') ? `gpt_base.${n.slice('transformer.'.length)}` : n;
-        const old = ctx.wm.params[n]!;
-        const t = E.keep(E.tensor(f.readAsFloat32(key), old.shape, { device: old.device, dtype: old.dtype, requiresGrad: true, name: n }));
-        ctx.wm.params[n] = t;
-        opt.params[names.indexOf(n)] = t;
-        old.dispose();
-      }
-    } finally {
-      f.close();
-    }
-    loadAdam(adamFile, opt, names);
-    run.log(`resumed at epoch ${state.epoch}, batch ${state.batch}, outer step ${state.outerStep}`);
-  }
-
-  const nBatches = Math.floor(ctx.data.train.length / B);
-  const stepsTotal = maxOuter > 0 ? maxOuter : Math.ceil((nEpochs * nBatches) / gradAcc);
-  const prog = new Progress('meta-train', stepsTotal);
-  prog.tick(state.outerStep);
+  // Resume: the latest checkpoint replaces the weight model before the optimizer takes its parameters.
+  let state: MetaState = { epoch: 0, batch: 0, outerStep: 0, bestVal: null, history: [], checkpointStep: 0, finalValidated: false, metricsBytes: 0, carry: false, acc: false };
+  const latest = store.latest();
   let theta = theta0;
   let acc: Tensor[] | null = null;
-  let locIndex = state.epoch * nBatches + state.batch;
+  if (latest) {
+    state = JSON.parse(fs.readFileSync(path.join(latest, 'state.json'), 'utf8')) as MetaState;
+    const like: Record<string, Tensor> = {};
+    for (const n of names) like[savedName(n)] = ctx.wm.params[n]!;
+    const { tensors } = loadTensorFile(path.join(latest, 'weight_model.safetensors'), like, { requiresGrad: true });
+    for (const n of names) {
+      ctx.wm.params[n]!.dispose();
+      ctx.wm.params[n] = tensors[savedName(n)]!;
+    }
+    if (state.carry) theta = loadTensorFile(path.join(latest, 'carry.safetensors'), theta0, { requiresGrad: true }).tensors;
+    if (state.acc) {
+      const likeAcc = Object.fromEntries(names.map((n) => [n, ctx.wm.params[n]!]));
+      const t = loadTensorFile(path.join(latest, 'acc.safetensors'), likeAcc, { requiresGrad: false }).tensors;
+      acc = names.map((n) => t[n]!);
+    }
+    run.truncateMetrics(state.metricsBytes);
+    run.log(`resumed from ${latest}: epoch ${state.epoch}, batch ${state.batch}, outer step ${state.outerStep}`);
+    console.error(`meta-train: resuming at outer step ${state.outerStep} (epoch ${state.epoch}, batch ${state.batch}) from ${latest}`);
+  } else {
+    run.truncateMetrics(0);
+  }
+  const phi = names.map((n) => ctx.wm.params[n]!);
+  const opt = new E.Adam(phi, { lr: cfg.outer_lr, maxGradNorm: cfg.grad_clip_thresh });
+  if (latest) loadAdamState(path.join(latest, 'adam.safetensors'), opt, names);
+
+  const nBatches = Math.floor(ctx.data.train.length / B);
+  const stepsTotal = maxOuter > 0 ? maxOuter : Math.ceil((cfg.n_epochs * nBatches) / gradAcc);
+  const prog = new Progress('meta-train', stepsTotal);
+  prog.tick(state.outerStep);
 
   const checkpoint = async () => {
-    await saveWeightModel(ctx.wm, lastFile);
-    await saveAdam(adamFile, opt, names);
-    run.saveState(state);
+    state.metricsBytes = run.metricsBytes();
+    state.carry = theta !== theta0;
+    state.acc = acc !== null;
+    state.checkpointStep = state.outerStep;
+    const dir = await store.commit(async (tmp) => {
+      await saveWeightModel(ctx.wm, path.join(tmp, 'weight_model.safetensors'));
+      crashPoint('checkpoint:weights-written');
+      await saveAdamState(path.join(tmp, 'adam.safetensors'), opt, names);
+      if (state.carry) await saveTensorFile(path.join(tmp, 'carry.safetensors'), theta, 'the carried base model');
+      if (acc) await saveTensorFile(path.join(tmp, 'acc.safetensors'), Object.fromEntries(names.map((n, j) => [n, acc![j]!])), 'the accumulated meta-gradient');
+      fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2));
+    });
+    run.log(`checkpoint at outer step ${state.outerStep} (epoch ${state.epoch}, batch ${state.batch}): ${dir}`);
+    return dir;
   };
+  const stopIfInterrupted = async () => {
+    const sig = await pollInterrupt();
+    if (!sig) return;
+    const dir = await checkpoint();
+    run.log(`interrupted by ${sig}; checkpoint ${dir}`);
+    throw new Interrupted(sig, run.dir, resumeCommand);
+  };
+  const lastGood = () => store.latest();
 
-  const runValidation = async (i: number) => {
-    if (!bool(cfg, 'val') || ctx.data.val.length < B) return;
-    const v = await validate(ctx, cfg, theta0, 'validate');
+  /** Validation; false when interrupted (nothing recorded, it reruns on resume). */
+  const runValidation = async (i: number): Promise<boolean> => {
+    if (!cfg.val || ctx.data.val.length < B) return true;
+    const v = await validate(ctx, cfg, theta0);
+    if (!v) return false;
+    checkFinite({ 'validation loss': v.total }, { task: 'meta-train', step: state.outerStep, settings, lastGood: lastGood() });
     run.metric({ kind: 'val', epoch: state.epoch, batch: i, outer_step: state.outerStep, total_loss: v.total, qa_loss: v.qa, kl: v.kl });
     run.log(`validation at outer step ${state.outerStep}: total ${v.total.toFixed(5)} (qa ${v.qa.toFixed(5)}, kl ${v.kl.toFixed(5)})`);
     state.history.push({ step: state.outerStep, val: v.total });
-    if (v.total < state.bestVal) {
+    if (state.bestVal === null || v.total < state.bestVal) {
       state.bestVal = v.total;
       await saveWeightModel(ctx.wm, bestFile);
       run.log(`new best validation loss ${v.total.toFixed(5)} → ${bestFile}`);
     }
+    return true;
   };
 
-  outer: for (let epoch = state.epoch; epoch < nEpochs; epoch++) {
-    const order = new Prng(num(cfg, 'seed') * 50 + epoch).permutation(ctx.data.train.length);
-    for (let i = epoch === state.epoch ? state.batch : 0; i < nBatches; i++) {
-      if (i % valEvery === 0) await runValidation(i);
-      const rows = order.slice(i * B, (i + 1) * B).map((j) => ctx.data.train[j]!);
-      const loc = ctx.data.loc.length && bool(cfg, 'web_text_loc') ? ctx.data.loc[locIndex++ % ctx.data.loc.length]! : null;
-      const stepSeed = num(cfg, 'seed') * 1000003 + epoch * nBatches + i;
-      const out = await E.tidyAsync(async () => {
-        const mb = makeMetaBatch(ctx, cfg, rows, loc);
-        // The weight model runs in train mode (dropout on) during meta-training (spec 9.11).
-        const w = tokenWeights(ctx.wm, ctx.wm.params, mb.docs.ids, mb.docs.mask, { training: true, dropoutSeed: stepSeed ^ 0x2545f491 });
-        const res = metaObjective(ctx.base.config, theta, mb, w, {
-          lr: num(cfg, 'inner_lr'),
-          steps: num(cfg, 'num_inner_steps'),
-          sequential: bool(cfg, 'sequential_update'),
-          createGraph: true,
-          training: true,
-          dropoutSeed: stepSeed,
-          cKl: num(cfg, 'c_kl'),
-          preLogitsTraining: bool(cfg, 'kl_pre_dropout'),
+  const done = () => (maxOuter > 0 && state.outerStep >= maxOuter) || state.epoch >= cfg.n_epochs;
+  try {
+    outer: while (!done()) {
+      const epoch = state.epoch;
+      const order = new Prng(cfg.seed * 50 + epoch).permutation(ctx.data.train.length);
+      for (let i = state.batch; i < nBatches; i++) {
+        await stopIfInterrupted();
+        if (i % valEvery === 0 && !(await runValidation(i))) await stopIfInterrupted();
+        const rows = order.slice(i * B, (i + 1) * B).map((j) => ctx.data.train[j]!);
+        const locStart = (epoch * nBatches + i) * cfg.loc_batch_size;
+        const loc = cfg.web_text_loc && ctx.data.loc.length ? Array.from({ length: cfg.loc_batch_size }, (_, j) => ctx.data.loc[(locStart + j) % ctx.data.loc.length]!) : [];
+        const stepSeed = cfg.seed * 1000003 + epoch * nBatches + i;
+        const stepEnds = (i + 1) % gradAcc === 0;
+        const out = await E.tidyAsync(async () => {
+          const mb = makeMetaBatch(ctx, cfg, rows, loc);
+          // The weight model runs in train mode (dropout on) during meta-training (spec 9.11).
+          const w = tokenWeights(ctx.wm, ctx.wm.params, mb.docs.ids, mb.docs.mask, { training: true, dropoutSeed: stepSeed ^ 0x2545f491 });
+          const res = metaObjective(ctx.base.config, theta, mb, w, { ...metaOptions(cfg, { createGraph: true, dropoutSeed: stepSeed }) });
+          const wNorm = weightNorm(w, mb.docs.mask, cfg);
+          const total = cfg.c_norm > 0 ? E.add(res.total, E.mulScalar(wNorm, cfg.c_norm)) : res.total;
+          const gs = E.grad(E.mulScalar(total, 1 / gradAcc), phi);
+          const summed = acc ? gs.map((g, j) => E.keep(E.add(acc![j]!, g))) : gs.map((g) => E.keep(g));
+          const wMean = E.noGrad(() => E.div(E.sum(w), E.sum(mb.docs.mask)));
+          const zero = E.zeros([], { device: ctx.device, dtype: ctx.dtype });
+          const gn2 = stepEnds ? E.noGrad(() => squaredNorm(summed)) : zero;
+          const [t, qa, kl, wm, wn, g2] = await readScalars([total, res.qaLoss, res.kl ?? zero, wMean, E.noGrad(() => E.detach(wNorm)), gn2]);
+          const carry = (i + 1) % R === 0 ? null : detachParams(res.theta);
+          return { summed, total: t!, qa: qa!, kl: kl!, wMean: wm!, wNorm: wn!, gradNorm: Math.sqrt(g2!), carry };
         });
-        const gs = E.grad(E.mulScalar(res.total, 1 / gradAcc), phi);
-        const summed = acc ? gs.map((g, j) => E.keep(E.add(acc![j]!, g))) : gs.map((g) => E.keep(g));
-        const wMean = E.noGrad(() => E.div(E.sum(w), E.sum(mb.docs.mask)));
-        const carry = (i + 1) % R === 0 ? null : detachParams(res.theta);
-        return { summed, total: await res.total.item(), qa: await res.qaLoss.item(), kl: res.kl ? await res.kl.item() : 0, wMean: await wMean.item(), carry };
-      });
-      if (acc) for (const t of acc) t.dispose();
-      acc = out.summed;
-      if (theta !== theta0) disposeParams(theta, theta0);
-      theta = out.carry ?? theta0; // carry the adapted base forward; reset every reset_base_freq documents
-      run.metric({ kind: 'train', epoch, batch: i, total_loss: out.total, qa_loss: out.qa, kl: out.kl, mean_weight: out.wMean });
-      state.batch = i + 1;
-      state.epoch = epoch;
-      if ((i + 1) % gradAcc === 0) {
+        const finite = { 'outer loss': out.total, ...(stepEnds ? { 'meta-gradient norm': out.gradNorm } : {}) };
+        if (Object.values(finite).some((v) => !Number.isFinite(v))) {
+          for (const t of out.summed) t.dispose();
+          if (out.carry) disposeParams(out.carry, theta0);
+          checkFinite(finite, { task: 'meta-train', step: state.outerStep + 1, settings, lastGood: lastGood() });
+        }
+        if (acc) for (const t of acc) t.dispose();
+        acc = out.summed;
+        if (theta !== theta0) disposeParams(theta, theta0);
+        theta = out.carry ?? theta0; // carry the adapted base forward; reset every reset_base_freq documents
+        run.metric({ kind: 'train', epoch, batch: i, total_loss: out.total, qa_loss: out.qa, kl: out.kl, mean_weight: out.wMean, weight_norm: out.wNorm });
+        state.batch = i + 1;
+        crashPoint('meta-train:batch-done');
+        if (stepEnds) {
+          opt.step(acc);
+          for (const t of acc) t.dispose();
+          acc = null;
+          state.outerStep++;
+          state.finalValidated = false;
+          prog.tick(1, `loss ${out.total.toFixed(4)} qa ${out.qa.toFixed(4)} w̄ ${out.wMean.toFixed(3)}`);
+          // Periodic checkpoints where nothing else is pending (base reset, no accumulated gradient).
+          if (theta === theta0 && state.outerStep - state.checkpointStep >= cfg.checkpoint_every) await checkpoint();
+          if (maxOuter > 0 && state.outerStep >= maxOuter) break outer;
+        }
+      }
+      // End of epoch: the leftover accumulated gradient is applied, the base reset.
+      if (acc) {
         opt.step(acc);
         for (const t of acc) t.dispose();
         acc = null;
-        state.outerStep++;
-        prog.tick(1, `loss ${out.total.toFixed(4)} qa ${out.qa.toFixed(4)} w̄ ${out.wMean.toFixed(3)}`);
-        // Checkpoint only where nothing else is pending: base reset and no accumulated gradient.
-        if (theta === theta0 && state.outerStep % num(cfg, 'checkpoint_every') === 0) await checkpoint();
-        if (maxOuter > 0 && state.outerStep >= maxOuter) break outer;
       }
+      if (theta !== theta0) disposeParams(theta, theta0);
+      theta = theta0;
+      state.epoch = epoch + 1;
+      state.batch = 0;
+      await checkpoint();
     }
-    state = { ...state, epoch: epoch + 1, batch: 0 };
-    if (acc) {
-      opt.step(acc);
-      for (const t of acc) t.dispose();
-      acc = null;
+    if (!state.finalValidated) {
+      await stopIfInterrupted();
+      if (!(await runValidation(-1))) await stopIfInterrupted();
+      state.finalValidated = true;
+      await checkpoint();
     }
+  } finally {
+    for (const t of (acc as Tensor[] | null) ?? []) t.dispose();
     if (theta !== theta0) disposeParams(theta, theta0);
-    theta = theta0;
-    await checkpoint();
+    opt.dispose();
   }
-  for (const t of (acc as Tensor[] | null) ?? []) t.dispose();
-  if (theta !== theta0) disposeParams(theta, theta0);
-  await runValidation(-1);
-  await checkpoint();
   prog.finish();
-  opt.dispose();
   if (!fs.existsSync(bestFile)) await saveWeightModel(ctx.wm, bestFile);
-  return { bestCheckpoint: bestFile, lastCheckpoint: lastFile, bestVal: state.bestVal, outerSteps: state.outerStep };
+  const last = store.latest()!;
+  return { bestCheckpoint: bestFile, lastCheckpoint: path.join(last, 'weight_model.safetensors'), bestVal: state.bestVal ?? NaN, outerSteps: state.outerStep };
 }
 
 export type { DeviceBatch };

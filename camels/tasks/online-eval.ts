@@ -1,7 +1,8 @@
 // Evaluation by online adaptation (reference spec 3): the QA-tuned base model takes one Adam step
-// per stream document on the weighted LM loss (dropout on, clip 750), optionally QA light-tunes,
-// then answers every question about the stream by diverse beam search. EM (the reference's prefix
-// match and the standard one) and F1; the reference's CSV plus a JSON summary.
+// per batch_size stream documents (× grad_acc_steps) on the weighted LM loss (dropout on, clip 750),
+// optionally QA light-tunes, then answers every question about the stream by diverse beam search. EM
+// (the reference's prefix match and the standard one) and F1; the reference's CSV plus a JSON
+// summary. A run whose loss or gradient norm turns non-finite is reported as diverged, not decoded.
 
 import fs from 'node:fs';
 import * as E from '../../engine/index.js';
@@ -10,10 +11,11 @@ import type { CausalLM } from '../../models/pretrained.js';
 import { disposeModel } from '../../models/pretrained.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
 import { padBatch, batchToDevice } from '../batch.js';
-import { bool, num, type Config } from '../config.js';
+import type { EvalConfig } from '../config.js';
 import type { QaExample } from '../data/types.js';
 import { weightedLmLoss } from '../losses.js';
 import { exactMatch, formatEvalCsv, scoreQuestion, summarizeScores, type EvalSummary, type QuestionScore } from '../metrics.js';
+import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import { writeAtomic, type RunDir } from '../runs/run-dir.js';
 import type { TokenWeighting } from '../weighting/weighters.js';
@@ -41,6 +43,15 @@ export interface EvalContext {
   dtype: DType;
   /** Prefix for output files (the lr in a sweep). */
   tag?: string;
+  /** Printed with an interruption. */
+  resumeCommand?: string;
+}
+
+/** Where an adaptation run stopped being finite. */
+export interface Divergence {
+  /** Adaptation steps taken before the check that found it. */
+  step: number;
+  reason: string;
 }
 
 export interface EvalOutcome {
@@ -49,97 +60,161 @@ export interface EvalOutcome {
   documents: number;
   questions: number;
   init: (EvalSummary & { emStandard: number }) | null;
-  final: EvalSummary & { emStandard: number };
+  /** null when the adaptation diverged (then `diverged` says where). */
+  final: (EvalSummary & { emStandard: number }) | null;
+  diverged?: Divergence;
   adaptSeconds: number;
   csv: string;
 }
 
-export function decodingOptions(cfg: Config, tok: HfTokenizer): DecodingOptions {
+/** The decoding keys of an eval config. */
+export type DecodingConfig = Pick<EvalConfig, 'max_new_tokens' | 'num_beams' | 'num_beam_groups' | 'diversity_penalty' | 'generation_batch_size' | 'max_answer_len'>;
+
+export function decodingOptions(cfg: DecodingConfig, tok: HfTokenizer): DecodingOptions {
   const { eos, pad } = specialIds(tok);
+  if (cfg.num_beams % cfg.num_beam_groups !== 0) throw new Error(`eval: num_beam_groups (${cfg.num_beam_groups}) must divide num_beams (${cfg.num_beams})`);
   return {
-    maxNewTokens: num(cfg, 'max_new_tokens'),
-    numBeams: num(cfg, 'num_beams'),
-    numBeamGroups: num(cfg, 'num_beam_groups'),
-    diversityPenalty: num(cfg, 'diversity_penalty'),
+    maxNewTokens: cfg.max_new_tokens,
+    numBeams: cfg.num_beams,
+    numBeamGroups: cfg.num_beam_groups,
+    diversityPenalty: cfg.diversity_penalty,
     eosTokenId: eos,
     padTokenId: pad,
+    ...(cfg.generation_batch_size > 0 ? { batchSize: cfg.generation_batch_size } : {}),
   };
 }
 
 /** Answer and score every question; returns per-question scores and the summary. */
-export async function scoreQa(model: CausalLM, tok: HfTokenizer, questions: QaExample[], cfg: Config, label: string): Promise<{ scores: QuestionScore[]; summary: EvalSummary & { emStandard: number } }> {
-  const preds = await answerQuestions(model, tok, questions, decodingOptions(cfg, tok), label, num(cfg, 'max_answer_len'));
+export async function scoreQa(model: CausalLM, tok: HfTokenizer, questions: QaExample[], cfg: DecodingConfig, label: string): Promise<{ scores: QuestionScore[]; summary: EvalSummary & { emStandard: number } }> {
+  const preds = await answerQuestions(model, tok, questions, decodingOptions(cfg, tok), label, cfg.max_answer_len);
   const scores = questions.map((q, i) => scoreQuestion(q.question, preds[i]!.gold, preds[i]!.predictions));
   const emStandard = scores.length ? scores.filter((s) => s.predictions.some((p) => exactMatch(p, s.gold) === 1)).length / scores.length : NaN;
   return { scores, summary: { ...summarizeScores(scores), emStandard } };
 }
 
 /** One online-adaptation run at learning rate lr. */
-export async function evaluateOnline(ctx: EvalContext, cfg: Config, lr: number): Promise<EvalOutcome> {
+export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: number): Promise<EvalOutcome> {
   const tok = ctx.tokenizer;
   const tag = ctx.tag ?? '';
+  const resumeCommand = ctx.resumeCommand ?? `camels-gpu eval --resume ${ctx.run.dir}`;
   const model = ctx.loadBase();
+  let guard: E.Tensor | null = null;
   try {
     let init: EvalOutcome['init'] = null;
-    if (bool(cfg, 'eval_init')) {
+    if (cfg.eval_init) {
       const r = await scoreQa(model, tok, ctx.stream.questions, cfg, 'answer (before)');
       writeAtomic(ctx.run.path(`${tag}init_em.csv`), formatEvalCsv(r.scores));
       init = r.summary;
     }
     const names = Object.keys(model.params);
     const params = names.map((n) => model.params[n]!);
-    const optName = String(cfg.optimizer);
-    if (optName !== 'adam' && optName !== 'sgd') throw new Error(`eval: optimizer '${optName}' is not supported (adam or sgd)`);
-    const opt = optName === 'adam' ? new E.Adam(params, { lr, maxGradNorm: num(cfg, 'grad_clip_thresh') }) : null;
-    const T = num(cfg, 'max_text_len');
+    const opt = cfg.optimizer === 'adam' ? new E.Adam(params, { lr, maxGradNorm: cfg.grad_clip_thresh }) : null;
+    const T = cfg.max_text_len;
     const { pad } = specialIds(tok);
-    const prog = new Progress(`adapt (${ctx.weighting.name}, lr ${lr})`, ctx.stream.documents.length * num(cfg, 'n_epochs'));
+    const docs = ctx.stream.documents;
+    const B = cfg.batch_size;
+    const G = cfg.grad_acc_steps;
+    const chunks = Math.ceil(docs.length / B);
+    const prog = new Progress(`adapt (${ctx.weighting.name}, lr ${lr})`, docs.length * cfg.n_epochs);
     const t0 = Date.now();
     let truncatedDocs = 0;
-    for (let epoch = 0; epoch < num(cfg, 'n_epochs'); epoch++) {
-      for (let d = 0; d < ctx.stream.documents.length; d++) {
-        const { ids, truncated } = tokenizeDocument(tok, ctx.stream.documents[d]!, T);
-        if (truncated > 0 && epoch === 0) truncatedDocs++;
-        const loss = await E.tidyAsync(async () => {
-          const batch = batchToDevice(padBatch([ids], T, pad), ctx.dtype, ctx.device);
+    let steps = 0;
+    let diverged: Divergence | undefined;
+    // Σ (x − x) over losses and gradient norms: NaN as soon as one was NaN or ±Inf, read with the loss readbacks.
+    guard = E.keep(E.zeros([], { device: ctx.device, dtype: ctx.dtype }));
+    let acc: E.Tensor[] | null = null;
+    const readGuard = async (): Promise<boolean> => {
+      const v = await guard!.item();
+      if (Number.isFinite(v)) return true;
+      diverged = { step: steps, reason: `the adaptation loss or gradient norm became non-finite by step ${steps} (lr ${lr})` };
+      return false;
+    };
+    adapt: for (let epoch = 0; epoch < cfg.n_epochs; epoch++) {
+      for (let c = 0; c < chunks; c++) {
+        const sig = await pollInterrupt();
+        if (sig) throw new Interrupted(sig, ctx.run.dir, resumeCommand);
+        const d = c * B;
+        const rows = docs.slice(d, d + B).map((doc) => tokenizeDocument(tok, doc, T));
+        if (epoch === 0) truncatedDocs += rows.filter((r) => r.truncated > 0).length;
+        const last = c === chunks - 1;
+        const stepNow = (c + 1) % G === 0 || last;
+        const readNow = c % 20 === 0;
+        const out = await E.tidyAsync(async () => {
+          const batch = batchToDevice(padBatch(rows.map((r) => r.ids), T, pad), ctx.dtype, ctx.device);
           const w = ctx.weighting.weights(batch);
           // dropout on during adaptation (spec 3.2, 9.9)
-          const l = weightedLmLoss(model.config, model.params, batch, w, { training: true, dropoutSeed: num(cfg, 'seed') * 100003 + epoch * 7919 + d });
-          const gs = E.grad(l, params);
-          if (opt) opt.step(gs);
-          else E.sgdStepInPlace(params, gs, lr);
-          return d % 20 === 0 ? await l.item() : NaN;
+          const l = weightedLmLoss(model.config, model.params, batch, w, { training: true, dropoutSeed: cfg.seed * 100003 + epoch * 7919 + d });
+          const gs = E.grad(G > 1 ? E.mulScalar(l, 1 / G) : l, params);
+          const summed = acc ? gs.map((g, j) => E.keep(E.add(acc![j]!, g))) : gs.map((g) => E.keep(g));
+          let g = E.add(guard!, E.sub(l, l));
+          if (stepNow) {
+            if (opt) {
+              const norm = opt.step(summed);
+              if (norm) g = E.add(g, E.sub(norm, norm));
+            } else {
+              g = E.add(g, E.sub(squaredNormOf(summed), squaredNormOf(summed)));
+              E.sgdStepInPlace(params, summed, lr);
+            }
+          }
+          const nextGuard = E.keep(g);
+          return { summed, nextGuard, read: readNow ? Array.from(await E.concat([E.reshape(l, [1]), E.reshape(nextGuard, [1])], 0).data()) : null };
         });
-        prog.tick(1, Number.isNaN(loss) ? undefined : `loss ${loss.toFixed(4)}`);
+        guard.dispose();
+        guard = out.nextGuard;
+        if (acc) for (const t of acc) t.dispose();
+        acc = out.summed;
+        if (stepNow) {
+          for (const t of acc) t.dispose();
+          acc = null;
+          steps++;
+        }
+        prog.tick(rows.length, out.read && Number.isFinite(out.read[0]!) ? `loss ${out.read[0]!.toFixed(4)}` : undefined);
+        if (out.read && !Number.isFinite(out.read[1]!) && !(await readGuard())) break adapt;
       }
     }
-    await E.getBackend(ctx.device).sync();
+    for (const t of (acc as E.Tensor[] | null) ?? []) t.dispose();
+    if (!diverged) await readGuard(); // also waits for the device
     const adaptSeconds = (Date.now() - t0) / 1000;
     opt?.dispose();
     if (truncatedDocs) ctx.run.log(`${truncatedDocs} documents were longer than max_text_len=${T} and were right-truncated`);
-    if (bool(cfg, 'qa_lt_final')) {
-      if (!ctx.ltTrain?.length || !ctx.ltVal?.length) throw new Error('eval: qa_lt_final=true needs lt_train_path and lt_val_path (QA light-tuning data)');
-      await qaLightTune(model, tok, ctx.ltTrain, ctx.ltVal, cfg, ctx.run, { lr: num(cfg, 'lt_lr'), batchSize: num(cfg, 'lt_batch_size'), valSteps: num(cfg, 'lt_val_steps'), patience: num(cfg, 'lt_patience'), metric: String(cfg.lt_stopping_metric), maxSteps: num(cfg, 'lt_steps'), gradAcc: num(cfg, 'grad_acc_steps'), clip: num(cfg, 'grad_clip_thresh'), label: 'light-tune' });
-    }
-    const r = await scoreQa(model, tok, ctx.stream.questions, cfg, 'answer');
     const csv = ctx.run.path(`${tag}final_em.csv`);
+    const base = { lr, weighting: ctx.weighting.name, documents: docs.length, questions: ctx.stream.questions.length, init, adaptSeconds, csv };
+    if (diverged) {
+      ctx.run.log(`lr ${lr}: diverged: ${diverged.reason}`);
+      console.error(`eval: lr ${lr} diverged (${diverged.reason}); it is marked 'diverged' and the sweep goes on`);
+      writeAtomic(csv, 'diverged\n');
+      const outcome: EvalOutcome = { ...base, final: null, diverged };
+      writeAtomic(ctx.run.path(`${tag}summary.json`), JSON.stringify(outcome, null, 2));
+      ctx.run.metric({ kind: 'eval', ...outcome });
+      return outcome;
+    }
+    if (cfg.qa_lt_final) {
+      if (!ctx.ltTrain?.length || !ctx.ltVal?.length) throw new Error('eval: qa_lt_final=true needs lt_train_path and lt_val_path (QA light-tuning data)');
+      await qaLightTune(model, tok, ctx.ltTrain, ctx.ltVal, cfg, ctx.run, { lr: cfg.lt_lr, batchSize: cfg.lt_batch_size, valSteps: cfg.lt_val_steps, patience: cfg.lt_patience, metric: cfg.lt_stopping_metric, maxSteps: cfg.lt_steps, gradAcc: cfg.grad_acc_steps, clip: cfg.grad_clip_thresh, label: 'light-tune', resumeCommand });
+    }
+    const sig = await pollInterrupt();
+    if (sig) throw new Interrupted(sig, ctx.run.dir, resumeCommand);
+    const r = await scoreQa(model, tok, ctx.stream.questions, cfg, 'answer');
     writeAtomic(csv, formatEvalCsv(r.scores));
-    const outcome: EvalOutcome = {
-      lr,
-      weighting: ctx.weighting.name,
-      documents: ctx.stream.documents.length,
-      questions: ctx.stream.questions.length,
-      init,
-      final: r.summary,
-      adaptSeconds,
-      csv,
-    };
+    const outcome: EvalOutcome = { ...base, final: r.summary };
     writeAtomic(ctx.run.path(`${tag}summary.json`), JSON.stringify(outcome, null, 2));
     ctx.run.metric({ kind: 'eval', ...outcome });
     return outcome;
   } finally {
+    guard?.dispose();
     disposeModel(model);
   }
+}
+
+function squaredNormOf(gs: E.Tensor[]): E.Tensor {
+  return gs.map((g) => E.sum(E.mul(g, g))).reduce((a, b) => E.add(a, b));
+}
+
+/** The outcome a previous (interrupted) run of the same sweep already wrote for this lr, if complete. */
+export function finishedOutcome(run: RunDir, tag: string): EvalOutcome | null {
+  const f = run.path(`${tag}summary.json`);
+  if (!fs.existsSync(f)) return null;
+  return JSON.parse(fs.readFileSync(f, 'utf8')) as EvalOutcome;
 }
 
 export function fileExists(p: string | null): p is string {

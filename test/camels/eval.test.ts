@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVAL_DEFAULTS, type Config } from '../../camels/config.js';
+import { EVAL_DEFAULTS, type EvalConfig } from '../../camels/config.js';
 import { syntheticQaExamples } from '../../camels/data/synthetic.js';
 import { renderReport } from '../../camels/report/report.js';
 import { RunDir } from '../../camels/runs/run-dir.js';
@@ -19,7 +19,7 @@ describe('online-adaptation eval', () => {
     const { test } = smallData(11);
     const stream = { documents: test.map((d) => d.text), questions: syntheticQaExamples(test) };
     const dir = tempDir('camels-eval-');
-    const cfg: Config = { ...EVAL_DEFAULTS, max_text_len: 160, max_question_len: 40, max_answer_len: 12, num_beams: 4, num_beam_groups: 2, max_new_tokens: 4, eval_init: true };
+    const cfg: EvalConfig = { ...EVAL_DEFAULTS, max_text_len: 160, max_question_len: 40, max_answer_len: 12, num_beams: 4, num_beam_groups: 2, max_new_tokens: 4, eval_init: true };
     const r = await evaluateOnline({ run: new RunDir(dir), tokenizer: tok, loadBase: () => tinyModel(8), weighting: uniformWeighting(), stream, device: 'cpu', dtype: 'float32' }, cfg, 1e-3);
     const lines = fs.readFileSync(path.join(dir, 'final_em.csv'), 'utf8').trimEnd().split('\r\n');
     expect(lines.length).toBe(stream.questions.length + 3);

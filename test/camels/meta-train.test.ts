@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { padBatch, qaBatch, batchToDevice } from '../../camels/batch.js';
-import { TRAIN_DEFAULTS, type Config } from '../../camels/config.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../../camels/config.js';
 import { metaObjective } from '../../camels/meta-objective.js';
 import { RunDir } from '../../camels/runs/run-dir.js';
 import { metaTrain } from '../../camels/tasks/meta-train.js';
@@ -59,7 +59,7 @@ describe('short meta-training', () => {
     const bodyParams = Object.fromEntries(Object.entries(body.params).filter(([k]) => k.startsWith('transformer.')));
     const wm = newWeightModel(body.config, body.rawConfig, bodyParams, 8, 2);
     const dir = tempDir('camels-meta-');
-    const cfg: Config = {
+    const cfg: TrainConfig = {
       ...TRAIN_DEFAULTS,
       max_text_len: 96,
       max_question_len: 40,
@@ -82,7 +82,8 @@ describe('short meta-training', () => {
     expect(r.outerSteps).toBe(12);
     expect(fs.existsSync(r.bestCheckpoint)).toBe(true);
     expect(fs.existsSync(r.lastCheckpoint)).toBe(true);
-    const state = JSON.parse(fs.readFileSync(`${dir}/state.json`, 'utf8'));
+    const latest = new RunDir(dir).checkpoints.latest()!;
+    const state = JSON.parse(fs.readFileSync(`${latest}/state.json`, 'utf8'));
     expect(state.outerStep).toBe(12);
     disposeModel(base);
     for (const t of Object.values(wm.params)) t.dispose();

@@ -3,40 +3,11 @@
 // configured run) writes a weight model; eval runs uniform / ssm / tfidf / CaMeLS, an lr sweep, and
 // writes the reference's CSV rows.
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateSyntheticDataset, syntheticQaExamples } from '../../camels/data/synthetic.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.join(ROOT, 'bin', 'camels-gpu.mjs');
-const TINY = path.join(ROOT, 'test', 'fixtures', 'golden', 'tiny-gpt2');
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, CAMELS_QUIET: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-const csvCell = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
-function writeStreamingQa(dir: string): void {
-  const ds = generateSyntheticDataset({ seed: 21, qaPretrain: 6, metaTrain: 8, validation: 4, test: 3, distractors: 1 });
-  const write = (name: string, docs: typeof ds.test) => {
-    const rows = syntheticQaExamples(docs).map((r) => [r.document, r.question, `${r.answer}\\\\${r.answer} (the)`].map(csvCell).join(','));
-    fs.writeFileSync(path.join(dir, name), ['text,question,answers', ...rows].join('\n') + '\n');
-  };
-  write('train.csv', ds.metaTrain);
-  write('val.csv', ds.validation);
-  write('test.csv', ds.test);
-  write('qa_train.csv', ds.qaPretrain);
-  write('qa_val.csv', ds.validation);
-  const owt = ['raw_text', ...ds.qaPretrain.map((d) => csvCell(d.text))].join('\n') + '\n';
-  fs.writeFileSync(path.join(dir, '8k.csv'), owt);
-  fs.writeFileSync(path.join(dir, '2k.csv'), owt);
-}
+import { TINY, cli, writeStreamingQa } from './run-fixtures.js';
 
 describe('reference-style commands on StreamingQA CSVs', () => {
   it('qa-train, meta-train and eval (all weightings, an lr sweep) end to end', () => {
