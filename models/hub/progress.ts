@@ -11,7 +11,7 @@ export class DownloadProgress {
 
   constructor(private readonly label: string, private readonly total: number, private done: number, private readonly out: NodeJS.WriteStream = process.stderr) {
     this.tty = Boolean(out.isTTY);
-    this.quiet = Boolean(process.env.HF_HUB_DISABLE_PROGRESS_BARS);
+    this.quiet = ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_DISABLE_PROGRESS_BARS ?? '').trim().toLowerCase());
     if (!this.quiet && !this.tty) out.write(`downloading ${label} (${mb(total)}${done > 0 ? `, resuming at ${mb(done)}` : ''})\n`);
     this.draw(true);
   }

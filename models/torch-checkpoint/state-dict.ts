@@ -13,6 +13,9 @@ const SAFETENSORS_CODE: Readonly<Record<TorchDtype, SafetensorsDtype>> = {
   float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
 };
 
+/** Largest tensor read (elements): a typed array's limit, well above any GPT-J weight (2.1e8). */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
 /** Keys under which checkpoints commonly nest the state dict. */
 const NESTING_KEYS = ['state_dict', 'model_state_dict', 'model'];
 
@@ -36,9 +39,15 @@ export function collectStateDict(root: unknown, file: string): Map<string, Torch
     if (nested) dict = nested;
   }
   const out = new Map<string, TorchTensorRef>();
+  const open = new Set<Map<unknown, unknown>>(); // a pickle can make a dict contain itself
   const walk = (v: unknown, prefix: string): void => {
     if (v instanceof TorchTensorRef) out.set(prefix, v);
-    else if (v instanceof Map) for (const [k, x] of v) walk(x, prefix ? `${prefix}.${String(k)}` : String(k));
+    else if (v instanceof Map) {
+      if (open.has(v)) throw new TorchCheckpointError(file, prefix, 'the checkpoint\'s dicts contain themselves (a cycle)');
+      open.add(v);
+      for (const [k, x] of v) walk(x, prefix ? `${prefix}.${String(k)}` : String(k));
+      open.delete(v);
+    }
   };
   walk(dict, '');
   if (out.size === 0) throw new TorchCheckpointError(file, undefined, 'holds no tensors (expected a state dict, or a dict with one under \'state_dict\')');
@@ -96,6 +105,7 @@ export class TorchStateDict implements TensorSource {
 
   private checkBounds(key: string, t: TorchTensorRef): void {
     if (t.numel === 0) return;
+    if (t.numel > MAX_ELEMENTS) throw new TorchCheckpointError(this.file, key, `shape ${JSON.stringify(t.shape)} has ${t.numel} elements, more than one tensor can hold here (${MAX_ELEMENTS})`);
     const last = t.storageOffset + t.shape.reduce((acc, d, i) => acc + (d - 1) * t.stride[i]!, 0);
     if (last >= t.storage.numel) throw new TorchCheckpointError(this.file, key, `view [offset ${t.storageOffset}, shape ${JSON.stringify(t.shape)}, stride ${JSON.stringify(t.stride)}] reaches element ${last} of a ${t.storage.numel}-element storage`);
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { openTorchCheckpoint } from '../../models/torch-checkpoint/state-dict.js';
+import { collectStateDict, openTorchCheckpoint } from '../../models/torch-checkpoint/state-dict.js';
 import { unpickle, UnpicklingError } from '../../models/torch-checkpoint/unpickler.js';
 import { resolveTorchGlobal } from '../../models/torch-checkpoint/torch-globals.js';
 import { openSafetensors } from '../../models/safetensors.js';
@@ -110,6 +110,13 @@ describe('torch.save reader: refusals', () => {
     expect(() => unpickle(pkl, { where: 't', resolveGlobal: resolveTorchGlobal })).toThrow(/refusing global 'builtins\.eval'/);
     const stackGlobal = Buffer.concat([Buffer.from([0x80, 4, 0x8c, 2]), Buffer.from('os'), Buffer.from([0x8c, 6]), Buffer.from('system'), Buffer.from([0x93, 0x2e])]);
     expect(() => unpickle(stackGlobal, { where: 't', resolveGlobal: resolveTorchGlobal })).toThrow(UnpicklingError);
+  });
+
+  it('a dict that contains itself is an error, not a hang or a stack overflow', () => {
+    // {'a': <the same dict>}: EMPTY_DICT, BINPUT 0, 'a', BINGET 0, SETITEM, STOP
+    const pkl = Buffer.concat([Buffer.from([0x80, 2, 0x7d, 0x71, 0, 0x8c, 1]), Buffer.from('a'), Buffer.from([0x68, 0, 0x73, 0x2e])]);
+    const root = unpickle(pkl, { where: 't', resolveGlobal: resolveTorchGlobal }).value;
+    expect(() => collectStateDict(root, 'cyclic.pt')).toThrow(/cyclic\.pt.*cycle/);
   });
 
   it('a truncated zip checkpoint is an error naming the file', () => {
