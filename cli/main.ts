@@ -157,7 +157,13 @@ if (argv.length <= 2) {
   cli.outputHelp();
   process.exit(0);
 }
-cli.parse(argv);
+try {
+  cli.parse(argv);
+} catch (e) {
+  // cac's own errors (a missing required argument, an unknown option): one line, no stack
+  console.error(`camels-gpu: ${(e as Error).message}; see camels-gpu ${cli.matchedCommandName ?? ''} --help`.replace('  ', ' '));
+  process.exit(1);
+}
 if (!cli.matchedCommand && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version') && !argv.includes('-v')) {
   console.error(`camels-gpu: unknown command '${cli.args.join(' ')}'; see camels-gpu --help`);
   process.exit(1);

@@ -104,5 +104,8 @@ describe('convert', () => {
     const noBase = cli(['convert', path.join(PT, 'tiny-gpt2.state_dict.pt'), path.join(dir, 'model-dir')]);
     expect(noBase.code).toBe(1);
     expect(noBase.err).toMatch(/needs --base/);
+    const noArgs = cli(['convert']);
+    expect(noArgs.code).toBe(1);
+    expect(noArgs.err.trim()).toBe('camels-gpu: missing required args for command `convert <in> <out>`; see camels-gpu convert --help');
   });
 });
