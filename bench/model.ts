@@ -4,7 +4,7 @@
 
 import * as E from '../engine/index.js';
 import type { Backend, Tensor } from '../engine/index.js';
-import { toDevice, padBatch, qaBatch } from '../camels/batch.js';
+import { batchToDevice, padBatch, qaBatch } from '../camels/batch.js';
 import { qaLoss, weightedLmLoss } from '../camels/losses.js';
 import { parseHfConfig } from '../models/hf-config.js';
 import { disposeModel, initModel } from '../models/pretrained.js';
@@ -43,7 +43,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
   const B = opts.batch;
   const T = opts.seq;
   const seqs = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rng.uniform() * cfg.vocabSize)));
-  const docs = toDevice(padBatch(seqs, T, 0), 'float32', device);
+  const docs = batchToDevice(padBatch(seqs, T, 0), 'float32', device);
   const base = { backend: device, adapter: backend.adapterName, config: opts.config };
   const out: BenchRecord[] = [];
   const emit = (r: BenchRecord) => {
@@ -72,7 +72,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
     disposeModel(model);
     return out;
   }
-  const qa = toDevice(qaBatch(Array.from({ length: B }, (_, i) => ({ question: seqs[i]!.slice(0, 24), answer: seqs[i]!.slice(24, 32) })), 32, 0), 'float32', device);
+  const qa = batchToDevice(qaBatch(Array.from({ length: B }, (_, i) => ({ question: seqs[i]!.slice(0, 24), answer: seqs[i]!.slice(24, 32) })), 32, 0), 'float32', device);
   const mem = memory(backend);
   mem?.reset();
   const metaMs = await timeMedian(

@@ -69,7 +69,7 @@ export interface DeviceBatch {
   host: HostBatch;
 }
 
-export function toDevice(b: HostBatch, dtype: DType, device: DeviceName): DeviceBatch {
+export function batchToDevice(b: HostBatch, dtype: DType, device: DeviceName): DeviceBatch {
   return {
     ids: E.tensor(b.ids, [b.B, b.T], { dtype: 'int32', device }),
     mask: E.tensor(b.mask, [b.B, b.T], { dtype, device }),

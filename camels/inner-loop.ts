@@ -7,7 +7,7 @@ import type { Tensor } from '../engine/index.js';
 import type { HfConfig } from '../models/hf-config.js';
 import type { Params } from '../models/gpt.js';
 import { mixSeed } from '../models/seeds.js';
-import { sliceBatch, toDevice, type DeviceBatch } from './batch.js';
+import { sliceBatch, batchToDevice, type DeviceBatch } from './batch.js';
 import { weightedLmLoss } from './losses.js';
 
 export interface InnerLoopOptions {
@@ -48,7 +48,7 @@ export function innerLoop(cfg: HfConfig, theta0: Params, docs: DeviceBatch, w: T
   for (let s = 0; s < steps; s++) {
     if (sequential) {
       for (let i = 0; i < B; i++) {
-        const row = toDevice(sliceBatch(docs.host, i, i + 1), docs.mask.dtype, docs.ids.device);
+        const row = batchToDevice(sliceBatch(docs.host, i, i + 1), docs.mask.dtype, docs.ids.device);
         takeStep(row, E.slice(w, [i, 0], [i + 1, docs.host.T]));
       }
     } else takeStep(docs, w);

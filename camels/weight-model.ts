@@ -1,6 +1,7 @@
 // The CaMeLS weight model (reference spec 1.2): a GPT-2 body, Linear(d, h) → exact GELU →
 // Linear(h, 1) (zero-initialised) → softplus(β = 3), times the attention mask. Checkpoints use the
-// reference's state-dict keys (gpt_base.*, fc1.*, fc2.*) in safetensors.
+// reference's state-dict keys (gpt_base.*, fc1.*, fc2.*), in safetensors or in run.py's torch.save
+// files ({'state_dict': …}).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,9 @@ import { HostRng } from '../engine/random.js';
 import { parseHfConfig, type HfConfig } from '../models/hf-config.js';
 import { transformerForward, type Params } from '../models/gpt.js';
 import { countNonFinite, paramsToHost, readParams } from '../models/pretrained.js';
-import { openSafetensors, writeSafetensors } from '../models/safetensors.js';
+import { writeSafetensors } from '../models/safetensors.js';
+import { loadStateDictFile } from '../models/weights-file.js';
+import { resolveModelSource } from '../models/model-source.js';
 import { fsyncPath, writeAtomic } from './runs/atomic-files.js';
 
 export interface CamelsWeightModel {
@@ -34,12 +37,12 @@ export function tokenWeights(wm: CamelsWeightModel, params: Params, ids: Tensor,
   return E.mul(E.softplus(E.reshape(z, [B, T]), wm.beta, 20), mask);
 }
 
-/** Load a weight model: safetensors with gpt_base.* / fc1.* / fc2.* keys, plus the body's config JSON. */
+/** Load a weight model: a state dict (safetensors or .pt) with gpt_base.* / fc1.* / fc2.* keys, plus the body's config JSON. */
 export function loadWeightModel(file: string, bodyConfigFile: string, opts: { device?: DeviceName; dtype?: DType } = {}): CamelsWeightModel {
   if (!fs.existsSync(bodyConfigFile)) throw new Error(`weight model: body config '${bodyConfigFile}' not found`);
   const raw = JSON.parse(readUtf8File(bodyConfigFile)) as Record<string, unknown>;
   const bodyConfig = parseHfConfig({ model_type: 'gpt2', ...raw }, bodyConfigFile);
-  const f = openSafetensors(file);
+  const f = loadStateDictFile(file);
   try {
     const params = readParams(f, bodyConfig, file, { ...opts, stripPrefix: 'gpt_base.', bodyOnly: true });
     const dtype = opts.dtype ?? 'float32';
@@ -62,6 +65,22 @@ export function loadWeightModel(file: string, bodyConfigFile: string, opts: { de
   } finally {
     f.close();
   }
+}
+
+/** The reference's default weight-model body (conf/weight_model/CaMeLS.yaml: pretrained_model). */
+export const REFERENCE_BODY_MODEL = 'distilgpt2';
+
+/**
+ * The body config for a weight-model checkpoint: the `<name>.config.json` this project writes next
+ * to it, else the config.json of `bodyModel` (a directory or hub id; run.py's .pt files carry no
+ * config, their body is `pretrained_model`, distilgpt2 by default).
+ */
+export async function weightModelBodyConfig(file: string, bodyModel: string | null): Promise<string> {
+  if (!fs.existsSync(file)) throw new Error(`weight model '${file}' not found`);
+  const sidecar = file.replace(/\.(safetensors|pt|pth|bin|ckpt)$/, '') + '.config.json';
+  if (fs.existsSync(sidecar)) return sidecar;
+  const dir = await resolveModelSource(bodyModel ?? REFERENCE_BODY_MODEL, { files: ['config.json'] });
+  return path.join(dir, 'config.json');
 }
 
 /**

@@ -1,4 +1,4 @@
-// camels-gpu command line (cac): info, bench, generate, score, qa-train, meta-train, eval.
+// camels-gpu command line (cac): info, bench, generate, score, convert, qa-train, meta-train, eval.
 // Tasks accept the reference's `key=value` overrides (spec section 6) besides their flags.
 
 import { cac } from 'cac';
@@ -63,7 +63,7 @@ cli
 
 cli
   .command('generate', 'Generate text from a Hugging Face model directory (greedy, beam or diverse group beam search)')
-  .option('--model <dir>', 'Model directory (config.json, model.safetensors, tokenizer.json)')
+  .option('--model <dir|id>', 'Model directory (config.json, weights, tokenizer.json) or Hugging Face id (gpt2, org/name@revision)')
   .option('--prompt <text>', 'Prompt text')
   .option('--max-new-tokens <n>', 'New tokens at most', { default: 32 })
   .option('--num-beams <n>', 'Beams (1 = greedy)', { default: 1 })
@@ -81,7 +81,7 @@ cli
 
 cli
   .command('score', "Token ids and log-probabilities of a text under a model, and the mean loss")
-  .option('--model <dir>', 'Model directory')
+  .option('--model <dir|id>', 'Model directory or Hugging Face id')
   .option('--text <text>', 'Text to score')
   .option('--json', 'Print {"ids": [...], "logprobs": [...], "loss": number}')
   .option('--device <device>', DEVICE_HELP)
@@ -100,6 +100,17 @@ cli
         console.log(`logprobs: ${r.logprobs.map((x) => x.toFixed(4)).join(' ')}`);
         console.log(`loss: ${r.loss.toFixed(6)} (perplexity ${Math.exp(r.loss).toFixed(3)})`);
       }
+    }),
+  );
+
+cli
+  .command('convert <in> <out>', 'A PyTorch checkpoint (.pt / .bin, zip or legacy; read without running pickle code) to a .safetensors file, or with --base to a model directory')
+  .option('--base <dir|id>', 'Base model (directory or Hugging Face id) giving config.json and the tokenizer; OUT is then a model directory')
+  .option('--json', 'Print the result as JSON')
+  .action((input: string, output: string, opts: { base?: string; json?: boolean }) =>
+    run(async () => {
+      const { convertCommand } = await import('./commands/convert.js');
+      await convertCommand(input, output, opts);
     }),
   );
 

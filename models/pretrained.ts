@@ -9,7 +9,8 @@ import { makeDirs, withFsErrors } from '../engine/io/fs-errors.js';
 import { HostRng } from '../engine/random.js';
 import { readHfConfigFile, writeHfConfig, type HfConfig } from './hf-config.js';
 import { isIgnorableBuffer, paramSpecs } from './param-names.js';
-import { openCheckpoint, writeSafetensors, type TensorSource, type TensorToWrite } from './safetensors.js';
+import { writeSafetensors, type TensorSource, type TensorToWrite } from './safetensors.js';
+import { loadStateDictFile, openModelWeights } from './weights-file.js';
 import type { Params } from './gpt.js';
 
 export interface CausalLM {
@@ -27,18 +28,28 @@ export interface LoadOptions {
   dtype?: DType;
   /** Parameters require gradients (default true). */
   trainable?: boolean;
+  /**
+   * A state-dict file whose weights replace the directory's (the reference's
+   * `base_model_state_dict`: a .pt from train_qa.py, or a .safetensors); the directory still gives
+   * config.json. Causal-mask buffers are skipped and a tied lm_head copy is dropped.
+   */
+  weights?: string | null;
+}
+
+export interface KeyMatchOptions {
+  /** Only keys with this prefix, which is stripped (e.g. `gpt_base.`). */
+  stripPrefix?: string;
+  /** Only the transformer body (weight-model bodies). */
+  bodyOnly?: boolean;
 }
 
 /**
  * Map checkpoint keys to HF parameter names: accepts keys with or without the `transformer.`
- * prefix (GPT2Model-style files), after stripping `stripPrefix` (e.g. `gpt_base.`).
+ * prefix (GPT2Model-style files), after stripping `stripPrefix` (e.g. `gpt_base.`). Buffers
+ * (attn.bias / attn.masked_bias) and a tied lm_head copy are skipped; missing, unexpected and
+ * mis-shaped keys are one error listing them all. Returns parameter name → file key, in spec order.
  */
-export function readParams(
-  source: TensorSource,
-  cfg: HfConfig,
-  where: string,
-  opts: LoadOptions & { stripPrefix?: string; bodyOnly?: boolean } = {},
-): Params {
+export function matchParamKeys(source: TensorSource, cfg: HfConfig, where: string, opts: KeyMatchOptions = {}): Map<string, string> {
   const specs = paramSpecs(cfg).filter((s) => !opts.bodyOnly || s.name.startsWith('transformer.'));
   const wanted = new Map(specs.map((s) => [s.name, s]));
   const found = new Map<string, string>(); // param name -> file key
@@ -67,6 +78,18 @@ export function readParams(
   if (unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
   if (badShape.length) problems.push(`shape mismatches: ${badShape.join('; ')}`);
   if (problems.length) throw new Error(`loadPretrained ${where}: checkpoint does not match config.json (${cfg.modelType}):\n  ${problems.join('\n  ')}`);
+  return new Map(specs.map((s) => [s.name, found.get(s.name)!]));
+}
+
+/** Read a checkpoint's parameters (matched by matchParamKeys) as engine tensors. */
+export function readParams(
+  source: TensorSource,
+  cfg: HfConfig,
+  where: string,
+  opts: LoadOptions & KeyMatchOptions = {},
+): Params {
+  const found = matchParamKeys(source, cfg, where, opts);
+  const specs = paramSpecs(cfg).filter((s) => found.has(s.name));
   const dtype = opts.dtype ?? 'float32';
   const params: Params = {};
   const nonFinite: string[] = [];
@@ -91,13 +114,17 @@ export function countNonFinite(data: ArrayLike<number>): number {
   return bad;
 }
 
-/** Load a Hugging Face model directory (config.json + model.safetensors or sharded index). */
+/**
+ * Load a Hugging Face model directory (config.json + model.safetensors, its sharded index, or
+ * pytorch_model.bin), optionally with the weights of another state-dict file (`opts.weights`).
+ * Hub ids are resolved to directories by resolveModelSource / fromPretrained.
+ */
 export function loadPretrained(dir: string, opts: LoadOptions = {}): CausalLM {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`loadPretrained: '${dir}' is not a directory`);
   const { config, raw } = readHfConfigFile(dir);
-  const ckpt = openCheckpoint(dir);
+  const ckpt = opts.weights ? loadStateDictFile(opts.weights) : openModelWeights(dir);
   try {
-    const params = readParams(ckpt, config, dir, opts);
+    const params = readParams(ckpt, config, opts.weights ?? dir, opts);
     return { config, rawConfig: raw, params, dtype: opts.dtype ?? 'float32', device: opts.device ?? E.defaultDeviceName() };
   } finally {
     ckpt.close();

@@ -649,8 +649,9 @@ class ShardedCheckpoint implements Checkpoint {
 // ---------------------------------------------------------------------------------------------
 // Writer.
 
-/** Dtypes accepted by the writer; float16/bfloat16 take Float32Array data and round to nearest even. */
-export type WriteDtype = ArrayDtype | 'float16' | 'bfloat16';
+/** Dtypes accepted by the writer; float16/bfloat16 take Float32Array data and round to nearest even;
+ *  bool takes Int32Array data of 0/1 (written one byte each). */
+export type WriteDtype = ArrayDtype | 'float16' | 'bfloat16' | 'bool';
 
 export interface TensorToWrite {
   dtype: WriteDtype;
@@ -661,7 +662,7 @@ export interface TensorToWrite {
 }
 
 const WRITE_CODE: Record<WriteDtype, SafetensorsDtype> = {
-  float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64', int32: 'I32', int64: 'I64',
+  float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64', int32: 'I32', int64: 'I64', bool: 'BOOL',
 };
 
 /** Validates one tensor to write; returns its size in bytes in the file. */
@@ -681,15 +682,16 @@ function checkTensor(file: string, key: string, t: TensorToWrite): number {
   }
   const d = t.data;
   const ok = t.dtype === 'float64' ? d instanceof Float64Array
-    : t.dtype === 'int32' ? d instanceof Int32Array
+    : t.dtype === 'int32' || t.dtype === 'bool' ? d instanceof Int32Array
       : t.dtype === 'int64' ? d instanceof BigInt64Array || d instanceof Int32Array
         : d instanceof Float32Array;
   if (!ok) {
-    const want = t.dtype === 'float64' ? 'Float64Array' : t.dtype === 'int32' ? 'Int32Array'
+    const want = t.dtype === 'float64' ? 'Float64Array' : t.dtype === 'int32' || t.dtype === 'bool' ? 'Int32Array'
       : t.dtype === 'int64' ? 'BigInt64Array or Int32Array' : 'Float32Array';
     fail(`${t.dtype} data must be a ${want}, got ${(d as object | null)?.constructor?.name ?? describe(d)}`);
   }
   if (d.length !== numel) fail(`data has ${d.length} elements but shape ${describe(t.shape)} needs ${numel}`);
+  if (t.dtype === 'bool' && (d as Int32Array).some((v) => v !== 0 && v !== 1)) fail('bool data must be 0 or 1');
   return numel * DTYPE_SIZE[WRITE_CODE[t.dtype]]!;
 }
 
@@ -700,6 +702,7 @@ function encodeTensor(t: TensorToWrite): Uint8Array {
   if (t.dtype === 'float16') view = f32ToF16(d as Float32Array);
   else if (t.dtype === 'bfloat16') view = f32ToBf16(d as Float32Array);
   else if (t.dtype === 'int64' && d instanceof Int32Array) view = BigInt64Array.from(d, (v) => BigInt(v));
+  else if (t.dtype === 'bool') view = Uint8Array.from(d as Int32Array);
   else view = d;
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (LITTLE_ENDIAN_HOST) return bytes;

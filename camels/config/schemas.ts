@@ -71,6 +71,7 @@ export const EVAL_SCHEMA = {
   task: oneOf('eval', ['eval'] as const, 'the reference task name'),
   weight_model: oneOf('uniform', ['uniform', 'ssm', 'tfidf', 'CaMeLS'] as const, 'token weighting during adaptation'),
   weight_model_path: optText('CaMeLS: the weight model (.safetensors with its .config.json, or a .pt checkpoint)'),
+  pretrained_model: optText("CaMeLS: the weight model body's config (directory or hub id) when weight_model_path has no .config.json beside it (run.py's .pt files; default distilgpt2)", { type: 'model' }),
   n_epochs: int(1, 'passes over the stream', { min: 1 }),
   batch_size: int(1, 'documents per adaptation step', { min: 1 }),
   generation_batch_size: int(-1, 'questions decoded together, left-padded (-1 = automatic: 4 with beams, 16 greedy)', { min: 1, sentinels: [-1] }),

@@ -2,7 +2,7 @@
 
 import type { DType, DeviceName } from '../../engine/index.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { padBatch, toDevice } from '../batch.js';
+import { padBatch, batchToDevice } from '../batch.js';
 import { specialIds, tokenizeDocument } from '../tasks/tokenize.js';
 import type { TokenWeighting } from '../weighting/weighters.js';
 import type { ReportInput } from './report.js';
@@ -12,7 +12,7 @@ export async function sampleTokenWeights(tok: HfTokenizer, texts: string[], T: n
   const out: ReportInput['samples'] = [];
   for (const text of texts) {
     const ids = tokenizeDocument(tok, text, T).ids;
-    const batch = toDevice(padBatch([ids], T, pad), dtype, device);
+    const batch = batchToDevice(padBatch([ids], T, pad), dtype, device);
     const weights: Record<string, number[]> = {};
     for (const w of weightings) weights[w.name] = (await w.hostWeights(batch))[0]!;
     out.push({ tokens: tok.decodeEach(ids), weights });

@@ -5,7 +5,7 @@
 
 import * as E from '../../engine/index.js';
 import type { CausalLM } from '../../models/pretrained.js';
-import { padBatch, toDevice } from '../batch.js';
+import { padBatch, batchToDevice } from '../batch.js';
 import { Prng } from '../data/rng.js';
 import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
@@ -70,7 +70,7 @@ export async function lmPretrain(model: CausalLM, sequences: number[][], run: Ru
     const T = Math.max(...rows.map((r) => r.length));
     const batch = padBatch(rows, T, opts.padId);
     const loss = await E.tidyAsync(async () => {
-      const l = qaLoss(model.config, model.params, toDevice(batch, model.dtype, model.device), { training: true, dropoutSeed: opts.seed * 1000003 + step });
+      const l = qaLoss(model.config, model.params, batchToDevice(batch, model.dtype, model.device), { training: true, dropoutSeed: opts.seed * 1000003 + step });
       opt.step(E.grad(l, params));
       return step % 10 === 0 || step === opts.steps - 1 ? await l.item() : NaN;
     });

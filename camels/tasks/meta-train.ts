@@ -12,7 +12,7 @@ import type { DType, DeviceName, Tensor } from '../../engine/index.js';
 import type { Params } from '../../models/gpt.js';
 import type { CausalLM } from '../../models/pretrained.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { padBatch, qaBatch, toDevice, type DeviceBatch } from '../batch.js';
+import { padBatch, qaBatch, batchToDevice, type DeviceBatch } from '../batch.js';
 import type { TrainConfig } from '../config.js';
 import { Prng } from '../data/rng.js';
 import type { QaExample } from '../data/types.js';
@@ -101,9 +101,9 @@ function makeMetaBatch(ctx: MetaTrainContext, cfg: TrainConfig, rows: QaExample[
   const qa = qaBatch(rows.map((r) => tokenizeQa(ctx.tokenizer, r, cfg.max_question_len, cfg.max_answer_len)), cfg.max_question_len, pad);
   const locB = loc.length ? padBatch(loc.map((p) => tokenizeDocument(ctx.tokenizer, p, T).ids), T, pad) : null;
   return {
-    docs: toDevice(docs, ctx.dtype, ctx.device),
-    qa: toDevice(qa, ctx.dtype, ctx.device),
-    loc: locB ? toDevice(locB, ctx.dtype, ctx.device) : null,
+    docs: batchToDevice(docs, ctx.dtype, ctx.device),
+    qa: batchToDevice(qa, ctx.dtype, ctx.device),
+    loc: locB ? batchToDevice(locB, ctx.dtype, ctx.device) : null,
   };
 }
 

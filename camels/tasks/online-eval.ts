@@ -10,7 +10,7 @@ import type { DType, DeviceName } from '../../engine/index.js';
 import type { CausalLM } from '../../models/pretrained.js';
 import { disposeModel } from '../../models/pretrained.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { padBatch, toDevice } from '../batch.js';
+import { padBatch, batchToDevice } from '../batch.js';
 import type { EvalConfig } from '../config.js';
 import type { QaExample } from '../data/types.js';
 import { weightedLmLoss } from '../losses.js';
@@ -140,7 +140,7 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
         const stepNow = (c + 1) % G === 0 || last;
         const readNow = c % 20 === 0;
         const out = await E.tidyAsync(async () => {
-          const batch = toDevice(padBatch(rows.map((r) => r.ids), T, pad), ctx.dtype, ctx.device);
+          const batch = batchToDevice(padBatch(rows.map((r) => r.ids), T, pad), ctx.dtype, ctx.device);
           const w = ctx.weighting.weights(batch);
           // dropout on during adaptation (spec 3.2, 9.9)
           const l = weightedLmLoss(model.config, model.params, batch, w, { training: true, dropoutSeed: cfg.seed * 100003 + epoch * 7919 + d });

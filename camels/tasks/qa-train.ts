@@ -12,7 +12,7 @@ import type { CausalLM } from '../../models/pretrained.js';
 import { savePretrained } from '../../models/pretrained.js';
 import { openSafetensors, writeSafetensors } from '../../models/safetensors.js';
 import type { HfTokenizer } from '../../models/tokenizer.js';
-import { qaBatch, toDevice } from '../batch.js';
+import { qaBatch, batchToDevice } from '../batch.js';
 import type { CommonConfig } from '../config.js';
 import { Prng } from '../data/rng.js';
 import type { QaExample } from '../data/types.js';
@@ -73,7 +73,7 @@ export async function qaValidate(model: CausalLM, tok: HfTokenizer, val: QaExamp
     const rows = val.slice(i, i + batchSize).map((r) => tokenizeQa(tok, r, Tq, cfg.max_answer_len, eos));
     const hb = qaBatch(rows, Tq, pad);
     const n = hb.labels!.slice().filter((_, j) => j % hb.T !== 0 && hb.labels![j] !== -100).length;
-    const l = await E.tidyAsync(async () => E.noGrad(() => qaLoss(model.config, model.params, toDevice(hb, model.dtype, model.device))).item());
+    const l = await E.tidyAsync(async () => E.noGrad(() => qaLoss(model.config, model.params, batchToDevice(hb, model.dtype, model.device))).item());
     nllSum += l * n;
     count += n;
   }
@@ -264,7 +264,7 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
         const readNow = st.micro % 10 === 0;
         const stepEnds = (st.micro + 1) % opts.gradAcc === 0;
         const out = await E.tidyAsync(async () => {
-          const l = qaLoss(model.config, model.params, toDevice(qaBatch(rows, Tq, pad), model.dtype, model.device), { training: true, dropoutSeed: seed * 7919 + st.micro });
+          const l = qaLoss(model.config, model.params, batchToDevice(qaBatch(rows, Tq, pad), model.dtype, model.device), { training: true, dropoutSeed: seed * 7919 + st.micro });
           const gs = E.grad(E.mulScalar(l, 1 / opts.gradAcc), names.map((n) => model.params[n]!));
           const summed = acc ? gs.map((g, j) => E.keep(E.add(acc![j]!, g))) : gs.map((g) => E.keep(g));
           let g = E.add(guard, E.sub(l, l));

@@ -1,15 +1,16 @@
-// `camels-gpu generate --model DIR --prompt "..."`: greedy, beam or diverse group beam search.
+// `camels-gpu generate --model DIR|HUB_ID --prompt "..."`: greedy, beam or diverse group beam search.
 
 import { generate, readGenerationConfig } from '../../models/generate.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
+import { resolveModelSource } from '../../models/model-source.js';
 import { setupDevice } from '../device-option.js';
 import { intOption, realOption, textOption } from '../option-values.js';
 
 export async function generateCommand(opts: Record<string, unknown>): Promise<void> {
-  const dir = textOption(opts, 'model', '--model', 'generate');
+  const name = textOption(opts, 'model', '--model', 'generate');
   const prompt = textOption(opts, 'prompt', '--prompt', 'generate');
-  if (!dir || prompt === undefined) throw new Error('generate: --model and --prompt are required');
+  if (!name || prompt === undefined) throw new Error('generate: --model and --prompt are required');
   const numBeams = intOption(opts, 'numBeams', '--num-beams', 'generate', 1) ?? 1;
   const search = {
     maxNewTokens: intOption(opts, 'maxNewTokens', '--max-new-tokens', 'generate', 1) ?? 32,
@@ -19,6 +20,7 @@ export async function generateCommand(opts: Record<string, unknown>): Promise<vo
     lengthPenalty: realOption(opts, 'lengthPenalty', '--length-penalty', 'generate') ?? 1,
   };
   const backend = await setupDevice(textOption(opts, 'device', '--device', 'generate'));
+  const dir = await resolveModelSource(name);
   const tok = loadTokenizer(dir);
   const ids = tok.encode(prompt);
   if (ids.length === 0) throw new Error('generate: the prompt encodes to no tokens');

@@ -1,6 +1,8 @@
 // `camels-gpu info`: which backend would run, the WebGPU adapter, its limits and features.
 
 import * as E from '../../engine/index.js';
+import { explainDawnWarnings } from '../device-option.js';
+import { dawnPrintedLimitWarnings } from '../../engine/webgpu/device.js';
 
 export async function infoCommand(opts: { device?: string; json?: boolean }): Promise<void> {
   const gpu = await E.probeWebGPU();
@@ -13,6 +15,7 @@ export async function infoCommand(opts: { device?: string; json?: boolean }): Pr
     webgpu: gpu ? { adapter: gpu.adapterName, ...(desc ?? {}) } : null,
     webgpuHelp: gpu ? undefined : E.WEBGPU_HELP,
   };
+  if (dawnPrintedLimitWarnings()) explainDawnWarnings();
   if (opts.json) {
     console.log(JSON.stringify(info, null, 2));
     return;

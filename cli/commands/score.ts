@@ -1,10 +1,11 @@
-// `camels-gpu score --model DIR --text "..."`: token ids, log p(ids[i+1] | ids[..i]) for each token
+// `camels-gpu score --model DIR|HUB_ID --text "..."`: token ids, log p(ids[i+1] | ids[..i]) for each token
 // after the first, and the mean loss.
 
 import * as E from '../../engine/index.js';
 import { causalLmLogits } from '../../models/gpt.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
+import { resolveModelSource } from '../../models/model-source.js';
 
 export interface ScoreResult {
   ids: number[];
@@ -12,7 +13,8 @@ export interface ScoreResult {
   loss: number;
 }
 
-export async function scoreText(modelDir: string, text: string, device: E.DeviceName): Promise<ScoreResult> {
+export async function scoreText(modelName: string, text: string, device: E.DeviceName): Promise<ScoreResult> {
+  const modelDir = await resolveModelSource(modelName);
   const tok = loadTokenizer(modelDir);
   const ids = tok.encode(text);
   if (ids.length < 2) throw new Error(`score: the text has ${ids.length} token(s); at least 2 are needed to score a next token`);

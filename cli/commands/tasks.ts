@@ -16,23 +16,21 @@ import { runDefaultExperiment } from '../../camels/tasks/default-experiment.js';
 import { metaTrain } from '../../camels/tasks/meta-train.js';
 import { decodingOptions, evaluateOnline, finishedOutcome, type EvalOutcome } from '../../camels/tasks/online-eval.js';
 import { qaLightTune } from '../../camels/tasks/qa-train.js';
-import { loadWeightModel, newWeightModel } from '../../camels/weight-model.js';
+import { loadWeightModel, newWeightModel, weightModelBodyConfig } from '../../camels/weight-model.js';
+import { resolveBaseModel, resolveModelSource } from '../../models/model-source.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting, type TokenWeighting } from '../../camels/weighting/weighters.js';
 import { probeWebGPU, shutdownDevices, type Tensor } from '../../engine/index.js';
 import { disposeModel, loadPretrained, savePretrained } from '../../models/pretrained.js';
 import { loadTokenizer } from '../../models/tokenizer.js';
-import { setupDevice } from '../device-option.js';
+import { setupDevice, writeDeviceRecord } from '../device-option.js';
 
-/** The base model dir: base_model_state_dict (a QA-tuned checkpoint dir) wins over base_model. */
-function baseDir(cfg: CommonConfig): string {
-  const dir = cfg.base_model_state_dict ?? cfg.base_model;
-  if (!dir) throw new Error('config: base_model is required (pass base_model=<model directory>)');
-  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`base model '${dir}' is not a Hugging Face model directory (no config.json); download it first (e.g. huggingface-cli download distilgpt2 --local-dir ...)`);
-  return dir;
+/** The base model: base_model (directory or hub id), weights from base_model_state_dict (.pt / .safetensors / model dir) when set. */
+function baseDir(cfg: CommonConfig): Promise<{ dir: string; weights: string | null }> {
+  return resolveBaseModel(cfg.base_model, cfg.base_model_state_dict);
 }
 
-function tokenizerDir(cfg: CommonConfig, fallback: string): string {
-  return cfg.tokenizer_name ?? fallback;
+function tokenizerDir(cfg: CommonConfig, fallback: string): Promise<string> {
+  return resolveModelSource(cfg.tokenizer_name ?? fallback, { files: ['tokenizer.json'] });
 }
 
 /** The `--resume DIR` of a command: the flag or the resume= key. */
@@ -65,6 +63,7 @@ function prepare<S extends Schema>(t: TaskSchema<S>, overrides: string[], flags:
 function startRun(p: Prepared<Schema> & { cfg: CommonConfig }, task: string, device: string): RunDir {
   const run = p.resumed ?? RunDir.create(p.cfg.outputs, task, p.cfg.dataset);
   run.writeConfig(p.cfg);
+  writeDeviceRecord(run);
   for (const n of p.notices) run.log(n);
   run.log(`${p.resumed ? 'resumed' : 'started'} on device ${device}`);
   setResumeHint(run.dir, `camels-gpu ${task === 'train' ? 'meta-train' : task === 'qa_pretraining' ? 'qa-train' : 'eval'} --resume ${run.dir}`);
@@ -81,12 +80,12 @@ export async function qaTrainCommand(overrides: string[], flags: Record<string, 
   const cfg = p.cfg;
   printNotices(p.notices);
   const backend = await setupDevice(cfg.device);
-  const dir = baseDir(cfg);
-  const tok = loadTokenizer(tokenizerDir(cfg, dir));
+  const { dir, weights } = await baseDir(cfg);
+  const tok = loadTokenizer(await tokenizerDir(cfg, dir));
   const train = loadRows(cfg, 'lt_train');
   const val = loadRows(cfg, 'lt_val');
   if (train.length < cfg.lt_batch_size) throw new Error(`qa-train: ${train.length} training pairs, fewer than one batch (batch size ${cfg.lt_batch_size})`);
-  const model = loadPretrained(dir, { device: backend.name });
+  const model = loadPretrained(dir, { device: backend.name, weights });
   const run = startRun(p, 'qa_pretraining', backend.name);
   installInterruptHandlers();
   try {
@@ -125,13 +124,13 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   const cfg = p.cfg;
   printNotices(p.notices);
   const backend = await setupDevice(cfg.device);
-  const dir = baseDir(cfg);
-  const tok = loadTokenizer(tokenizerDir(cfg, dir));
+  const { dir, weights } = await baseDir(cfg);
+  const tok = loadTokenizer(await tokenizerDir(cfg, dir));
   const data = { train: loadRows(cfg, 'train'), val: cfg.val ? loadRows(cfg, 'val') : [], loc: cfg.web_text_loc ? loadLocality(cfg, 'web_text_csv') : [], locVal: cfg.web_text_loc ? loadLocality(cfg, 'web_text_val_csv') : [] };
   if (data.train.length < cfg.update_batch_size) throw new Error(`meta-train: ${data.train.length} training rows, need at least update_batch_size = ${cfg.update_batch_size}`);
   if (cfg.reset_base_freq % cfg.update_batch_size !== 0) throw new Error(`meta-train: reset_base_freq (${cfg.reset_base_freq}) must be a multiple of update_batch_size (${cfg.update_batch_size})`);
-  const base = loadPretrained(dir, { device: backend.name });
-  const bodyDir = cfg.pretrained_model ?? dir;
+  const base = loadPretrained(dir, { device: backend.name, weights });
+  const bodyDir = await resolveModelSource(cfg.pretrained_model ?? dir);
   const body = loadPretrained(bodyDir, { device: backend.name });
   const bodyParams: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(body.params)) {
@@ -140,7 +139,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   }
   const load = cfg.load_checkpoint_path;
   const wm = load
-    ? loadWeightModel(load, load.replace(/\.safetensors$/, '') + '.config.json', { device: backend.name })
+    ? loadWeightModel(load, await weightModelBodyConfig(load, bodyDir), { device: backend.name })
     : newWeightModel(body.config, body.rawConfig, bodyParams, cfg.weight_model_hidden, cfg.seed);
   if (load) for (const t of Object.values(bodyParams)) t.dispose();
   const run = startRun(p, 'train', backend.name);
@@ -181,7 +180,7 @@ async function defaultExperimentCommand(flags: Record<string, unknown>, resume: 
   console.error(`finished in ${fmt(r.seconds)}; run directory ${r.runDir}`);
 }
 
-function makeWeighting(cfg: ReturnType<typeof prepare<typeof EVAL_TASK.keys>>['cfg'], tokDir: string, device: 'cpu' | 'webgpu'): { w: TokenWeighting; dispose: () => void } {
+async function makeWeighting(cfg: ReturnType<typeof prepare<typeof EVAL_TASK.keys>>['cfg'], tokDir: string, device: 'cpu' | 'webgpu'): Promise<{ w: TokenWeighting; dispose: () => void }> {
   const tok = loadTokenizer(tokDir);
   switch (cfg.weight_model) {
     case 'uniform':
@@ -195,7 +194,7 @@ function makeWeighting(cfg: ReturnType<typeof prepare<typeof EVAL_TASK.keys>>['c
     case 'CaMeLS': {
       const p = cfg.weight_model_path;
       if (!p) throw new Error('eval: weight_model=CaMeLS needs weight_model_path=<best.safetensors of a meta-train run>');
-      const wm = loadWeightModel(p, p.replace(/\.safetensors$/, '') + '.config.json', { device });
+      const wm = loadWeightModel(p, await weightModelBodyConfig(p, cfg.pretrained_model), { device });
       return { w: camelsWeighting(wm), dispose: () => Object.values(wm.params).forEach((t) => t.dispose()) };
     }
   }
@@ -214,14 +213,14 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
   const cfg = p.cfg;
   printNotices(p.notices);
   const backend = await setupDevice(cfg.device);
-  const dir = baseDir(cfg);
-  const tokDir = tokenizerDir(cfg, dir);
+  const { dir, weights } = await baseDir(cfg);
+  const tokDir = await tokenizerDir(cfg, dir);
   const tok = loadTokenizer(tokDir);
   const stream = loadEvalStream(cfg);
   const ltTrain = cfg.qa_lt_final ? loadRows(cfg, 'lt_train') : undefined;
   const ltVal = cfg.qa_lt_final ? loadRows(cfg, 'lt_val') : undefined;
   decodingOptions(cfg, tok); // checks the decoding keys before anything runs
-  const { w, dispose } = makeWeighting(cfg, tokDir, backend.name);
+  const { w, dispose } = await makeWeighting(cfg, tokDir, backend.name);
   const run = startRun(p, 'eval', backend.name);
   installInterruptHandlers();
   const lrs = cfg.lr;
@@ -237,7 +236,7 @@ export async function evalCommand(overrides: string[], flags: Record<string, unk
         continue;
       }
       const r = await evaluateOnline(
-        { run, tokenizer: tok, loadBase: () => loadPretrained(dir, { device: backend.name }), weighting: w, stream, ltTrain, ltVal, device: backend.name, dtype: 'float32', tag, resumeCommand: `camels-gpu eval --resume ${run.dir}` },
+        { run, tokenizer: tok, loadBase: () => loadPretrained(dir, { device: backend.name, weights }), weighting: w, stream, ltTrain, ltVal, device: backend.name, dtype: 'float32', tag, resumeCommand: `camels-gpu eval --resume ${run.dir}` },
         cfg,
         lr,
       );

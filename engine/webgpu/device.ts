@@ -120,6 +120,24 @@ function readLimits(limits: GPUSupportedLimits): Record<string, number> {
 let current: WebGPUContext | null = null;
 
 /**
+ * Dawn's OpenGL ES backend writes two lines to the process's stderr from native code while it
+ * creates an adapter ("Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced
+ * from 90 to 16 to fit dynamic offset allocation limit." and the same for storage buffers). They
+ * cannot be filtered from JavaScript (native writes to fd 2); they are harmless here, so the CLI
+ * explains them once (DAWN_LIMIT_WARNINGS_NOTE) when this flag says they were printed.
+ */
+let dawnLimitWarningsPrinted = false;
+
+export const DAWN_LIMIT_WARNINGS_NOTE =
+  'note: the two Dawn warnings "max…BuffersPerPipelineLayout artificially reduced … to fit dynamic offset allocation limit" ' +
+  "come from Dawn's OpenGL ES backend and are harmless: camels-gpu uses at most 2 dynamic buffers per pipeline layout";
+
+/** Whether Dawn's OpenGL ES adapter was created in this process (so its two start-up warnings went to stderr). */
+export function dawnPrintedLimitWarnings(): boolean {
+  return dawnLimitWarningsPrinted;
+}
+
+/**
  * Backend name, vendor / architecture / description, limits and features of an acquired WebGPU
  * context (default: the current one) for `camels-gpu info`; null when none has been acquired.
  */
@@ -222,6 +240,7 @@ export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<We
       at.level === 'compatibility' ? { ...power, featureLevel: 'compatibility' } : power,
     );
     if (!adapter) continue;
+    if (at.backendOption === 'opengles' || /opengl/i.test(adapter.info?.description ?? '')) dawnLimitWarningsPrinted = true;
     const device = await openDevice(adapter);
     if (!device) continue;
     const description = describeGpuAdapter(adapter, at.level, at.backendOption, device);

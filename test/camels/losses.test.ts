@@ -1,7 +1,7 @@
 // The weighted LM loss and its B·(T−1) normaliser; every token weighting.
 
 import { describe, expect, it } from 'vitest';
-import { padBatch, toDevice } from '../../camels/batch.js';
+import { padBatch, batchToDevice } from '../../camels/batch.js';
 import { weightedLmLoss } from '../../camels/losses.js';
 import { newWeightModel } from '../../camels/weight-model.js';
 import { camelsWeighting, ssmWeighting, tfidfWeighting, uniformWeighting } from '../../camels/weighting/weighters.js';
@@ -14,7 +14,7 @@ describe('weighted LM loss', () => {
     const m = tinyModel(2, 'float64');
     const seqs = [[5, 9, 11, 40, 7], [3, 8, 2]];
     for (const T of [5, 9]) {
-      const b = toDevice(padBatch(seqs, T, 0), 'float64', 'cpu');
+      const b = batchToDevice(padBatch(seqs, T, 0), 'float64', 'cpu');
       const w = E.tensor(Array.from({ length: 2 * T }, (_, i) => 0.5 + (i % 3)), [2, T], { dtype: 'float64' });
       const loss = await weightedLmLoss(m.config, m.params, b, w).item();
       // manual: Σ_b Σ_t<T-1 CE(logits[b,t], x[b,t+1]) · w[b,t+1] · m[b,t+1] / (B (T−1))
@@ -41,7 +41,7 @@ describe('token weightings', () => {
   const text = 'In 1873, Mira Kessel founded the Zorblat Institute in Varnholm.';
   const ids = tok.encode(text);
   const T = ids.length + 3;
-  const batch = () => toDevice(padBatch([ids], T, 0), 'float32', 'cpu');
+  const batch = () => batchToDevice(padBatch([ids], T, 0), 'float32', 'cpu');
 
   it('uniform is the attention mask', async () => {
     const w = await uniformWeighting().weights(batch()).data();

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { padBatch, qaBatch, toDevice } from '../../camels/batch.js';
+import { padBatch, qaBatch, batchToDevice } from '../../camels/batch.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../../camels/config.js';
 import { metaObjective } from '../../camels/meta-objective.js';
 import { RunDir } from '../../camels/runs/run-dir.js';
@@ -28,7 +28,7 @@ describe('meta-gradient', () => {
     const lossAt = async (w: number[], withGrad: boolean) =>
       E.tidyAsync(async () => {
         const wt = E.tensor(w, [2, T], { dtype: 'float64', requiresGrad: true });
-        const batch = { docs: toDevice(docs, 'float64', 'cpu'), qa: toDevice(qa, 'float64', 'cpu'), loc: toDevice(loc, 'float64', 'cpu') };
+        const batch = { docs: batchToDevice(docs, 'float64', 'cpu'), qa: batchToDevice(qa, 'float64', 'cpu'), loc: batchToDevice(loc, 'float64', 'cpu') };
         const r = metaObjective(m.config, m.params, batch, wt, { lr: 0.5, createGraph: withGrad, cKl: 0.1 });
         const v = await r.total.item();
         return { v, g: withGrad ? Array.from(await E.grad(r.total, [wt])[0]!.data()) : [] };

@@ -161,7 +161,7 @@ describe('text files must be UTF-8', { timeout: 8 * LIMIT }, () => {
     const args = ['eval', `base_model=${TINY}`, `test_path=${file}`, `outputs=${out}`, 'weight_model=CaMeLS', 'weight_model_path=/nonexistent/wm.safetensors', '--device', 'cpu'];
     const r = cli(args, { CAMELS_UTF8: 'replace' });
     expect(r.err).not.toContain('not valid UTF-8');
-    expect(r.err).toContain("weight model: body config '/nonexistent/wm.config.json' not found"); // the data file was read; the bad weight model stops it later
+    expect(r.err).toContain("weight model '/nonexistent/wm.safetensors' not found"); // the data file was read; the bad weight model stops it later
     expect(r.code).toBe(1);
     expectUsageFailure(cli(args, { CAMELS_UTF8: 'latin1' }), "CAMELS_UTF8 must be 'strict' or 'replace', got 'latin1'");
   });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.js';
 import type { DType, DeviceName } from '../../engine/index.js';
-import { toDevice, type HostBatch } from '../../camels/batch.js';
+import { batchToDevice, type HostBatch } from '../../camels/batch.js';
 import { metaObjective } from '../../camels/meta-objective.js';
 import { loadWeightModel, tokenWeights } from '../../camels/weight-model.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
@@ -28,9 +28,9 @@ async function check(device: DeviceName, dtype: DType, tol: number) {
   try {
     await E.tidyAsync(async () => {
       const batch = {
-        docs: toDevice(hostBatch(exp, 'meta.doc_ids', 'meta.doc_mask'), dtype, device),
-        qa: toDevice(hostBatch(exp, 'meta.qa_ids', 'meta.qa_mask', 'meta.qa_labels'), dtype, device),
-        loc: toDevice(hostBatch(exp, 'meta.loc_ids', 'meta.loc_mask'), dtype, device),
+        docs: batchToDevice(hostBatch(exp, 'meta.doc_ids', 'meta.doc_mask'), dtype, device),
+        qa: batchToDevice(hostBatch(exp, 'meta.qa_ids', 'meta.qa_mask', 'meta.qa_labels'), dtype, device),
+        loc: batchToDevice(hostBatch(exp, 'meta.loc_ids', 'meta.loc_mask'), dtype, device),
       };
       const opts = { lr: 0.1, steps: 1, sequential: true, createGraph: true, cKl: 0.1 };
       const w = floatTensor(exp, 'meta.w', dtype, device);
