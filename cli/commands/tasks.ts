@@ -9,7 +9,7 @@ import { writeReport } from '../../camels/report/report.js';
 import { sampleTokenWeights } from '../../camels/report/samples.js';
 import { fmt } from '../../camels/runs/progress.js';
 import { loadEvalStream, loadLocality, loadRows } from '../../camels/tasks/datasets.js';
-import { runDefaultExperiment } from '../../camels/tasks/default-experiment.js';
+import { runDefaultExperiment, seedList } from '../../camels/tasks/default-experiment.js';
 import { metaTrain } from '../../camels/tasks/meta-train.js';
 import { evaluateOnline, type EvalOutcome } from '../../camels/tasks/online-eval.js';
 import { qaLightTune } from '../../camels/tasks/qa-train.js';
@@ -93,6 +93,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
       outputs: String(flags.outputs ?? 'outputs'),
       resume: (flags.resume as string | undefined) ?? null,
       quick: Boolean(flags.quick),
+      seeds: seedList({ seed: flags.seed === undefined ? undefined : Number(flags.seed), seeds: flags.seeds === undefined ? undefined : Number(flags.seeds), quick: Boolean(flags.quick) }),
     });
     console.error(`finished in ${fmt(r.seconds)}; run directory ${r.runDir}`);
     return;
