@@ -22,7 +22,7 @@ function seedResult(seed: number, camelsGain: number): SeedResult {
       adaptSeconds: 1,
     };
   });
-  return { seed, documents: 5, questions: 10, tokens: { min: 90, max: 120, context: 144 }, before: questions(5, 3, 0), methods, meta: { steps: 10, bestVal: 1, valHistory: [{ step: 0, val: 2 }, { step: 10, val: 1 }] }, phaseSeconds: { 'pre-train': 10 }, samples: [], seconds: 30 };
+  return { seed, documents: 5, questions: 10, tokens: { min: 90, max: 120, context: 144 }, before: questions(5, 3, 0), methods, meta: { steps: 10, bestVal: 1, valHistory: [{ step: 0, val: 2 }, { step: 10, val: 1 }] }, phaseSeconds: { 'pre-train': 10 }, samples: [], seconds: 30, transfer: { lr: 0.1, questions: { uniform: questions(5, 2.5, 0), uniform_matched: questions(5, 2.4, 0), CaMeLS: questions(5, 2.4 - camelsGain / 2, 0) } } };
 }
 
 describe('default experiment aggregation', () => {
@@ -59,6 +59,16 @@ describe('default experiment aggregation', () => {
     expect(p.answer_nll.ci95[1]).toBeLessThan(0);
     expect(p.f1.diff).toBeCloseTo(0.06, 10);
     expect(r.methods.CaMeLS.answer_weight_share.mean).toBeCloseTo(0.4, 12);
+  });
+
+  it('summarises the SGD transfer check with paired intervals', () => {
+    const t = r.transfer_sgd!;
+    expect(t.lr).toBe(0.1);
+    expect(t.answer_nll.uniform!.mean).toBeCloseTo(2.63, 10);
+    expect(t.paired['CaMeLS-uniform_matched']!.diff).toBeCloseTo(-0.3, 10);
+    expect(t.paired['CaMeLS-uniform']!.diff).toBeCloseTo(-0.4, 10);
+    expect(formatTable(r)).toContain('Transfer check');
+    expect(aggregate(seeds.map((s) => ({ ...s, transfer: undefined })), { device: 'cpu', seconds: 1 }).transfer_sgd).toBeNull();
   });
 
   it('prints the table with every method, the intervals and the edge marker', () => {

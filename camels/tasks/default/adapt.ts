@@ -44,6 +44,8 @@ export interface AdaptOptions {
   seed: number;
   device: DeviceName;
   dtype: DType;
+  /** 'adam' (the reference's evaluation, default) or 'sgd' (the meta-training inner loop's optimiser). */
+  optimizer?: 'adam' | 'sgd';
 }
 
 export interface ScoreOptions {
@@ -57,7 +59,7 @@ export interface ScoreOptions {
 /** Adapt `model` in place on the stream's documents. Returns the seconds taken. */
 export async function adaptOnStream(model: CausalLM, tok: HfTokenizer, documents: readonly string[], weighting: TokenWeighting, o: AdaptOptions): Promise<number> {
   const params = Object.values(model.params);
-  const opt = new E.Adam(params, { lr: o.lr, maxGradNorm: o.clip });
+  const opt = (o.optimizer ?? 'adam') === 'adam' ? new E.Adam(params, { lr: o.lr, maxGradNorm: o.clip }) : null;
   const { pad } = specialIds(tok);
   const prog = new Progress(`adapt (${weighting.name}, lr ${o.lr})`, documents.length * o.epochs);
   const t0 = Date.now();
@@ -70,14 +72,16 @@ export async function adaptOnStream(model: CausalLM, tok: HfTokenizer, documents
           const batch = toDevice(padBatch([ids], ids.length, pad), o.dtype, o.device); // [1, n]: no padding
           const w = weighting.weights(batch); // [1, n]
           const l = weightedLmLoss(model.config, model.params, batch, w, { training: true, dropoutSeed: o.seed * 100003 + epoch * 7919 + d });
-          opt.step(E.grad(l, params));
+          const gs = E.grad(l, params);
+          if (opt) opt.step(gs);
+          else E.sgdStepInPlace(params, gs, o.lr);
         });
         prog.tick(1);
       }
     }
     await E.getBackend(o.device).sync();
   } finally {
-    opt.dispose();
+    opt?.dispose();
     prog.finish();
   }
   return (Date.now() - t0) / 1000;

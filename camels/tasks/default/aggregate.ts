@@ -6,7 +6,7 @@
 import { meanSd, pairedBootstrap, type MeanSd, type PairedDiff } from '../../stats.js';
 import { perDocument, type QuestionResult } from './adapt.js';
 import type { LrPoint } from './lr-search.js';
-import { METHODS, type Method, type SeedResult } from './seed-run.js';
+import { METHODS, TRANSFER_WEIGHTINGS, type Method, type SeedResult } from './seed-run.js';
 
 type Metric = 'f1' | 'em_std' | 'em_ref' | 'answer_nll';
 const METRIC_OF: Record<Metric, (q: QuestionResult) => number> = {
@@ -40,6 +40,8 @@ export interface DefaultResults {
   before: Record<Metric, { mean: number; sd: number }>;
   paired: Record<string, Record<Metric, { diff: number; ci95: [number, number]; n: number }>>;
   test: { documents_per_seed: number[]; questions_per_seed: number[]; tokens: { min: number; max: number; context: number } };
+  /** Test answer NLL after one SGD pass at the meta-training inner lr (the condition CaMeLS was trained for). */
+  transfer_sgd: { lr: number; answer_nll: Record<string, { mean: number; sd: number }>; paired: Record<string, { diff: number; ci95: [number, number]; n: number }> } | null;
   meta_validation: Record<string, { step: number; val: number }[]>;
   phase_seconds: Record<string, Record<string, number>>;
   device: string;
@@ -78,6 +80,18 @@ export function aggregate(seeds: readonly SeedResult[], extra: { device: string;
     }
     paired[`CaMeLS-${b}`] = entry;
   }
+  const withTransfer = seeds.every((s) => s.transfer);
+  const transfer_sgd: DefaultResults['transfer_sgd'] = withTransfer
+    ? {
+        lr: seeds[0]!.transfer!.lr,
+        answer_nll: Object.fromEntries(TRANSFER_WEIGHTINGS.map((k) => [k, sd(meanSd(seeds.map((s) => seedMean(s.transfer!.questions[k], 'answer_nll'))))])),
+        paired: Object.fromEntries((['uniform', 'uniform_matched'] as const).map((b) => [`CaMeLS-${b}`, pairedBootstrap(seeds.map((s) => {
+          const a = perDocument(s.transfer!.questions.CaMeLS, s.documents, METRIC_OF.answer_nll);
+          const c = perDocument(s.transfer!.questions[b], s.documents, METRIC_OF.answer_nll);
+          return a.map((x, d) => [x, c[d]!] as [number, number]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+        }), { seed: 777 })])),
+      }
+    : null;
   return {
     seeds: seeds.map((s) => s.seed),
     methods,
@@ -88,6 +102,7 @@ export function aggregate(seeds: readonly SeedResult[], extra: { device: string;
       questions_per_seed: seeds.map((s) => s.questions),
       tokens: { min: Math.min(...seeds.map((s) => s.tokens.min)), max: Math.max(...seeds.map((s) => s.tokens.max)), context: seeds[0]?.tokens.context ?? 0 },
     },
+    transfer_sgd,
     meta_validation: Object.fromEntries(seeds.map((s) => [String(s.seed), s.meta.valHistory])),
     phase_seconds: Object.fromEntries(seeds.map((s) => [String(s.seed), s.phaseSeconds])),
     device: extra.device,
@@ -119,6 +134,13 @@ export function formatTable(r: DefaultResults): string {
     '|---|---|---|---|',
     ...Object.entries(r.paired).map(([k, p]) => `| ${k} | ${ci(p.answer_nll, 1, 3)} | ${ci(p.f1, 100)} | ${ci(p.em_std, 100)} |`),
   ];
+  if (r.transfer_sgd) {
+    const t = r.transfer_sgd;
+    lines.push(
+      '',
+      `Transfer check — one SGD pass at the meta-training inner lr ${t.lr} (the condition the weights were learned for), test answer NLL: ${TRANSFER_WEIGHTINGS.map((k) => `${k} ${pm(t.answer_nll[k]!, 1, 3)}`).join(', ')}; ${Object.entries(t.paired).map(([k, p]) => `${k} ${ci(p, 1, 3)}`).join('; ')}`,
+    );
+  }
   if (METHODS.some((m) => Object.values(r.methods[m].lr_interior).some((x) => !x))) lines.push('', '* the chosen lr is at an edge of the evaluated grid (the extension budget ran out)');
   return lines.join('\n');
 }

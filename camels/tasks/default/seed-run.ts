@@ -71,7 +71,18 @@ export interface SeedResult {
   meta: { steps: number; bestVal: number; valHistory: { step: number; val: number }[] };
   phaseSeconds: Record<string, number>;
   samples: WeightSample[];
+  /** The transfer check: test answer NLL after one SGD pass at the meta-training inner lr. */
+  transfer?: TransferResult;
   seconds: number;
+}
+
+/** Weightings of the transfer check: uniform, uniform rescaled to CaMeLS's mean weight per document, CaMeLS. */
+export const TRANSFER_WEIGHTINGS = ['uniform', 'uniform_matched', 'CaMeLS'] as const;
+export type TransferWeighting = (typeof TRANSFER_WEIGHTINGS)[number];
+
+export interface TransferResult {
+  lr: number;
+  questions: Record<TransferWeighting, QuestionResult[]>;
 }
 
 export interface SeedOptions {
@@ -261,6 +272,29 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       dispose();
     }
   }
+  // The transfer check: the weights were meta-learned for SGD steps at inner_lr and are applied with
+  // Adam above. Under the meta-training condition (one SGD step per document at inner_lr), compare
+  // CaMeLS with uniform and with uniform rescaled to CaMeLS's mean weight per document (same total
+  // step, only the distribution over tokens differs). Answer NLL only; nothing here chooses anything.
+  if (!('transfer' in state.phases)) {
+    const { w: cw, dispose } = weighting('CaMeLS');
+    try {
+      const matched: TokenWeighting = {
+        name: 'uniform',
+        weights: (batch) => E.noGrad(() => E.mul(batch.mask, E.div(E.sum(cw.weights(batch)), E.sum(batch.mask)))), // [1, n]
+        hostWeights: () => Promise.reject(new Error('not used')),
+      };
+      const ws: Record<TransferWeighting, TokenWeighting> = { uniform: uniformWeighting(), uniform_matched: matched, CaMeLS: cw };
+      const questions = {} as Record<TransferWeighting, QuestionResult[]>;
+      for (const k of TRANSFER_WEIGHTINGS) {
+        questions[k] = (await timed('transfer check', () => adaptAndScore(loadBase, tok, testStream, ws[k], { ...adaptOpts(scale.innerLr), optimizer: 'sgd' }, { ...scoreOpts, nllOnly: true }))).questions;
+      }
+      stamp('transfer', { lr: scale.innerLr, questions });
+      log(`${tag}    transfer check (SGD, lr ${scale.innerLr}): test answer NLL ${TRANSFER_WEIGHTINGS.map((k) => `${k} ${mean(questions[k].map((q) => q.nll)).toFixed(3)}`).join(', ')}`);
+    } finally {
+      dispose();
+    }
+  }
   if (!('samples' in state.phases)) stamp('samples', await weightSamples(tok, ds.test.slice(0, 3), (m) => weighting(m), device, dtype));
   const seconds = (Date.now() - t0) / 1000;
   return {
@@ -273,6 +307,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     meta: { steps: meta.steps, bestVal: meta.bestVal, valHistory: meta.history },
     phaseSeconds,
     samples: state.phases.samples as WeightSample[],
+    transfer: state.phases.transfer as TransferResult,
     seconds,
   };
 }
