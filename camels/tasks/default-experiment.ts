@@ -10,12 +10,14 @@
 // the whole dataset). --resume <run> continues a run: finished seeds and phases are skipped.
 
 import fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as E from '../../engine/index.js';
 import type { DeviceName } from '../../engine/index.js';
 import { writeDefaultReport } from '../report/default-report.js';
 import { fmt } from '../runs/progress.js';
 import { RunDir, writeAtomic } from '../runs/run-dir.js';
 import { aggregate, formatTable, type DefaultResults } from './default/aggregate.js';
+import { runSeedsInWorkers, seedWorkerScript } from './default/parallel-seeds.js';
 import { FULL_SCALE, QUICK_SCALE, type DefaultScale } from './default/scale.js';
 import { runSeed, type SeedResult } from './default/seed-run.js';
 
@@ -34,6 +36,11 @@ export interface DefaultExperimentOptions {
   seeds?: number[];
   /** Override parts of the scale (experiments). */
   scale?: Partial<DefaultScale>;
+  /**
+   * Seeds run side by side on the cpu backend (default: all of them, at most twice the machine's
+   * cores: with fewer lanes than seeds a last seed would run alone on one core); 1 = one after another.
+   */
+  lanes?: number;
   log?: (line: string) => void;
 }
 
@@ -67,11 +74,19 @@ export async function runDefaultExperiment(opts: DefaultExperimentOptions): Prom
   if (!fs.existsSync(run.path('config.json'))) writeAtomic(run.path('config.json'), JSON.stringify({ experiment: 'default', seeds, scale }, null, 2) + '\n');
   log(`camels-gpu default experiment → ${run.dir}`);
   log(`device: ${device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName}; scale: ${opts.quick ? 'quick (test)' : 'full'}; seeds ${seeds.join(', ')}`);
-  const perSeed: SeedResult[] = [];
-  for (const seed of seeds) {
-    const r = await runSeed({ seed, scale, run: new RunDir(run.path(`seed-${seed}`)), device, log });
-    log(`[seed ${seed}] done in ${fmt(r.seconds)}`);
-    perSeed.push(r);
+  const lanes = Math.min(opts.lanes ?? 2 * availableParallelism(), seeds.length);
+  const script = seedWorkerScript();
+  let perSeed: SeedResult[] = [];
+  if (device === 'cpu' && lanes > 1 && script) {
+    log(`running ${lanes} seeds at a time (worker threads, single-threaded matmul each)`);
+    perSeed = await runSeedsInWorkers(script, seeds, lanes, scale, (s) => run.path(`seed-${s}`), log);
+    for (const r of perSeed) log(`[seed ${r.seed}] took ${fmt(r.seconds)}`);
+  } else {
+    for (const seed of seeds) {
+      const r = await runSeed({ seed, scale, run: new RunDir(run.path(`seed-${seed}`)), device, log });
+      log(`[seed ${seed}] done in ${fmt(r.seconds)}`);
+      perSeed.push(r);
+    }
   }
   const seconds = (Date.now() - t0) / 1000;
   const results = aggregate(perSeed, { device: device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName, seconds });
