@@ -14,6 +14,7 @@
 // Each phase records its outputs in default-state.json, so a resumed run skips finished phases.
 
 import fs from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import * as E from '../../../engine/index.js';
 import type { DType, DeviceName } from '../../../engine/index.js';
 import { trainByteLevelBpe, writeTokenizerDir } from '../../../models/bpe-trainer.js';
@@ -121,7 +122,9 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     run.log(`phase ${p} done`);
   };
   // Wall-clock seconds per phase, and the process's CPU seconds (all threads) beside them as
-  // "<phase> cpu": on a shared machine the wall clock is inflated, the CPU time much less so.
+  // "<phase> cpu": on a shared machine the wall clock is inflated, the CPU time much less so. Only
+  // when this seed runs alone in the process: a worker thread cannot read its own CPU time on
+  // Node 20 (process.cpuUsage counts every thread).
   const phaseSeconds: Record<string, number> = (state.phases.seconds as Record<string, number> | undefined) ?? {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -129,7 +132,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     const r = await f();
     const cpu = process.cpuUsage(c);
     phaseSeconds[name] = (phaseSeconds[name] ?? 0) + (Date.now() - t) / 1000;
-    phaseSeconds[`${name} cpu`] = (phaseSeconds[`${name} cpu`] ?? 0) + (cpu.user + cpu.system) / 1e6;
+    if (isMainThread) phaseSeconds[`${name} cpu`] = (phaseSeconds[`${name} cpu`] ?? 0) + (cpu.user + cpu.system) / 1e6;
     stamp('seconds', phaseSeconds);
     return r;
   };
