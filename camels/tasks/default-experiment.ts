@@ -32,7 +32,7 @@ export interface DefaultExperimentOptions {
   outputs: string;
   resume?: string | null;
   quick?: boolean;
-  /** Run exactly these seeds (default 0..DEFAULT_SEEDS−1). */
+  /** Run exactly these seeds (default: a resumed run's seeds, else 0..DEFAULT_SEEDS−1, or QUICK_SEEDS with quick). */
   seeds?: number[];
   /** Override parts of the scale (experiments). */
   scale?: Partial<DefaultScale>;
@@ -66,11 +66,13 @@ export function seedList(opts: { seed?: number; seeds?: number; quick?: boolean 
 
 export async function runDefaultExperiment(opts: DefaultExperimentOptions): Promise<DefaultExperimentResult> {
   const scale: DefaultScale = { ...(opts.quick ? QUICK_SCALE : FULL_SCALE), ...opts.scale };
-  const seeds = opts.seeds ?? seedList({ quick: opts.quick });
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = Date.now();
   const device = opts.device;
   const run = RunDir.create(opts.outputs, 'meta-train', 'synthetic', opts.resume ?? null);
+  // A resumed run keeps its seeds unless new ones are given.
+  const resumedSeeds = opts.resume && fs.existsSync(run.path('config.json')) ? (JSON.parse(fs.readFileSync(run.path('config.json'), 'utf8')) as { seeds?: number[] }).seeds : undefined;
+  const seeds = opts.seeds ?? resumedSeeds ?? seedList({ quick: opts.quick });
   if (!fs.existsSync(run.path('config.json'))) writeAtomic(run.path('config.json'), JSON.stringify({ experiment: 'default', seeds, scale }, null, 2) + '\n');
   log(`camels-gpu default experiment → ${run.dir}`);
   log(`device: ${device === 'cpu' ? 'cpu' : E.getBackend(device).adapterName}; scale: ${opts.quick ? 'quick (test)' : 'full'}; seeds ${seeds.join(', ')}`);

@@ -93,7 +93,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
       outputs: String(flags.outputs ?? 'outputs'),
       resume: (flags.resume as string | undefined) ?? null,
       quick: Boolean(flags.quick),
-      seeds: seedList({ seed: flags.seed === undefined ? undefined : Number(flags.seed), seeds: flags.seeds === undefined ? undefined : Number(flags.seeds), quick: Boolean(flags.quick) }),
+      seeds: flags.seed === undefined && flags.seeds === undefined ? undefined : seedList({ seed: flags.seed === undefined ? undefined : Number(flags.seed), seeds: flags.seeds === undefined ? undefined : Number(flags.seeds) }),
     });
     console.error(`finished in ${fmt(r.seconds)}; run directory ${r.runDir}`);
     return;
