@@ -133,6 +133,8 @@ cli
   .option('--device <device>', DEVICE_HELP)
   .option('--resume <dir>', 'Continue an interrupted run directory')
   .option('--quick', 'Embedded default: a reduced version (for tests)')
+  .option('--seed <s>', 'Embedded default: run only seed S')
+  .option('--seeds <n>', 'Embedded default: run seeds 0..N-1 (default 3)')
   .allowUnknownOptions()
   .action((overrides: string[], opts: Record<string, unknown>) =>
     run(async () => {

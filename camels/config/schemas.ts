@@ -113,6 +113,17 @@ export const QA_SCHEMA = {
   val_generate: int(-1, 'validation questions decoded greedily for EM/F1 (-1 = all, 0 = none)', { min: 0, sentinels: [-1] }),
 } satisfies Schema;
 
+/** `meta-train` with no key=value arguments: the embedded default experiment's options (flags). */
+export const DEFAULT_SCHEMA = {
+  seed: int(-1, 'run only this seed (-1: seeds 0..seeds−1)', { min: 0, sentinels: [-1] }),
+  seeds: int(3, 'seeds 0..N−1 when --seed is not given (a resumed run keeps its own unless given)', { min: 1 }),
+  device: COMMON_SCHEMA.device,
+  outputs: text('outputs', 'output root; the run goes to <outputs>/meta-train/synthetic/<time>/'),
+  resume: optText('the default run directory to continue (skips its finished phases)'),
+  quick: flag(false, 'a reduced version (for tests)'),
+} satisfies Schema;
+
+export type DefaultConfig = ConfigOf<typeof DEFAULT_SCHEMA>;
 export type CommonConfig = ConfigOf<typeof COMMON_SCHEMA>;
 export type TrainConfig = ConfigOf<typeof TRAIN_SCHEMA>;
 export type EvalConfig = ConfigOf<typeof EVAL_SCHEMA>;

@@ -1,13 +1,18 @@
 // A built-in synthetic QA dataset for the embedded default experiment: short documents stating
 // invented facts (people, organisations, towns, rivers, years) with questions whose answers are spans
-// of their documents, plus distractor sentences that no question asks about, so that only some tokens
-// matter (which is what learned token weighting can exploit).
+// of their documents, plus distractor facts that no question asks about: sentences of other relation
+// types ("In 1812 the roof was repaired by Kelan Dovbeck.") with fresh invented people, places and
+// years. Entity- and rarity-based heuristics (SSM, TF-IDF) cannot tell those values from answers; a
+// weighting that learned which relations questions ask about can. Only some tokens matter, which is
+// what learned token weighting can exploit.
 //
-// Names are built from syllable tables, so no pretrained model knows the facts. Every generated name is
-// used at most once in the whole dataset, so no entity (and hence no fact) is shared between documents
-// or splits. Generation is deterministic in the seed. Each split draws from its own PRNG stream and the
-// splits are generated in the order test, validation, metaTrain, qaPretrain, so the test split depends
-// only on (seed, test count) and does not change when the training counts change.
+// Names are built from syllable tables, so no pretrained model knows the facts. Every generated family
+// and place name is used at most once in the whole dataset, so no entity (and hence no fact, and no
+// sentence) is shared between documents or splits. The generator records where each answer and each
+// distractor value stands (character spans), for selectivity metrics. Generation is deterministic in
+// the seed. Each split draws from its own PRNG stream and the splits are generated in the order test,
+// validation, metaTrain, qaPretrain, so the test split depends only on (seed, test count) and does not
+// change when the training counts change.
 
 import { Prng } from './rng.js';
 import type { QaExample } from './types.js';
@@ -24,6 +29,14 @@ export interface SyntheticQuestion {
    * answer (a small model can complete it from what it memorised while adapting on the document).
    */
   cloze: string;
+  /** Where the answer stands in the document (its only occurrence, case-insensitively). */
+  span: CharSpan;
+}
+
+/** Half-open character span [start, end) in a document's text. */
+export interface CharSpan {
+  start: number;
+  end: number;
 }
 
 export interface SyntheticDocument {
@@ -32,7 +45,12 @@ export interface SyntheticDocument {
   kind: SyntheticKind;
   text: string;
   questions: SyntheticQuestion[];
-  /** The invented names this document uses (people, organisations, places, items). */
+  /**
+   * The invented values (people, places, years) of the distractor sentences: facts of relation types that
+   * no question asks about, so these look like answers to an entity or rarity heuristic but never are.
+   */
+  distractorSpans: CharSpan[];
+  /** The invented names this document uses (people, organisations, places, items; distractors' too). */
   entities: string[];
 }
 
@@ -97,29 +115,25 @@ const FIELDS = ['astronomy', 'botany', 'chemistry', 'geology', 'music', 'medicin
   'linguistics', 'navigation', 'painting', 'law'];
 const EXPORTS = ['copper', 'wool', 'salt', 'timber', 'glass', 'amber', 'tea', 'silk', 'paper', 'honey', 'cheese', 'rope'];
 
-const DISTRACTORS = [
-  'Visitors often remark on the quiet gardens behind the main hall.',
-  'The winters there are long, and the summers are short but bright.',
-  'Local newspapers rarely wrote about it in the early years.',
-  'Many people still walk along the old stone road every morning.',
-  'A small market opens near the square on most weekends.',
-  'The building has twelve tall windows facing the street.',
-  'Some records from that period were later lost in a fire.',
-  'Children from nearby villages sometimes come to watch.',
-  'The surrounding hills are covered with pine trees and wild flowers.',
-  'Its archives hold hundreds of letters, maps and drawings.',
-  'Travellers describe the area as calm and friendly.',
-  'The roof was repaired twice during the following decades.',
-  'Several paintings of the harbour hang in the entrance.',
-  'Rain is common in the autumn, especially in the evenings.',
-  'The nearest railway station is about an hour away by cart.',
-  'Few photographs from the first years have survived.',
-  'Most of the furniture was made by hand from local oak.',
-  'On clear nights the lights can be seen from far away.',
-  'A narrow bridge crosses the stream to the east.',
-  'The bells are rung at noon on the first day of each month.',
-  'Bread and soup are served to guests at long wooden tables.',
-  'Its walls were painted a pale shade of green.',
+/** One piece of a distractor sentence: fixed words, or an invented value (a person, place or year). */
+type Piece = string | { value: string };
+
+/**
+ * Distractor facts: relation types that no question ever asks about, filled with fresh invented people,
+ * places and years in every document. To an entity tagger (SSM) or a rarity score (TF-IDF) their values
+ * look exactly like answers; only the relation words tell them apart.
+ */
+const DISTRACTOR_TEMPLATES: ((p: () => string, pl: () => string, y: () => string) => Piece[])[] = [
+  (p, _pl, y) => ['In ', { value: y() }, ' the roof was repaired by ', { value: p() }, '.'],
+  (p, pl, _y) => ['A portrait of ', { value: p() }, ' was painted in ', { value: pl() }, '.'],
+  (_p, pl, y) => ['In ', { value: y() }, ' a storm flooded the road to ', { value: pl() }, '.'],
+  (p, _pl, y) => [{ value: p() }, ' wrote a short history of it in ', { value: y() }, '.'],
+  (p, pl, _y) => ['The old bell was cast in ', { value: pl() }, ' by ', { value: p() }, '.'],
+  (p, _pl, y) => ['A fire in ', { value: y() }, ' destroyed the letters kept by ', { value: p() }, '.'],
+  (p, pl, _y) => [{ value: p() }, ' once sketched the harbour at ', { value: pl() }, '.'],
+  (p, pl, _y) => ['A statue of ', { value: p() }, ' stands in the square of ', { value: pl() }, '.'],
+  (_p, pl, y) => ['The bridge at ', { value: pl() }, ' was rebuilt in ', { value: y() }, '.'],
+  (p, pl, _y) => ['The garden was planted by ', { value: p() }, ' of ', { value: pl() }, '.'],
 ];
 
 // ---------------------------------------------------------------------------------------------- names
@@ -170,7 +184,7 @@ class NameSource {
 interface Draft {
   kind: SyntheticKind;
   facts: string[];
-  questions: SyntheticQuestion[];
+  questions: Omit<SyntheticQuestion, 'span'>[];
   entities: string[];
 }
 
@@ -272,24 +286,54 @@ function makeDocument(rng: Prng, names: NameSource, split: SyntheticSplit, index
   throw new Error(`synthetic dataset: could not make document ${split}-${index} with unambiguous answers`);
 }
 
+/** Assemble pieces into a sentence and the spans of its values (offsets within the sentence). */
+function assemble(pieces: Piece[]): { text: string; values: CharSpan[] } {
+  let text = '';
+  const values: CharSpan[] = [];
+  for (const piece of pieces) {
+    if (typeof piece === 'string') text += piece;
+    else {
+      values.push({ start: text.length, end: text.length + piece.value.length });
+      text += piece.value;
+    }
+  }
+  return { text, values };
+}
+
 function draftDocument(rng: Prng, names: NameSource, split: SyntheticSplit, index: number, options: SyntheticOptions): SyntheticDocument {
   const draft = DRAFTERS[index % DRAFTERS.length]!(rng, names, 1700 + rng.nextInt(280));
-  // Distractors go after the first fact sentence (which introduces the subject), at random gaps.
-  // A distractor must not contain an answer ("paper" in "newspapers"), so answers occur only in facts.
-  const answers = draft.questions.map((q) => q.answer.toLowerCase());
-  const pool = DISTRACTORS.filter((d) => !answers.some((a) => d.toLowerCase().includes(a)));
-  const nDistractors = Math.max(0, Math.min(options.distractors ?? SYNTHETIC_DEFAULTS.distractors, pool.length));
-  const distractors = rng.sampleIndices(pool.length, nDistractors).map((i) => pool[i]!);
-  const sentences = [...draft.facts];
+  // Distractor facts go after the first fact sentence (which introduces the subject), at random gaps,
+  // each of a different relation type, with values no other document uses.
+  const nDistractors = Math.max(0, Math.min(options.distractors ?? SYNTHETIC_DEFAULTS.distractors, DISTRACTOR_TEMPLATES.length));
+  const person = () => names.person(rng);
+  const place = () => names.place(rng);
+  const year = () => String(1700 + rng.nextInt(300));
+  const distractors = rng.sampleIndices(DISTRACTOR_TEMPLATES.length, nDistractors).map((i) => assemble(DISTRACTOR_TEMPLATES[i]!(person, place, year)));
+  const sentences: { text: string; values: CharSpan[] }[] = draft.facts.map((f) => ({ text: f, values: [] }));
   for (const d of distractors) sentences.splice(1 + rng.nextInt(sentences.length), 0, d);
-  const text = sentences.join(' ');
+  let text = '';
+  const distractorSpans: CharSpan[] = [];
+  for (const sentence of sentences) {
+    if (text) text += ' ';
+    for (const v of sentence.values) distractorSpans.push({ start: text.length + v.start, end: text.length + v.end });
+    text += sentence.text;
+  }
   let questions = draft.questions;
   const cap = options.questionsPerDocument;
   if (cap !== undefined && cap < questions.length) {
     const keep = new Set(rng.sampleIndices(questions.length, Math.max(0, cap)));
     questions = questions.filter((_, i) => keep.has(i));
   }
-  return { id: `${split}-${index}`, split, kind: draft.kind, text, questions, entities: draft.entities };
+  const distractorValues = distractorSpans.map((sp) => text.slice(sp.start, sp.end));
+  return {
+    id: `${split}-${index}`,
+    split,
+    kind: draft.kind,
+    text,
+    questions: questions.map((q) => ({ ...q, span: { start: text.indexOf(q.answer), end: text.indexOf(q.answer) + q.answer.length } })),
+    distractorSpans,
+    entities: [...draft.entities, ...distractorValues.filter((v) => !/^\d+$/.test(v))],
+  };
 }
 
 /** Generate the synthetic dataset. Same options, same dataset. */

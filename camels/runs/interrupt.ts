@@ -43,6 +43,25 @@ function onSignal(sig: NodeJS.Signals): void {
   process.stderr.write(`\ncamels-gpu: ${sig} received: finishing the current step, then writing a checkpoint (send it again to exit at once)\n`);
 }
 
+let abandoning = false;
+
+/**
+ * For work kept as atomic phases (the embedded default, whose seeds may run in worker threads that
+ * cannot checkpoint on the main thread's behalf): on SIGINT / SIGTERM, abandon the unfinished phases
+ * at once, print how to resume, and exit 130 / 143. Finished phases are already on disk.
+ */
+export function installAbandonHandlers(): void {
+  if (installed || abandoning) return;
+  abandoning = true;
+  const onAbandon = (sig: NodeJS.Signals) => {
+    const where = resumeHint ? `finished phases are kept in ${resumeHint.runDir}; resume with: ${resumeHint.command}` : 'nothing was written yet';
+    process.stderr.write(`\ncamels-gpu: interrupted by ${sig}; the unfinished phases are abandoned; ${where}\n`);
+    process.exit(sig === 'SIGTERM' ? 143 : 130);
+  };
+  process.on('SIGINT', onAbandon);
+  process.on('SIGTERM', onAbandon);
+}
+
 /** Catch SIGINT and SIGTERM for the rest of the process (once). */
 export function installInterruptHandlers(): void {
   if (installed) return;
@@ -56,7 +75,7 @@ export function installInterruptHandlers(): void {
  * once, since a signal handler runs only there and the cpu backend's steps never yield by themselves.
  */
 export async function pollInterrupt(): Promise<NodeJS.Signals | null> {
-  if (installed) await new Promise<void>((resolve) => setImmediate(resolve));
+  if (installed || abandoning) await new Promise<void>((resolve) => setImmediate(resolve));
   return requested;
 }
 

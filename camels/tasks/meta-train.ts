@@ -70,6 +70,8 @@ export interface MetaTrainResult {
   lastCheckpoint: string;
   bestVal: number;
   outerSteps: number;
+  /** Validation loss by outer step. */
+  history: { step: number; val: number }[];
 }
 
 /** The one place the inner-loop / outer-objective options come from the config. */
@@ -343,7 +345,7 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
   prog.finish();
   if (!fs.existsSync(bestFile)) await saveWeightModel(ctx.wm, bestFile);
   const last = store.latest()!;
-  return { bestCheckpoint: bestFile, lastCheckpoint: path.join(last, 'weight_model.safetensors'), bestVal: state.bestVal ?? NaN, outerSteps: state.outerStep };
+  return { bestCheckpoint: bestFile, lastCheckpoint: path.join(last, 'weight_model.safetensors'), bestVal: state.bestVal ?? NaN, outerSteps: state.outerStep, history: state.history };
 }
 
 export type { DeviceBatch };

@@ -5,14 +5,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { EVAL_TASK, QA_TASK, TRAIN_TASK, resolveConfig, resolveResumeConfig, type CommonConfig, type Resolved, type Schema, type TaskSchema } from '../../camels/config.js';
+import { DEFAULT_TASK, EVAL_TASK, QA_TASK, TRAIN_TASK, applyOverrides, checkConfig, defaultsOf, resolveConfig, resolveResumeConfig, type CommonConfig, type Resolved, type Schema, type TaskSchema } from '../../camels/config.js';
 import { writeReport } from '../../camels/report/report.js';
 import { sampleTokenWeights } from '../../camels/report/samples.js';
-import { installInterruptHandlers, setResumeHint } from '../../camels/runs/interrupt.js';
+import { installAbandonHandlers, installInterruptHandlers, setResumeHint } from '../../camels/runs/interrupt.js';
 import { fmt } from '../../camels/runs/progress.js';
 import { RunDir, writeAtomic } from '../../camels/runs/run-dir.js';
 import { loadEvalStream, loadLocality, loadRows } from '../../camels/tasks/datasets.js';
-import { runDefaultExperiment } from '../../camels/tasks/default-experiment.js';
+import { runDefaultExperiment, seedList } from '../../camels/tasks/default-experiment.js';
 import { metaTrain } from '../../camels/tasks/meta-train.js';
 import { decodingOptions, evaluateOnline, finishedOutcome, type EvalOutcome } from '../../camels/tasks/online-eval.js';
 import { qaLightTune } from '../../camels/tasks/qa-train.js';
@@ -112,9 +112,15 @@ export async function qaTrainCommand(overrides: string[], flags: Record<string, 
   }
 }
 
-/** A run directory made by the embedded default experiment (not a configured meta-train). */
+/** A run directory made by the embedded default experiment (its config.json says so), not a configured meta-train. */
 function isDefaultRun(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'default-state.json'));
+  const f = path.join(dir, 'config.json');
+  if (!fs.existsSync(f)) return false;
+  try {
+    return (JSON.parse(fs.readFileSync(f, 'utf8')) as { experiment?: string }).experiment === 'default';
+  } catch {
+    return false;
+  }
 }
 
 export async function metaTrainCommand(overrides: string[], flags: Record<string, unknown>): Promise<void> {
@@ -158,7 +164,13 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
 
 /** `meta-train` with no key=value arguments: the embedded default experiment (or its resume). */
 async function defaultExperimentCommand(flags: Record<string, unknown>, resume: string | null): Promise<void> {
-  let request = flags.device as string | undefined;
+  const { resume: _r, ...rest } = flags;
+  const { cfg, set } = applyOverrides(DEFAULT_TASK, defaultsOf(DEFAULT_TASK.keys), [], rest, []);
+  checkConfig(DEFAULT_TASK.keys, cfg);
+  if (set.has('seed') && set.has('seeds')) throw new Error('meta-train: give --seed S or --seeds N, not both');
+  // A resumed run keeps its own seeds unless --seed / --seeds say otherwise.
+  const seeds = set.has('seed') ? seedList({ seed: cfg.seed }) : set.has('seeds') ? seedList({ seeds: cfg.seeds }) : resume ? undefined : seedList({ quick: cfg.quick, seeds: cfg.quick ? undefined : cfg.seeds });
+  let request: string | undefined = set.has('device') ? cfg.device : undefined;
   if (request === undefined && !process.env.CAMELS_DEVICE) {
     // A software WebGPU adapter (llvmpipe) runs this experiment's small model slower than the
     // cpu backend (measured, bench/RESULTS.md); a real GPU is used when present.
@@ -170,13 +182,8 @@ async function defaultExperimentCommand(flags: Record<string, unknown>, resume: 
     }
   }
   const backend = await setupDevice(request);
-  installInterruptHandlers();
-  const r = await runDefaultExperiment({
-    device: backend.name,
-    outputs: String(flags.outputs ?? 'outputs'),
-    resume,
-    quick: Boolean(flags.quick),
-  });
+  installAbandonHandlers();
+  const r = await runDefaultExperiment({ device: backend.name, outputs: cfg.outputs, resume, quick: cfg.quick, seeds });
   console.error(`finished in ${fmt(r.seconds)}; run directory ${r.runDir}`);
 }
 

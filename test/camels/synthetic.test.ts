@@ -114,3 +114,46 @@ describe('synthetic cloze prompts', () => {
     expect(ex[0]!.question).toBe(ds.qaPretrain[0]!.questions[0]!.cloze);
   });
 });
+
+describe('synthetic distractor facts', () => {
+  const ds = generateSyntheticDataset({ seed: 2, qaPretrain: 30, metaTrain: 30, validation: 10, test: 12, distractors: 3 });
+  const all = splits(ds).flat();
+
+  it('records answer spans and distractor-value spans that are where they say, and never overlap', () => {
+    for (const d of all) {
+      for (const q of d.questions) expect(d.text.slice(q.span.start, q.span.end)).toBe(q.answer);
+      expect(d.distractorSpans).toHaveLength(6); // every template has two values
+      for (const sp of d.distractorSpans) {
+        const v = d.text.slice(sp.start, sp.end);
+        expect(v).toMatch(/^([A-Z][a-z]+( [A-Z][a-z]+)?|1[7-9]\d\d)$/);
+        for (const q of d.questions) expect(sp.end <= q.span.start || q.span.end <= sp.start).toBe(true);
+        // a distractor value is never the answer to a question about its document
+        expect(d.questions.some((q) => q.answer.toLowerCase() === v.toLowerCase())).toBe(false);
+      }
+    }
+  });
+
+  it('uses fresh names in every document: no test sentence occurs in any training split', () => {
+    const sentencesOf = (docs: SyntheticDocument[]) => new Set(docs.flatMap((d) => d.text.split(/(?<=\.)\s+/)));
+    const train = sentencesOf([...ds.qaPretrain, ...ds.metaTrain, ...ds.validation]);
+    const test = [...sentencesOf(ds.test)];
+    expect(test.length).toBeGreaterThan(ds.test.length * 6);
+    for (const s of test) expect(train.has(s), s).toBe(false);
+    // distractor people and places are entities of their document and unique across the dataset
+    const names = all.flatMap((d) => d.distractorSpans.map((sp) => d.text.slice(sp.start, sp.end)).filter((v) => !/^\d+$/.test(v)));
+    for (const d of all) for (const sp of d.distractorSpans) { const v = d.text.slice(sp.start, sp.end); if (!/^\d+$/.test(v)) expect(d.entities).toContain(v); }
+    const places = names.filter((n) => !n.includes(' '));
+    expect(new Set(places).size).toBe(places.length);
+  });
+
+  it('uses a different relation type for each distractor of a document, none of them asked about', () => {
+    for (const d of all) {
+      const sentences = d.text.split(/(?<=\.)\s+/);
+      const withValues = sentences.filter((s) => d.distractorSpans.some((sp) => s.includes(d.text.slice(sp.start, sp.end))));
+      expect(withValues).toHaveLength(3);
+      const skeletons = withValues.map((s) => s.replace(/[A-Z][a-z]+( [A-Z][a-z]+)?|\d{4}/g, '_'));
+      expect(new Set(skeletons).size).toBe(3);
+      for (const q of d.questions) expect(withValues.some((s) => s.includes(q.cloze))).toBe(false);
+    }
+  });
+});

@@ -100,7 +100,7 @@ describe('camels-gpu CLI', () => {
       const poll = setInterval(() => {
         const root = path.join(out, 'meta-train', 'synthetic');
         const dirs = fs.existsSync(root) ? fs.readdirSync(root) : [];
-        const state = dirs.length ? path.join(root, dirs[0]!, 'default-state.json') : '';
+        const state = dirs.length ? path.join(root, dirs[0]!, 'seed-0', 'default-state.json') : '';
         if (state && fs.existsSync(state) && 'base' in JSON.parse(fs.readFileSync(state, 'utf8')).phases) {
           clearInterval(poll);
           child.kill('SIGKILL');
@@ -116,11 +116,20 @@ describe('camels-gpu CLI', () => {
     expect(fs.existsSync(path.join(runDir, 'results.md'))).toBe(false);
     const r = cli(['meta-train', '--quick', '--device', 'cpu', '--outputs', out, '--resume', runDir], 300_000);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toContain('3/6 base model: already trained (resumed)');
+    expect(r.out).toContain('[seed 0] 3/6 base model: already trained (resumed)');
     const table = fs.readFileSync(path.join(runDir, 'results.md'), 'utf8');
     for (const m of ['uniform', 'ssm', 'tfidf', 'CaMeLS']) expect(table).toContain(`| ${m} |`);
+    expect(table).toContain('| CaMeLS-uniform |');
     const results = JSON.parse(fs.readFileSync(path.join(runDir, 'results.json'), 'utf8'));
-    expect(results.results.length).toBe(4);
-    expect(fs.readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('<table id="results">');
+    expect(results.seeds).toEqual([0]);
+    expect(Object.keys(results.methods).sort()).toEqual(['CaMeLS', 'ssm', 'tfidf', 'uniform']);
+    for (const m of Object.values(results.methods) as { lr: Record<string, number>; answer_nll: { mean: number } }[]) {
+      expect(m.lr['0']).toBeGreaterThan(0);
+      expect(Number.isFinite(m.answer_nll.mean)).toBe(true);
+    }
+    expect(results.paired['CaMeLS-uniform'].answer_nll.ci95).toHaveLength(2);
+    const report = fs.readFileSync(path.join(runDir, 'report.html'), 'utf8');
+    expect(report).toContain('<pre id="results">');
+    expect(report).toContain('class="tok ans"'); // answer spans underlined in the colour maps
   }, 600_000);
 });

@@ -217,3 +217,21 @@ describe('qa-train and eval: kill and resume', () => {
     expect(cut(fs.readFileSync(path.join(run, 'sweep.csv'), 'utf8'))).toEqual(cut(fs.readFileSync(path.join(refRun, 'sweep.csv'), 'utf8')));
   }, 240_000);
 });
+
+describe('the embedded default: signals', () => {
+  it('SIGINT abandons the unfinished phases, says how to resume and exits 130', async () => {
+    const out = tempDir('camels-default-sig-');
+    const p = cliAsync(['meta-train', '--quick', '--seed', '0', '--device', 'cpu', '--outputs', out]);
+    const root = path.join(out, 'meta-train', 'synthetic');
+    const t0 = Date.now();
+    while (!(fs.existsSync(root) && fs.readdirSync(root).length && fs.existsSync(path.join(root, fs.readdirSync(root)[0]!, 'config.json')))) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (Date.now() - t0 > 90_000) throw new Error(`no run directory: ${p.stderr()}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    expect(r.code, r.err.slice(-2000)).toBe(130);
+    expect(r.err).toMatch(/interrupted by SIGINT; the unfinished phases are abandoned; finished phases are kept in \S+; resume with: camels-gpu meta-train --resume \S+/);
+  }, 120_000);
+});
