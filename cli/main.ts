@@ -138,6 +138,7 @@ cli
     }),
   );
 
+cli.option('--kernels <family>', 'webgpu kernel family: gpu | software | auto (default: $CAMELS_KERNELS, else from the adapter)');
 cli.help();
 cli.version(pkg.version);
 const argv = process.argv;
@@ -145,7 +146,16 @@ if (argv.length <= 2) {
   cli.outputHelp();
   process.exit(0);
 }
-cli.parse(argv);
+cli.parse(argv, { run: false });
+const kernels = cli.options.kernels as unknown;
+if (kernels !== undefined) {
+  if (kernels !== 'gpu' && kernels !== 'software' && kernels !== 'auto') {
+    console.error(`camels-gpu: --kernels must be gpu, software or auto, got '${String(kernels)}'`);
+    process.exit(1);
+  }
+  process.env.CAMELS_KERNELS = kernels; // read when the webgpu backend is created
+}
+void cli.runMatchedCommand();
 if (!cli.matchedCommand && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version') && !argv.includes('-v')) {
   console.error(`camels-gpu: unknown command '${cli.args.join(' ')}'; see camels-gpu --help`);
   process.exit(1);

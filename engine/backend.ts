@@ -59,6 +59,9 @@ export interface MatmulSpec {
   transB: boolean;
 }
 
+/** The GELUs with a fused first-order backward (unary op names). */
+export type GeluKind = 'gelu_tanh' | 'gelu_erf';
+
 export interface AttentionSpec {
   /** q, k, v, out: [B, H, T, D] contiguous. */
   B: number;
@@ -150,6 +153,13 @@ export interface Backend {
   crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage;
   /** First-order backward of softmax rows: dx = y · (g − Σ_c g·y), y the softmax output [R, C]. */
   softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage;
+  /**
+   * First-order backward of layerNorm (values only; optional — without it the op's composite
+   * backward runs): for x [R, C], w [C], g [R, C] → [dx [R, C], dw [C], db [C]].
+   */
+  layerNormBackward?(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
+  /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
+  geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
   /**
    * softmax(q k^T * scale + masks) v. keyMask [B, T] (1 = real token, 0 = pad) or null.
    * A query row whose every key is masked yields zeros.

@@ -61,6 +61,16 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   }
   const out = x.backend.layerNorm(xs!, ws!, bs!, R, C, eps);
   return record('layerNorm', out, x.shape, [x, weight, bias], (g) => {
+    if (!isGradEnabled() && x.backend.layerNormBackward && x.dtype === 'float32' && g.dtype === 'float32') {
+      // Not recorded: one fused kernel for dx, dw and db (never differentiated again).
+      const [xs2, ws2, gs] = storages('layerNormBackward', x, weight, g);
+      const [dx, dw, db] = x.backend.layerNormBackward(xs2!, ws2!, gs!, R, C, eps);
+      return [
+        record('layerNormBackward', dx, x.shape, [x, weight, g], null),
+        record('layerNormBackward', dw, weight.shape, [x, weight, g], null),
+        record('layerNormBackward', db, bias.shape, [x, weight, g], null),
+      ];
+    }
     const xc = sub(x, mean(x, -1, true));
     const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
     const xhat = mul(xc, rstd);

@@ -10,6 +10,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GeluKind,
   MatmulSpec,
   ReduceOp,
   Storage,
@@ -19,7 +20,8 @@ import type {
 } from '../backend.js';
 import { runAttention } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
-import { runCast, runFill, runUnary } from './elementwise.js';
+import { runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
+import { runLayerNormBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
 import { runAdam, runSgd } from './optim.js';
@@ -60,6 +62,21 @@ export function isSoftwareAdapter(d: AdapterDescription): boolean {
   return d.isFallbackAdapter || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(`${d.device} ${d.description} ${d.vendor}`);
 }
 
+/**
+ * The kernel family: 'gpu' (workgroup-memory tiles, wide row workgroups, the fused attention
+ * kernel) or 'software' (uniform-window matmul, 16-wide row workgroups, attention through matmuls),
+ * chosen from the adapter unless CAMELS_KERNELS (or the CLI's --kernels) forces one, so both families
+ * can be tested and counted on any adapter.
+ */
+export type KernelFamily = 'gpu' | 'software';
+
+/** CAMELS_KERNELS as a family, null when unset or 'auto'; anything else is an error. */
+export function kernelFamilyFromEnv(env: string | undefined = process.env.CAMELS_KERNELS): KernelFamily | null {
+  if (env === undefined || env === '' || env === 'auto') return null;
+  if (env === 'gpu' || env === 'software') return env;
+  throw new Error(`CAMELS_KERNELS: unknown kernel family '${env}' (expected gpu, software or auto)`);
+}
+
 let exitHookInstalled = false;
 const liveBackends = new Set<WebGPUBackend>();
 
@@ -77,7 +94,7 @@ export class WebGPUBackend implements Backend {
     this.rt = new Runtime(ctx.device);
     this.adapterName = ctx.description.name;
     this.isSoftware = isSoftwareAdapter(ctx.description);
-    this.rt.softwareAdapter = this.isSoftware;
+    this.kernelFamily = kernelFamilyFromEnv() ?? (this.isSoftware ? 'software' : 'gpu');
     liveBackends.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
@@ -87,10 +104,20 @@ export class WebGPUBackend implements Backend {
     }
   }
 
+  /** The kernel family in use (see KernelFamily). */
+  get kernelFamily(): KernelFamily {
+    return this.rt.softwareAdapter ? 'software' : 'gpu';
+  }
+
+  set kernelFamily(f: KernelFamily) {
+    if (f !== 'gpu' && f !== 'software') throw new Error(`webgpu: unknown kernel family '${String(f)}' (expected gpu or software)`);
+    this.rt.softwareAdapter = f === 'software';
+  }
+
   /** Adapter, backend, limits and features (for `camels-gpu info`). */
-  describe(): AdapterDescription {
+  describe(): AdapterDescription & { kernelFamily: KernelFamily } {
     if (!this.ctx) throw new Error('webgpu: backend was destroyed');
-    return describeAdapter(this.ctx)!;
+    return { ...describeAdapter(this.ctx)!, kernelFamily: this.kernelFamily };
   }
 
   get device(): GPUDevice {
@@ -382,6 +409,34 @@ export class WebGPUBackend implements Backend {
     requireSize(g, R * C, 'softmaxBackward', `g [${R}, ${C}]`);
     const dx = this.out(R * C, yIn.dtype);
     runSoftmaxBackward(this.rt, gpuBuf(yIn), gpuBuf(g), R, C, dx.buf!);
+    return dx;
+  }
+
+  layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    requireFloat32(x, 'layerNormBackward', 'x');
+    requireFloat32(w, 'layerNormBackward', 'w');
+    requireFloat32(g, 'layerNormBackward', 'g');
+    requireSize(x, R * C, 'layerNormBackward', `x [${R}, ${C}]`);
+    requireSize(g, R * C, 'layerNormBackward', `g [${R}, ${C}]`);
+    requireSize(w, C, 'layerNormBackward', 'w');
+    const dx = this.out(R * C, 'float32');
+    const dw = this.out(C, 'float32');
+    const db = this.out(C, 'float32');
+    runLayerNormBackward(this.rt, gpuBuf(x), gpuBuf(w), gpuBuf(g), R, C, eps, dx.buf!, dw.buf!, db.buf!);
+    return [dx, dw, db];
+  }
+
+  geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
+    requireFloat32(x, 'geluBackward', 'x');
+    requireFloat32(g, 'geluBackward', 'g');
+    requireSize(g, x.size, 'geluBackward', 'g');
+    const dx = this.out(x.size, 'float32');
+    try {
+      runGeluBackward(this.rt, kind, gpuBuf(x), gpuBuf(g), dx.buf!, x.size);
+    } catch (e) {
+      this.free(dx);
+      throw e;
+    }
     return dx;
   }
 
