@@ -40,6 +40,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   softmaxBackward: 'kernel',
   layerNormBackward: 'kernel',
   geluBackward: 'kernel',
+  maskedSoftmax: 'kernel',
   attention: 'kernel',
   dropoutMask: 'kernel',
   adamStep: 'kernel',

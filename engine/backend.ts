@@ -161,6 +161,13 @@ export interface Backend {
   /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
   geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
   /**
+   * Attention probabilities from scores [B, H, T, T] (optional; without it the op builds the mask
+   * with tensors): p = softmax over keys of spec.scale · scores with the causal / window masks and
+   * keyMask [B, T] (1 = real token) applied; masked keys and rows with no visible key are 0.
+   * `spec.D` is not used.
+   */
+  maskedSoftmax?(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage;
+  /**
    * softmax(q k^T * scale + masks) v. keyMask [B, T] (1 = real token, 0 = pad) or null.
    * A query row whose every key is masked yields zeros.
    */

@@ -169,8 +169,9 @@ fn gelu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
                  @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i * 4u < u.n) {
-    let v = x[i];
+    // (conversions keep the module valid for every TI/TO of `map`; gelu_backward runs with f32 only)
+    let v = vec4<f32>(x[i]);
     let d = g[i];
-    y[i] = vec4<TO>(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w));
+    y[i] = vec4<TO>(vec4<f32>(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w)));
   }
 }

@@ -18,7 +18,7 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
-import { runAttention } from './attention.js';
+import { runAttention, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
 import { runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
 import { runLayerNormBackward } from './layernorm-backward.js';
@@ -464,6 +464,19 @@ export class WebGPUBackend implements Backend {
       y.buf!,
     );
     return y;
+  }
+
+  maskedSoftmax(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    requireFloat32(scores, 'maskedSoftmax', 'scores');
+    const n = spec.B * spec.H * spec.T * spec.T;
+    requireSize(scores, n, 'maskedSoftmax', `scores [${spec.B}, ${spec.H}, ${spec.T}, ${spec.T}]`);
+    if (keyMask) {
+      checkDType(keyMask.dtype, 'maskedSoftmax');
+      requireSize(keyMask, spec.B * spec.T, 'maskedSoftmax', 'keyMask');
+    }
+    const p = this.out(n, 'float32');
+    runMaskedSoftmax(this.rt, gpuBuf(scores), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, p.buf!);
+    return p;
   }
 
   // ---------------------------------------------------------------- randomness

@@ -34,7 +34,7 @@ function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Calls of one backend method while `fn` runs. */
-async function countCalls<T>(name: 'layerNormBackward' | 'geluBackward' | 'attention', fn: () => Promise<T>): Promise<[T, number]> {
+async function countCalls<T>(name: 'layerNormBackward' | 'geluBackward' | 'maskedSoftmax' | 'fromArray', fn: () => Promise<T>): Promise<[T, number]> {
   const target = gpu as unknown as Record<string, (...a: unknown[]) => unknown>;
   const original = target[name]!;
   let calls = 0;
@@ -122,6 +122,48 @@ describe.skipIf(!gpu)('webgpu fused first-order backward kernels', () => {
       }
     });
   }
+
+  for (const family of families) {
+    it(`attention backward through maskedSoftmax (${family} kernels): first and second order equal the cpu float64 reference`, async () => {
+      gpu!.kernelFamily = family;
+      const [B, H, T, D] = [2, 3, 19, 5];
+      const n = B * H * T * D;
+      // sequence 1 is left-padded: with causal masking its first query rows see no key at all.
+      const mask = [...new Array<number>(T).fill(1), 0, 0, 0, ...new Array<number>(T - 3).fill(1)];
+      for (const opts of [{}, { window: 4 }, { causal: false, window: 0 }] as const) {
+        const inputs = [0, 1, 2].map((i) => ({ shape: [B, H, T, D], data: values(n, 10 + i) }));
+        const second = async (device: 'cpu' | 'webgpu'): Promise<Float64Array[]> =>
+          E.tidyAsync(async () => {
+            const dtype = device === 'cpu' ? 'float64' : 'float32';
+            const [q, k, v] = inputs.map((i) => E.tensor(i.data, i.shape, { dtype, device, requiresGrad: true }));
+            const keyMask = E.tensor(mask, [B, T], { dtype, device });
+            const y = E.attention(q!, k!, v!, { ...opts, keyMask });
+            const u = E.tensor(values(y.size, 99), y.shape, { dtype, device });
+            const first = E.grad(E.sum(E.mul(y, u)), [q!, k!, v!], { retainGraph: true });
+            const [dq] = E.grad(E.sum(E.mul(y, u)), [q!], { createGraph: true });
+            const r = E.tensor(values(dq!.size, 98), dq!.shape, { dtype, device });
+            const hvp = E.grad(E.sum(E.mul(dq!, r)), [q!, k!, v!]);
+            return (await Promise.all([y, ...first, ...hvp].map((t) => t.data()))).map((a) => Float64Array.from(a));
+          });
+        const ref = await second('cpu');
+        const [got, calls] = await countCalls('maskedSoftmax', () => second('webgpu'));
+        expect(calls, 'maskedSoftmax kernel used by both backward passes').toBe(2);
+        ref.forEach((want, i) => expect(relNorm(got[i]!, want), `${JSON.stringify(opts)} array ${i}`).toBeLessThan(5e-5));
+      }
+    });
+  }
+
+  it('the attention backward uploads nothing from the host', async () => {
+    const [q, k, v] = [0, 1, 2].map((i) => E.tensor(values(2 * 2 * 9 * 4, i), [2, 2, 9, 4], { device: 'webgpu', requiresGrad: true }));
+    const keyMask = E.tensor([1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [2, 9], { device: 'webgpu' });
+    const [, uploads] = await countCalls('fromArray', async () => {
+      const gs = E.tidy(() => E.grad(E.sum(E.attention(q!, k!, v!, { window: 3, keyMask })), [q!, k!, v!]));
+      await gs[0]!.data();
+      gs.forEach((g) => g.dispose());
+    });
+    expect(uploads).toBe(0);
+    [q, k, v, keyMask].forEach((t) => t!.dispose());
+  });
 
   it('a recorded (createGraph) backward keeps the composites', async () => {
     const inputs = [{ shape: [3, 9], data: values(27, 1) }, { shape: [9], data: values(9, 2) }, { shape: [9], data: values(9, 3) }];
