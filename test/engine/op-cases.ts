@@ -60,6 +60,7 @@ export const opCases: OpCase[] = [
   { name: 'matmul transB', inputs: [any(3, 4), any(5, 4)], f: (a, b) => E.matmul(a, b, { transB: true }) },
   { name: 'matmul transA transB', inputs: [any(2, 4, 3), any(5, 4)], f: (a, b) => E.matmul(a, b, { transA: true, transB: true }) },
   { name: 'matmul batch broadcast', inputs: [any(2, 1, 3, 4), any(3, 4, 2)], f: (a, b) => E.matmul(a, b) },
+  { name: 'matmul shared weight (batch folded into the rows of dB)', inputs: [any(2, 3, 5, 4), any(4, 6)], f: (a, b) => E.matmul(a, b) },
   { name: 'reshape', inputs: [any(2, 6)], f: (x) => E.reshape(x, [3, -1]) },
   { name: 'permute', inputs: [any(2, 3, 4)], f: (x) => E.permute(x, [2, 0, 1]) },
   { name: 'transpose', inputs: [any(2, 3, 4)], f: (x) => E.transpose(x, 0, 1) },
