@@ -16,6 +16,11 @@ export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
   gpt2: { model_type: 'gpt2', n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 },
   distilgpt2: { model_type: 'gpt2', n_layer: 6, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 },
   tiny: { model_type: 'gpt2', n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 1024, n_positions: 160 },
+  // The layers and heads of gpt2 / distilgpt2 at width 96 and vocab 1024: the same ops, so the same
+  // kernel count per step, for taking the device-independent counts on a slow (software) adapter.
+  // (Dispatches can differ where a full-size tensor is larger than one binding and goes in windows.)
+  'gpt2-layers': { model_type: 'gpt2', n_layer: 12, n_embd: 96, n_head: 12, vocab_size: 1024, n_positions: 1024 },
+  'distilgpt2-layers': { model_type: 'gpt2', n_layer: 6, n_embd: 96, n_head: 12, vocab_size: 1024, n_positions: 1024 },
 };
 
 interface MemoryStats {
