@@ -45,6 +45,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   dropoutMask: 'kernel',
   adamStep: 'kernel',
   sgdStepInPlace: 'kernel',
+  sgdStepInPlaceGroup: 'kernel',
 };
 
 export interface StepCounts {

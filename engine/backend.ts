@@ -59,6 +59,9 @@ export interface MatmulSpec {
   transB: boolean;
 }
 
+/** Most (param, grad) pairs one sgdStepInPlaceGroup call takes (14 storage bindings of the 16 an adapter has). */
+export const SGD_GROUP_MAX = 7;
+
 /** The GELUs with a fused first-order backward (unary op names). */
 export type GeluKind = 'gelu_tanh' | 'gelu_erf';
 
@@ -188,4 +191,9 @@ export interface Backend {
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void;
   /** param -= lr * grad * (gradScale?.[0] ?? 1), in place. */
   sgdStepInPlace(param: Storage, grad: Storage, lr: number, gradScale: Storage | null): void;
+  /**
+   * Optional: param_t -= lr * grad_t for up to SGD_GROUP_MAX (param, grad) pairs, in place, as one
+   * kernel (the optimizer then updates a model in a few launches instead of one per tensor).
+   */
+  sgdStepInPlaceGroup?(params: Storage[], grads: Storage[], lr: number): void;
 }

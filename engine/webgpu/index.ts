@@ -24,7 +24,7 @@ import { runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
 import { runLayerNormBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
-import { runAdam, runSgd } from './optim.js';
+import { runAdam, runSgd, runSgdGroup } from './optim.js';
 import { runDropoutMask } from './random.js';
 import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
@@ -513,6 +513,16 @@ export class WebGPUBackend implements Backend {
     requireSize(grad, param.size, 'sgdStepInPlace', 'grad');
     if (gradScale) requireFloat32(gradScale, 'sgdStepInPlace', 'gradScale');
     runSgd(this.rt, gpuBuf(param), gpuBuf(grad), gradScale ? gpuBuf(gradScale) : null, param.size, lr);
+  }
+
+  sgdStepInPlaceGroup(params: Storage[], grads: Storage[], lr: number): void {
+    if (params.length !== grads.length) throw new Error(`webgpu sgdStepInPlaceGroup: ${params.length} params but ${grads.length} grads`);
+    params.forEach((p, i) => {
+      requireFloat32(p, 'sgdStepInPlaceGroup', `param ${i}`);
+      requireFloat32(grads[i]!, 'sgdStepInPlaceGroup', `grad ${i}`);
+      requireSize(grads[i]!, p.size, 'sgdStepInPlaceGroup', `grad ${i}`);
+    });
+    runSgdGroup(this.rt, params.map((p) => gpuBuf(p)), grads.map((g) => gpuBuf(g)), params.map((p) => p.size), lr);
   }
 }
 
