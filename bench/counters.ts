@@ -27,6 +27,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   cast: 'kernel',
   copy: 'kernel',
   copyInto: 'kernel',
+  pad: 'kernel',
   gather: 'kernel',
   scatterAdd: 'kernel',
   oneHot: 'kernel',

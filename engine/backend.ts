@@ -127,6 +127,11 @@ export interface Backend {
   copy(src: Storage, sv: View, shape: number[]): Storage;
   /** Copy a strided view of src (shape `shape`) into a strided view of dst, in place. */
   copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void;
+  /**
+   * Optional: src (contiguous, `shape`) placed at `before` in a new contiguous storage of shape
+   * shape + before + after, the rest `value` (without it, pad is a fill and a copyInto).
+   */
+  pad?(src: Storage, shape: number[], before: number[], after: number[], value: number): Storage;
   /** rows of table [N, D] picked by idx (int32, values in [0, N)): out [M, D]. */
   gather(table: Storage, N: number, D: number, idx: Storage): Storage;
   /** out [N, D] = 0; out[idx[m]] += src[m] for src [M, D]. */

@@ -30,7 +30,7 @@ import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
 import { Runtime } from './runtime.js';
 import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storage.js';
-import { runBinary, runCopy, runCopyInto, runWhere } from './strided.js';
+import { runBinary, runCopy, runCopyInto, runPad, runWhere } from './strided.js';
 
 export { FLOAT64_UNSUPPORTED, WebGPUStorage } from './storage.js';
 export { NO_WEBGPU_HELP, describeAdapter, describeGpuAdapter, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions } from './device.js';
@@ -291,6 +291,22 @@ export class WebGPUBackend implements Backend {
       return;
     }
     runCopyInto(this.rt, dst.dtype, db, dv, sb, sv, shape);
+  }
+
+  pad(src: Storage, shape: number[], before: number[], after: number[], value: number): Storage {
+    checkDType(src.dtype, 'pad');
+    requireSize(src, numel(shape), 'pad', `src [${shape.join(', ')}]`);
+    if (before.length !== shape.length || after.length !== shape.length) throw new Error(`webgpu pad: need ${shape.length} before/after amounts`);
+    const outShape = shape.map((d, i) => d + before[i]! + after[i]!);
+    const y = this.out(numel(outShape), src.dtype);
+    const sb = gpuBuf(src, 'src');
+    if (!runPad(this.rt, src.dtype, sb, shape, before, after, value, y.buf!)) {
+      const os = contiguousStrides(outShape);
+      runFill(this.rt, y.buf!, numel(outShape), src.dtype, value);
+      const offset = before.reduce((acc, p, i) => acc + p * os[i]!, 0);
+      runCopyInto(this.rt, src.dtype, y.buf!, { offset, strides: os }, sb, { offset: 0, strides: contiguousStrides(shape) }, shape);
+    }
+    return y;
   }
 
   gather(table: Storage, N: number, D: number, idx: Storage): Storage {

@@ -67,6 +67,7 @@ export const opCases: OpCase[] = [
   { name: 'expand', inputs: [any(3, 1)], f: (x) => E.expand(x, [2, 3, 4]) },
   { name: 'slice', inputs: [any(4, 5)], f: (x) => E.slice(x, [1, 2], [3, 5]) },
   { name: 'pad', inputs: [any(2, 3)], f: (x) => E.pad(x, [1, 0], [0, 2], 0.5) },
+  { name: 'pad 3-d, odd sizes', inputs: [any(3, 5, 7)], f: (x) => E.pad(x, [0, 2, 1], [1, 0, 3], -1.5) },
   { name: 'concat', inputs: [any(2, 3), any(2, 1)], f: (a, b) => E.concat([a, b], 1) },
   { name: 'gather', inputs: [any(5, 3), ints([2, 2], [4, 0, 4, 2])], f: (t, i) => E.gather(t, i) },
   { name: 'scatterAdd', inputs: [any(4, 3), ints([4], [1, 3, 1, 0])], f: (s, i) => E.scatterAdd(s, i, 5) },
