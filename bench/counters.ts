@@ -25,6 +25,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   binary: 'kernel',
   where: 'kernel',
   cast: 'kernel',
+  addScaled: 'kernel',
   copy: 'kernel',
   copyInto: 'kernel',
   pad: 'kernel',

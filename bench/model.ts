@@ -100,8 +100,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
       const w = E.ones([B, T], { device, requiresGrad: true });
       const inner = weightedLmLoss(cfg, model.params, docs, w);
       const gs = E.grad(inner, params, { createGraph: true });
-      const upd: Record<string, Tensor> = {};
-      names.forEach((n, i) => (upd[n] = E.sub(model.params[n]!, E.mulScalar(gs[i]!, 1e-3))));
+      const upd = E.sgdStep(model.params, Object.fromEntries(names.map((n, i) => [n, gs[i]!])), 1e-3);
       const outer = qaLoss(cfg, upd, qa);
       E.grad(outer, [w]);
     }),

@@ -121,6 +121,8 @@ export interface Backend {
   /** out = cond != 0 ? a : b, all three strided over outShape. */
   where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage;
   cast(x: Storage, to: DType): Storage;
+  /** Optional: a + alpha · b for float32 a, b of one size (the functional SGD step in one kernel). */
+  addScaled?(a: Storage, b: Storage, alpha: number): Storage;
 
   // ---- data movement ----
   /** Copy a strided view of src (shape `shape`) into a new contiguous storage. */

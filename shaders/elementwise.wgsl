@@ -6,6 +6,7 @@
 // Uniform p0, p1 are the op's scalar parameters.
 // gelu_backward: dx[i] = g[i] * gelu'(x[i]) for the first-order backward (GRAD 0: gelu_tanh,
 // 1: gelu_erf); its pipelines use the identity op body and f32 aliases.
+// add_scaled: y[i] = x[i] + p0 * g[i] (the functional SGD step), same pipeline setup.
 
 override WG: u32 = 256u;
 
@@ -173,5 +174,14 @@ fn gelu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let v = vec4<f32>(x[i]);
     let d = g[i];
     y[i] = vec4<TO>(vec4<f32>(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w)));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn add_scaled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i * 4u < u.n) {
+    y[i] = vec4<TO>(vec4<f32>(x[i]) + u.p0 * g[i]);
   }
 }

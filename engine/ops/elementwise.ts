@@ -158,3 +158,18 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const differentiable = x.dtype !== 'int32' && dtype !== 'int32';
   return record('cast', out, x.shape, [x], differentiable ? (g) => [cast(g, x.dtype)] : null);
 }
+
+/**
+ * a + alpha · b for tensors of one shape: one kernel where the backend has it, else the composite.
+ * Differentiable to any order (vjp: g and alpha · g).
+ */
+export function addScaled(a: Tensor, b: Tensor, alpha: number): Tensor {
+  assertFloat('addScaled', a);
+  assertSameDtype('addScaled', a, b);
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`addScaled: a [${a.shape.join(', ')}] and b [${b.shape.join(', ')}] must have one shape`);
+  }
+  if (!a.backend.addScaled || a.dtype !== 'float32') return add(a, mulScalar(b, alpha));
+  const [as, bs] = storages('addScaled', a, b);
+  return record('addScaled', a.backend.addScaled(as!, bs!, alpha), a.shape, [a, b], (g) => [g, mulScalar(g, alpha)]);
+}

@@ -2,7 +2,7 @@
 // in-place variant for plain training.
 
 import { SGD_GROUP_MAX, type Backend, type Storage } from '../backend.js';
-import { mulScalar, sub } from '../ops/elementwise.js';
+import { addScaled } from '../ops/elementwise.js';
 import { Tensor, shapeStr } from '../tensor.js';
 
 /**
@@ -18,7 +18,7 @@ export function sgdStep<K extends string>(params: Record<K, Tensor>, grads: Reco
     if (g.shape.length !== p.shape.length || g.shape.some((d, i) => d !== p.shape[i])) {
       throw new Error(`sgdStep: gradient ${shapeStr(g.shape)} does not match parameter '${key}' ${shapeStr(p.shape)}`);
     }
-    out[key] = sub(p, mulScalar(g, lr));
+    out[key] = addScaled(p, g, -lr); // p − lr·g, one kernel where the backend has it
   }
   return out;
 }

@@ -20,7 +20,7 @@ import type {
 } from '../backend.js';
 import { runAttention, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
-import { runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
+import { runAddScaled, runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
 import { runLayerNormBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
@@ -264,6 +264,15 @@ export class WebGPUBackend implements Backend {
     const y = this.out(x.size, to);
     if (x.dtype === to) this.rt.copyBuffer(gpuBuf(x), 0, y.buf!, 0, x.size * 4);
     else runCast(this.rt, x.dtype, to, gpuBuf(x), y.buf!, x.size);
+    return y;
+  }
+
+  addScaled(a: Storage, b: Storage, alpha: number): Storage {
+    requireFloat32(a, 'addScaled', 'a');
+    requireFloat32(b, 'addScaled', 'b');
+    requireSize(b, a.size, 'addScaled', 'b');
+    const y = this.out(a.size, 'float32');
+    runAddScaled(this.rt, gpuBuf(a), gpuBuf(b), alpha, y.buf!, a.size);
     return y;
   }
 

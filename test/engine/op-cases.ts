@@ -41,6 +41,7 @@ export const opCases: OpCase[] = [
   { name: 'powScalar 2.5', inputs: [pos(7)], f: (x) => E.powScalar(x, 2.5) },
   { name: 'powScalar 3', inputs: [any(7)], f: (x) => E.powScalar(x, 3) },
   { name: 'addScalar/mulScalar', inputs: [any(5)], f: (x) => E.mulScalar(E.addScalar(x, 0.5), -1.5) },
+  { name: 'addScaled (a + alpha b, the SGD step)', inputs: [any(3, 7, 5), any(3, 7, 5)], f: (a, b) => E.addScaled(a, b, -0.37) },
   { name: 'add broadcast', inputs: [any(3, 1, 5), any(4, 1)], f: (a, b) => E.add(a, b) },
   { name: 'sub broadcast', inputs: [any(2, 7), any(7)], f: (a, b) => E.sub(a, b) },
   { name: 'mul broadcast', inputs: [any(3, 1, 5), any(4, 1)], f: (a, b) => E.mul(a, b) },
