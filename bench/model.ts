@@ -9,12 +9,18 @@ import { qaLoss, weightedLmLoss } from '../camels/losses.js';
 import { parseHfConfig } from '../models/hf-config.js';
 import { disposeModel, initModel } from '../models/pretrained.js';
 import { HostRng } from '../engine/random.js';
+import { StepCounter, type StepCounts } from './counters.js';
 import { printRecord, timeMedian, type BenchRecord } from './timing.js';
 
 export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
   gpt2: { model_type: 'gpt2', n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 },
   distilgpt2: { model_type: 'gpt2', n_layer: 6, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 },
   tiny: { model_type: 'gpt2', n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 1024, n_positions: 160 },
+  // The layers and heads of gpt2 / distilgpt2 at width 96 and vocab 1024: the same ops, so the same
+  // kernel count per step, for taking the device-independent counts on a slow (software) adapter.
+  // (Dispatches can differ where a full-size tensor is larger than one binding and goes in windows.)
+  'gpt2-layers': { model_type: 'gpt2', n_layer: 12, n_embd: 96, n_head: 12, vocab_size: 1024, n_positions: 1024 },
+  'distilgpt2-layers': { model_type: 'gpt2', n_layer: 6, n_embd: 96, n_head: 12, vocab_size: 1024, n_positions: 1024 },
 };
 
 interface MemoryStats {
@@ -44,7 +50,8 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
   const T = opts.seq;
   const seqs = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rng.uniform() * cfg.vocabSize)));
   const docs = batchToDevice(padBatch(seqs, T, 0), 'float32', device);
-  const base = { backend: device, adapter: backend.adapterName, config: opts.config };
+  const family = (backend as Backend & { kernelFamily?: string }).kernelFamily;
+  const base = { backend: device, adapter: backend.adapterName, ...(family ? { kernel_family: family } : {}), config: opts.config };
   const out: BenchRecord[] = [];
   const emit = (r: BenchRecord) => {
     out.push(r);
@@ -52,46 +59,56 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
   };
   const repeat = opts.repeat;
   const warmup = opts.warmup ?? 1;
+  const counter = new StepCounter(backend);
+  /**
+   * Run `step` warm-up times; the last warm-up run (a warm step when warmup ≥ 2, the first step
+   * otherwise) is the counted one. Then time `repeat` more runs.
+   */
+  const measure = async (step: () => void): Promise<{ ms: number; counts: StepCounts & { counted_step: string } }> => {
+    for (let i = 0; i < warmup - 1; i++) step();
+    await backend.sync();
+    counter.reset();
+    step();
+    await backend.sync();
+    const counts = { ...counter.read(), counted_step: warmup >= 2 ? 'warm' : 'first' };
+    const ms = await timeMedian(backend, step, { repeat, warmup: 0 });
+    return { ms, counts };
+  };
 
   if (opts.only !== 'meta') {
-    const trainMs = await timeMedian(
-      backend,
-      () =>
-        E.tidy(() => {
-          const loss = qaLoss(cfg, model.params, docs);
-          E.sgdStepInPlace(params, E.grad(loss, params), 1e-4);
-        }),
-      { repeat, warmup },
+    const { ms: trainMs, counts } = await measure(() =>
+      E.tidy(() => {
+        const loss = qaLoss(cfg, model.params, docs);
+        E.sgdStepInPlace(params, E.grad(loss, params), 1e-4);
+      }),
     );
-    emit({ op: 'train_step', shape: [B, T], ...base, ms: trainMs, tokens_per_s: (B * T) / (trainMs / 1000) });
+    emit({ op: 'train_step', shape: [B, T], ...base, ms: trainMs, tokens_per_s: (B * T) / (trainMs / 1000), ...counts });
   }
 
   // CaMeLS meta step: weights w [B, T] → one inner SGD step (createGraph) → outer QA loss → dL/dw
   if (opts.only === 'train') {
     for (const t of [docs.ids, docs.mask, docs.targets]) t.dispose();
     disposeModel(model);
+    counter.detach();
     return out;
   }
   const qa = batchToDevice(qaBatch(Array.from({ length: B }, (_, i) => ({ question: seqs[i]!.slice(0, 24), answer: seqs[i]!.slice(24, 32) })), 32, 0), 'float32', device);
   const mem = memory(backend);
   mem?.reset();
-  const metaMs = await timeMedian(
-    backend,
-    () =>
-      E.tidy(() => {
-        const w = E.ones([B, T], { device, requiresGrad: true });
-        const inner = weightedLmLoss(cfg, model.params, docs, w);
-        const gs = E.grad(inner, params, { createGraph: true });
-        const upd: Record<string, Tensor> = {};
-        names.forEach((n, i) => (upd[n] = E.sub(model.params[n]!, E.mulScalar(gs[i]!, 1e-3))));
-        const outer = qaLoss(cfg, upd, qa);
-        E.grad(outer, [w]);
-      }),
-    { repeat, warmup },
+  const { ms: metaMs, counts } = await measure(() =>
+    E.tidy(() => {
+      const w = E.ones([B, T], { device, requiresGrad: true });
+      const inner = weightedLmLoss(cfg, model.params, docs, w);
+      const gs = E.grad(inner, params, { createGraph: true });
+      const upd = E.sgdStep(model.params, Object.fromEntries(names.map((n, i) => [n, gs[i]!])), 1e-3);
+      const outer = qaLoss(cfg, upd, qa);
+      E.grad(outer, [w]);
+    }),
   );
   const after = memory(backend);
-  emit({ op: 'camels_meta_step', shape: [B, T], ...base, ms: metaMs, ...(after ? { peak_gib: after.peakBytes / 2 ** 30, peak_live_gib: after.peakLiveBytes / 2 ** 30 } : {}) });
+  emit({ op: 'camels_meta_step', shape: [B, T], ...base, ms: metaMs, ...(after ? { peak_gib: after.peakBytes / 2 ** 30, peak_live_gib: after.peakLiveBytes / 2 ** 30 } : {}), ...counts });
   for (const t of [docs.ids, docs.mask, docs.targets, qa.ids, qa.mask, qa.targets]) t.dispose();
   disposeModel(model);
+  counter.detach();
   return out;
 }

@@ -100,9 +100,10 @@ export function prepareArgv(cli: CAC, argv: string[]): PreparedArgv {
 }
 
 /** Parse `argv` with `cli`, keeping option values as typed, and run the matched command. */
-export function parseAndRun(cli: CAC, argv: string[]): void {
+export function parseAndRun(cli: CAC, argv: string[], beforeRun?: (options: Record<string, unknown>) => void): void {
   const { argv: prepared, raw } = prepareArgv(cli, argv);
   cli.parse(prepared, { run: false });
   for (const [key, value] of raw) cli.options[key] = value;
+  beforeRun?.(cli.options);
   cli.runMatchedCommand();
 }

@@ -46,9 +46,9 @@ cli
   .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention) or `model` (train step and CaMeLS meta step)')
   .option('--device <device>', DEVICE_HELP)
   .option('--json', 'One JSON object per line')
-  .option('--op <op>', 'kernels: only this op (matmul, softmax, layernorm, attention)')
+  .option('--op <op>', 'kernels: only this op (matmul, matmul_gpt2, softmax, layernorm, attention)')
   .option('--size <n>', 'kernels: only this size')
-  .option('--config <name>', 'model: gpt2 | distilgpt2 | tiny', { default: 'distilgpt2' })
+  .option('--config <name>', 'model: gpt2 | distilgpt2 | tiny | gpt2-layers | distilgpt2-layers (the layer structure at width 96, for counting)', { default: 'distilgpt2' })
   .option('--batch <n>', 'model: batch size', { default: 8 })
   .option('--seq <n>', 'model: sequence length', { default: 256 })
   .option('--repeat <n>', 'timed repetitions per case', { default: 5 })
@@ -156,6 +156,7 @@ cli
     }),
   );
 
+cli.option('--kernels <family>', 'webgpu kernel family: gpu | software | auto (default: $CAMELS_KERNELS, else from the adapter)');
 cli.help();
 cli.version(pkg.version);
 const argv = process.argv;
@@ -164,7 +165,13 @@ if (argv.length <= 2) {
   process.exit(0);
 }
 try {
-  parseAndRun(cli, argv); // option values stay as typed (cli/argv.ts)
+  // Option values stay as typed (cli/argv.ts); --kernels picks the webgpu kernel family before any command runs.
+  parseAndRun(cli, argv, (options) => {
+    const kernels = options.kernels as unknown;
+    if (kernels === undefined) return;
+    if (kernels !== 'gpu' && kernels !== 'software' && kernels !== 'auto') throw new Error(`--kernels must be gpu, software or auto, got '${String(kernels)}'`);
+    process.env.CAMELS_KERNELS = kernels; // read when the webgpu backend is created
+  });
 } catch (e) {
   // cac's own checks (unknown option, missing value) and prepareArgv's: usage errors, one line.
   console.error(`camels-gpu: ${(e as Error).message}`);

@@ -59,6 +59,12 @@ export interface MatmulSpec {
   transB: boolean;
 }
 
+/** Most (param, grad) pairs one sgdStepInPlaceGroup call takes (14 storage bindings of the 16 an adapter has). */
+export const SGD_GROUP_MAX = 7;
+
+/** The GELUs with a fused first-order backward (unary op names). */
+export type GeluKind = 'gelu_tanh' | 'gelu_erf';
+
 export interface AttentionSpec {
   /** q, k, v, out: [B, H, T, D] contiguous. */
   B: number;
@@ -115,12 +121,19 @@ export interface Backend {
   /** out = cond != 0 ? a : b, all three strided over outShape. */
   where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage;
   cast(x: Storage, to: DType): Storage;
+  /** Optional: a + alpha · b for float32 a, b of one size (the functional SGD step in one kernel). */
+  addScaled?(a: Storage, b: Storage, alpha: number): Storage;
 
   // ---- data movement ----
   /** Copy a strided view of src (shape `shape`) into a new contiguous storage. */
   copy(src: Storage, sv: View, shape: number[]): Storage;
   /** Copy a strided view of src (shape `shape`) into a strided view of dst, in place. */
   copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void;
+  /**
+   * Optional: src (contiguous, `shape`) placed at `before` in a new contiguous storage of shape
+   * shape + before + after, the rest `value` (without it, pad is a fill and a copyInto).
+   */
+  pad?(src: Storage, shape: number[], before: number[], after: number[], value: number): Storage;
   /** rows of table [N, D] picked by idx (int32, values in [0, N)): out [M, D]. */
   gather(table: Storage, N: number, D: number, idx: Storage): Storage;
   /** out [N, D] = 0; out[idx[m]] += src[m] for src [M, D]. */
@@ -151,6 +164,20 @@ export interface Backend {
   /** First-order backward of softmax rows: dx = y · (g − Σ_c g·y), y the softmax output [R, C]. */
   softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage;
   /**
+   * First-order backward of layerNorm (values only; optional — without it the op's composite
+   * backward runs): for x [R, C], w [C], g [R, C] → [dx [R, C], dw [C], db [C]].
+   */
+  layerNormBackward?(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
+  /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
+  geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
+  /**
+   * Attention probabilities from scores [B, H, T, T] (optional; without it the op builds the mask
+   * with tensors): p = softmax over keys of spec.scale · scores with the causal / window masks and
+   * keyMask [B, T] (1 = real token) applied; masked keys and rows with no visible key are 0.
+   * `spec.D` is not used.
+   */
+  maskedSoftmax?(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage;
+  /**
    * softmax(q k^T * scale + masks) v. keyMask [B, T] (1 = real token, 0 = pad) or null.
    * A query row whose every key is masked yields zeros.
    */
@@ -171,4 +198,9 @@ export interface Backend {
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void;
   /** param -= lr * grad * (gradScale?.[0] ?? 1), in place. */
   sgdStepInPlace(param: Storage, grad: Storage, lr: number, gradScale: Storage | null): void;
+  /**
+   * Optional: param_t -= lr * grad_t for up to SGD_GROUP_MAX (param, grad) pairs, in place, as one
+   * kernel (the optimizer then updates a model in a few launches instead of one per tensor).
+   */
+  sgdStepInPlaceGroup?(params: Storage[], grads: Storage[], lr: number): void;
 }

@@ -4,6 +4,9 @@
 // The host (engine/webgpu/elementwise.ts) prepends `alias TI = f32|i32; alias TO = f32|i32;` and
 // replaces the OP_BODY marker inside `op` with the op's body (the only text substitution).
 // Uniform p0, p1 are the op's scalar parameters.
+// gelu_backward: dx[i] = g[i] * gelu'(x[i]) for the first-order backward (GRAD 0: gelu_tanh,
+// 1: gelu_erf); its pipelines use the identity op body and f32 aliases.
+// add_scaled: y[i] = x[i] + p0 * g[i] (the functional SGD step), same pipeline setup.
 
 override WG: u32 = 256u;
 
@@ -17,6 +20,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<TI>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<TO>>;
+@group(0) @binding(3) var<storage, read> g: array<vec4<f32>>;
+
+override GRAD: u32 = 0u;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const FRAC_1_SQRT_2: f32 = 0.7071067811865476;
@@ -90,6 +96,24 @@ fn gelu_erf_f(v: f32) -> f32 {
   return 0.5 * v * erfc_f(-v * FRAC_1_SQRT_2);
 }
 
+// d/dv of gelu_tanh: 0.5 (1 + t) + 0.5 v (1 - t^2) c (1 + 3 * 0.044715 v^2), t = tanh(c (v + 0.044715 v^3)).
+fn gelu_tanh_grad_f(v: f32) -> f32 {
+  let t = tanh_f(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
+  return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * v * v);
+}
+
+// d/dv of gelu_erf: Phi(v) + v phi(v).
+fn gelu_erf_grad_f(v: f32) -> f32 {
+  return 0.5 * erfc_f(-v * FRAC_1_SQRT_2) + v * exp(-0.5 * v * v) * (0.5 * FRAC_2_SQRT_PI * FRAC_1_SQRT_2);
+}
+
+fn gelu_grad(v: f32) -> f32 {
+  if (GRAD == 0u) {
+    return gelu_tanh_grad_f(v);
+  }
+  return gelu_erf_grad_f(v);
+}
+
 fn log1p_f(v: f32) -> f32 {
   let w = 1.0 + v;
   if (w == 1.0) {
@@ -138,5 +162,26 @@ fn map(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (i * 4u < u.n) {
     let v = x[i];
     y[i] = vec4<TO>(op(v.x), op(v.y), op(v.z), op(v.w));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gelu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i * 4u < u.n) {
+    // (conversions keep the module valid for every TI/TO of `map`; gelu_backward runs with f32 only)
+    let v = vec4<f32>(x[i]);
+    let d = g[i];
+    y[i] = vec4<TO>(vec4<f32>(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w)));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn add_scaled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i * 4u < u.n) {
+    y[i] = vec4<TO>(vec4<f32>(x[i]) + u.p0 * g[i]);
   }
 }

@@ -1,5 +1,6 @@
 // Strided elementwise kernels over an output shape of up to 6 dims (row-major output index i):
-// copy (view -> contiguous), copy_into (view -> view), binary (two broadcast views), where.
+// copy (view -> contiguous), copy_into (view -> view), binary (two broadcast views), where, and
+// pad (contiguous source placed in a larger contiguous output, the rest a constant).
 // Operand a/b/c element (i0..ik) lives at offset + sum(i_j * stride_j); stride 0 broadcasts.
 // The host prepends `alias T = f32|i32;`. The binary op is the override constant OP.
 
@@ -21,6 +22,8 @@ struct Params {
   cond_float: u32,
   // element offset of the contiguous output (copy, binary, where)
   oy: u32,
+  // pad: the bits of the pad value (as T)
+  pad_bits: u32,
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -123,4 +126,33 @@ fn where_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   var bits = c[o.z];
   if (u.cond_float != 0u) { bits = bits & 0x7fffffffu; }
   y[u.oy + i] = select(b[o.y], a[o.x], bits != 0u);
+}
+
+// pad: output coordinate (i0..ik) of u.shape takes a at oa + sum((i_j - before_j) * sa_j) when every
+// i_j - before_j lies in [0, extent_j), else the pad value. before in sb, source extents in sc.
+@compute @workgroup_size(WG)
+fn pad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_index) lid: u32) {
+  let i = linear(wid, nwg, lid);
+  if (i >= u.n) { return; }
+  var rem = i;
+  var o = u.oa;
+  var inside = true;
+  var d = i32(u.ndim) - 1;
+  loop {
+    if (d < 0) { break; }
+    let q = u32(d) / 4u;
+    let r = u32(d) % 4u;
+    let s = u.shape[q][r];
+    let k = i32(rem % s) - u.sb[q][r];
+    rem = rem / s;
+    if (k < 0 || k >= u.sc[q][r]) { inside = false; }
+    o += k * u.sa[q][r];
+    d -= 1;
+  }
+  if (inside) {
+    y[u.oy + i] = a[o];
+  } else {
+    y[u.oy + i] = bitcast<T>(u.pad_bits);
+  }
 }

@@ -59,7 +59,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Flags the task commands take besides config keys (not part of a run's config). */
-export const COMMAND_FLAGS = ['quick', 'seeds', 'help', 'version'] as const as readonly string[];
+export const COMMAND_FLAGS = ['kernels', 'help', 'version'] as const as readonly string[];
 
 /** Split `key=value` arguments (the value may contain '='); anything else is an error. */
 export function splitOverrides(overrides: string[]): [string, string][] {

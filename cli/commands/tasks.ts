@@ -165,7 +165,7 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
 /** `meta-train` with no key=value arguments: the embedded default experiment (or its resume). */
 async function defaultExperimentCommand(flags: Record<string, unknown>, resume: string | null): Promise<void> {
   const { resume: _r, ...rest } = flags;
-  const { cfg, set } = applyOverrides(DEFAULT_TASK, defaultsOf(DEFAULT_TASK.keys), [], rest, []);
+  const { cfg, set } = applyOverrides(DEFAULT_TASK, defaultsOf(DEFAULT_TASK.keys), [], rest, ['kernels', 'help', 'version']);
   checkConfig(DEFAULT_TASK.keys, cfg);
   if (set.has('seed') && set.has('seeds')) throw new Error('meta-train: give --seed S or --seeds N, not both');
   // A resumed run keeps its own seeds unless --seed / --seeds say otherwise.

@@ -1,7 +1,8 @@
 // Elementwise ops: unary math, binary arithmetic with broadcasting, comparisons, where, cast.
 // Each op: shape/dtype rule, the backend kernel, and a vjp written in these same ops.
 
-import type { BinaryOp, DType, UnaryOp } from '../backend.js';
+import type { BinaryOp, DType, GeluKind, UnaryOp } from '../backend.js';
+import { isGradEnabled } from '../scope.js';
 import { broadcastShapes, broadcastStrides } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { assertFloat, assertSameDtype, record, storages, type Vjp } from './record.js';
@@ -28,10 +29,22 @@ export const relu = (x: Tensor): Tensor => unary('relu', x, (g) => [mul(g, step(
 export const erf = (x: Tensor): Tensor =>
   unary('erf', x, (g) => [mul(g, mulScalar(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))]);
 
+/**
+ * g · gelu'(x) as one fused kernel when the backward is not being recorded and the backend has one
+ * (never differentiated again); null otherwise, and the vjp is built from ops.
+ */
+function fusedGeluBackward(kind: GeluKind, x: Tensor, g: Tensor): Tensor | null {
+  if (isGradEnabled() || !x.backend.geluBackward || x.dtype !== 'float32' || g.dtype !== 'float32') return null;
+  const [xs, gs] = storages('geluBackward', x, g);
+  return record('geluBackward', x.backend.geluBackward(kind, xs!, gs!), x.shape, [x, g], null);
+}
+
 const GELU_C = Math.sqrt(2 / Math.PI);
 /** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 export const geluTanh = (x: Tensor): Tensor =>
   unary('gelu_tanh', x, (g) => {
+    const fused = fusedGeluBackward('gelu_tanh', x, g);
+    if (fused) return [fused];
     // d = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2), t = tanh(c (x + 0.044715 x^3))
     const x2 = mul(x, x);
     const t = tanh(mulScalar(add(x, mulScalar(mul(x2, x), 0.044715)), GELU_C));
@@ -43,6 +56,8 @@ export const geluTanh = (x: Tensor): Tensor =>
 /** Exact GELU: x Φ(x) = 0.5 x (1 + erf(x / √2)). */
 export const geluErf = (x: Tensor): Tensor =>
   unary('gelu_erf', x, (g) => {
+    const fused = fusedGeluBackward('gelu_erf', x, g);
+    if (fused) return [fused];
     // d = Φ(x) + x φ(x)
     const cdf = mulScalar(addScalar(erf(mulScalar(x, Math.SQRT1_2)), 1), 0.5);
     const pdf = mulScalar(exp(mulScalar(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
@@ -142,4 +157,19 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const out = x.backend.cast(xs!, dtype);
   const differentiable = x.dtype !== 'int32' && dtype !== 'int32';
   return record('cast', out, x.shape, [x], differentiable ? (g) => [cast(g, x.dtype)] : null);
+}
+
+/**
+ * a + alpha · b for tensors of one shape: one kernel where the backend has it, else the composite.
+ * Differentiable to any order (vjp: g and alpha · g).
+ */
+export function addScaled(a: Tensor, b: Tensor, alpha: number): Tensor {
+  assertFloat('addScaled', a);
+  assertSameDtype('addScaled', a, b);
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`addScaled: a [${a.shape.join(', ')}] and b [${b.shape.join(', ')}] must have one shape`);
+  }
+  if (!a.backend.addScaled || a.dtype !== 'float32') return add(a, mulScalar(b, alpha));
+  const [as, bs] = storages('addScaled', a, b);
+  return record('addScaled', a.backend.addScaled(as!, bs!, alpha), a.shape, [a, b], (g) => [g, mulScalar(g, alpha)]);
 }

@@ -61,6 +61,16 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   }
   const out = x.backend.layerNorm(xs!, ws!, bs!, R, C, eps);
   return record('layerNorm', out, x.shape, [x, weight, bias], (g) => {
+    if (!isGradEnabled() && x.backend.layerNormBackward && x.dtype === 'float32' && g.dtype === 'float32') {
+      // Not recorded: one fused kernel for dx, dw and db (never differentiated again).
+      const [xs2, ws2, gs] = storages('layerNormBackward', x, weight, g);
+      const [dx, dw, db] = x.backend.layerNormBackward(xs2!, ws2!, gs!, R, C, eps);
+      return [
+        record('layerNormBackward', dx, x.shape, [x, weight, g], null),
+        record('layerNormBackward', dw, weight.shape, [x, weight, g], null),
+        record('layerNormBackward', db, bias.shape, [x, weight, g], null),
+      ];
+    }
     const xc = sub(x, mean(x, -1, true));
     const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
     const xhat = mul(xc, rstd);
@@ -164,6 +174,27 @@ function attentionParts(q: Tensor, k: Tensor, opts: AttentionOptions): { p: Tens
   return { p, scale };
 }
 
+/**
+ * Attention probabilities p [B, H, T, T] from scores s = q kᵀ: softmax over keys of scale · s with
+ * the causal / window / key-padding masks, masked keys and rows with no visible key 0. One kernel
+ * with the masks computed from indices where the backend has it (no mask tensors, nothing from the
+ * host); else the composite with a visibility tensor. Differentiable to any order in s.
+ */
+export function maskedSoftmax(s: Tensor, opts: AttentionOptions & { scale: number }): Tensor {
+  const [B, H, T, T2] = s.shape as [number, number, number, number];
+  if (s.rank !== 4 || T !== T2) throw new Error(`maskedSoftmax: scores must be [B, H, T, T], got ${shapeStr(s.shape)}`);
+  const km = opts.keyMask ?? null;
+  if (!s.backend.maskedSoftmax || s.dtype !== 'float32' || (km && km.dtype === 'float64')) {
+    const allowed = noGrad(() => attentionAllowed(s, opts));
+    const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
+    return mul(softmax(add(mulScalar(s, opts.scale), neg)), allowed);
+  }
+  const ss = storages('maskedSoftmax', s, ...(km ? [km] : []));
+  const spec = { B, H, T, D: 0, scale: opts.scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const p = s.backend.maskedSoftmax(ss[0]!, km ? ss[1]! : null, spec);
+  return record('maskedSoftmax', p, s.shape, [s], (g, y) => [mulScalar(softmaxVjp(g, y), opts.scale)]);
+}
+
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null | undefined): void {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || q.shape.some((d, i) => d !== k.shape[i] || d !== v.shape[i])) {
     throw new Error(`attention: q, k, v must all be [B, H, T, D], got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
@@ -201,7 +232,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     window: opts.window ?? 0,
   });
   return record('attention', out, q.shape, [q, k, v], (g) => {
-    const { p } = attentionParts(q, k, opts);
+    const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
     const dv = matmul(p, g, { transA: true });
     const dp = matmul(g, v, { transB: true });
     const ds = mulScalar(softmaxVjp(dp, p), scale);

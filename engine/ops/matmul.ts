@@ -2,6 +2,7 @@
 
 import { broadcastShapes, contiguousStrides } from '../shape.js';
 import { Tensor, shapeStr } from '../tensor.js';
+import { reshape } from './movement.js';
 import { assertFloat, assertSameDtype, record, storages } from './record.js';
 
 export interface MatmulOptions {
@@ -51,6 +52,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   // C = A B with A = op(a), B = op(b): dA = g Bᵀ, dB = Aᵀ g; stored operands get the transposes back.
   return record('matmul', out, [...batch, M, N], [a, b], (g) => [
     transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }),
-    transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }),
+    sharedWeightGrad(a, b, g, transA, transB) ??
+      (transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA })),
   ]);
+}
+
+/**
+ * dB for a weight shared by every batch entry (b [K, N] or [N, K] without batch dims, a [..., M, K]
+ * with its own batch dims, as in a linear layer on [B, T, C]): one product over the batch folded into
+ * the rows, aᵀ g on [P·M, K] and [P·M, N], instead of a [P, K, N] product summed over P by the tape.
+ * null when the shapes are not of that kind.
+ */
+function sharedWeightGrad(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor | null {
+  if (transA || b.rank !== 2 || a.rank < 3) return null;
+  if (g.rank !== a.rank || g.shape.slice(0, -2).some((d, i) => d !== a.shape[i])) return null;
+  const K = a.shape[a.rank - 1]!;
+  const N = g.shape[g.rank - 1]!;
+  const rows = a.size / Math.max(K, 1);
+  const a2 = reshape(a, [rows, K]);
+  const g2 = reshape(g, [rows, N]);
+  return transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
 }

@@ -1,5 +1,6 @@
 // Data movement: reshape (shares storage), permute/transpose, expand, slice, pad, concat, flatten.
 
+import type { Storage } from '../backend.js';
 import { contiguousStrides, normalizeAxis, sameShape } from '../shape.js';
 import { Tensor, shapeSize, shapeStr } from '../tensor.js';
 import { attachNode, record, storages } from './record.js';
@@ -114,10 +115,14 @@ export function pad(x: Tensor, before: readonly number[], after: readonly number
     throw new Error(`pad: need ${x.rank} non-negative before/after amounts for ${shapeStr(x.shape)}, got ${shapeStr(before)} / ${shapeStr(after)}`);
   }
   const shape = x.shape.map((d, i) => d + before[i]! + after[i]!);
-  const out = x.backend.full(shapeSize(shape), x.dtype, value);
-  const os = contiguousStrides(shape);
-  const offset = before.reduce((acc, p, i) => acc + p * os[i]!, 0);
-  x.backend.copyInto(out, { offset, strides: os }, xs!, { offset: 0, strides: contiguousStrides(x.shape) }, [...x.shape]);
+  let out: Storage;
+  if (x.backend.pad) out = x.backend.pad(xs!, [...x.shape], [...before], [...after], value);
+  else {
+    out = x.backend.full(shapeSize(shape), x.dtype, value);
+    const os = contiguousStrides(shape);
+    const offset = before.reduce((acc, p, i) => acc + p * os[i]!, 0);
+    x.backend.copyInto(out, { offset, strides: os }, xs!, { offset: 0, strides: contiguousStrides(x.shape) }, [...x.shape]);
+  }
   return record('pad', out, shape, [x], (g) => [slice(g, before, before.map((p, i) => p + x.shape[i]!))]);
 }
 

@@ -7,6 +7,7 @@
 
 import type { AttentionSpec } from '../backend.js';
 import { runMatmul } from './matmul.js';
+import { rowWorkgroup } from './rows.js';
 import type { Binding, Runtime, UniformWriter } from './runtime.js';
 import { alignedRowStep, fitsWhole, floorTo, windowElems, windowOf } from './windows.js';
 
@@ -91,10 +92,49 @@ function runAttentionUnfused(
   const scores = rt.alloc(BH * T * T * 4);
   runMatmul(rt, q, k, { batch: [BH], aBatchStrides: [T * D], bBatchStrides: [T * D], M: T, K: D, N: T, transA: false, transB: true }, scores);
   const probs = rt.alloc(BH * T * T * 4);
-  const sm = rt.kernel({ file: 'attention.wgsl', entry: 'masked_softmax', bindings: 'r--rw', constants: { WG_SM: 16 } });
-  const [gx, gy] = rt.grid(BH * T);
-  rt.dispatch(sm, [scores, keyMask ?? scores, probs], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  runMaskedSoftmax(rt, scores, keyMask, maskFloat, spec, probs);
   rt.release(scores);
   runMatmul(rt, probs, v, { batch: [BH], aBatchStrides: [T * T], bBatchStrides: [T * D], M: T, K: T, N: D, transA: false, transB: false }, out);
   rt.release(probs);
+}
+
+/**
+ * p [B, H, T, T] = softmax over keys of scale * scores with the causal / window / key-padding masks
+ * computed in the kernel from indices (masked keys and rows with no visible key are 0). Scores
+ * larger than one binding are processed a block of sequences at a time. `spec.D` is not used.
+ */
+export function runMaskedSoftmax(
+  rt: Runtime,
+  scores: Binding,
+  keyMask: Binding | null,
+  maskFloat: boolean,
+  spec: AttentionSpec,
+  probs: Binding,
+): void {
+  const { B, H, T } = spec;
+  if (B * H * T === 0) return;
+  if (!fitsWhole(rt, scores) || !fitsWhole(rt, probs) || (keyMask && !fitsWhole(rt, keyMask))) {
+    const per = H * T * T;
+    const a = alignedRowStep(per);
+    const m = alignedRowStep(T);
+    const step = (a * m) / gcd(a, m);
+    const nb = floorTo(Math.floor(windowElems(rt) / per), step);
+    if (nb === 0) {
+      throw new Error(`webgpu maskedSoftmax: ${step} sequence(s) of [${H}, ${T}, ${T}] scores do not fit one ${rt.maxBindingBytes}-byte binding`);
+    }
+    for (let b0 = 0; b0 < B; b0 += nb) {
+      const n = Math.min(nb, B - b0);
+      runMaskedSoftmax(rt, windowOf(scores, b0 * per, n * per), keyMask ? windowOf(keyMask, b0 * T, n * T) : null, maskFloat, { ...spec, B: n }, windowOf(probs, b0 * per, n * per));
+    }
+    return;
+  }
+  const WG_SM = rowWorkgroup(T, rt.softwareAdapter);
+  const sm = rt.kernel({ file: 'attention.wgsl', entry: 'masked_softmax', bindings: 'r--rw', constants: { WG_SM } });
+  const [gx, gy] = rt.grid(B * H * T);
+  rt.dispatch(sm, [scores, keyMask ?? scores, probs], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
 }

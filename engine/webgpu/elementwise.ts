@@ -1,4 +1,4 @@
-// Elementwise kernels: unary ops, casts, fill. The op bodies below are the only WGSL text
+// Elementwise kernels: unary ops, casts, fill, the first-order GELU backward, a + alpha·b. The op bodies below are the only WGSL text
 // substituted into a shader (shaders/elementwise.wgsl, at its OP_BODY marker).
 
 import type { DType, UnaryOp } from '../backend.js';
@@ -61,6 +61,36 @@ export function runUnary(
   forEachElementPiece(rt, n, [x, y], (b, _start, count) => {
     const [gx, gy] = grid(rt, count);
     rt.dispatch(k, b, (w) => w.u(count).f(p0).f(p1), gx, gy);
+  });
+}
+
+/** GELU kinds with a fused first-order backward (GRAD override of gelu_backward). */
+export const GELU_GRAD = { gelu_tanh: 0, gelu_erf: 1 } as const;
+
+/** dx = g * gelu'(x) over n float32 elements (x, g, dx contiguous). */
+export function runGeluBackward(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Binding, g: Binding, dx: Binding, n: number): void {
+  const GRAD = GELU_GRAD[kind];
+  if (GRAD === undefined) throw new Error(`webgpu geluBackward: unknown kind '${String(kind)}' (gelu_tanh or gelu_erf)`);
+  const k = rt.kernel({
+    file: 'elementwise.wgsl',
+    entry: 'gelu_backward',
+    bindings: 'rwr',
+    aliases: { TI: 'f32', TO: 'f32' },
+    opBody: 'return v;',
+    constants: { GRAD },
+  });
+  forEachElementPiece(rt, n, [x, dx, g], (b, _start, count) => {
+    const [gx, gy] = grid(rt, count);
+    rt.dispatch(k, b, (w) => w.u(count), gx, gy);
+  });
+}
+
+/** y = a + alpha * b over n float32 elements (a, b, y contiguous). */
+export function runAddScaled(rt: Runtime, a: Binding, b: Binding, alpha: number, y: Binding, n: number): void {
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'add_scaled', bindings: 'rwr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;' });
+  forEachElementPiece(rt, n, [a, y, b], (bufs, _start, count) => {
+    const [gx, gy] = grid(rt, count);
+    rt.dispatch(k, bufs, (w) => w.u(count).f(alpha), gx, gy);
   });
 }
 

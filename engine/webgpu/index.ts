@@ -10,6 +10,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GeluKind,
   MatmulSpec,
   ReduceOp,
   Storage,
@@ -17,18 +18,19 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
-import { runAttention } from './attention.js';
+import { runAttention, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
-import { runCast, runFill, runUnary } from './elementwise.js';
+import { runAddScaled, runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
+import { runLayerNormBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
-import { runAdam, runSgd } from './optim.js';
+import { runAdam, runSgd, runSgdGroup } from './optim.js';
 import { runDropoutMask } from './random.js';
 import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
 import { Runtime } from './runtime.js';
 import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storage.js';
-import { runBinary, runCopy, runCopyInto, runWhere } from './strided.js';
+import { runBinary, runCopy, runCopyInto, runPad, runWhere } from './strided.js';
 
 export { FLOAT64_UNSUPPORTED, WebGPUStorage } from './storage.js';
 export { NO_WEBGPU_HELP, describeAdapter, describeGpuAdapter, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions } from './device.js';
@@ -60,6 +62,21 @@ export function isSoftwareAdapter(d: AdapterDescription): boolean {
   return d.isFallbackAdapter || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(`${d.device} ${d.description} ${d.vendor}`);
 }
 
+/**
+ * The kernel family: 'gpu' (workgroup-memory tiles, wide row workgroups, the fused attention
+ * kernel) or 'software' (uniform-window matmul, 16-wide row workgroups, attention through matmuls),
+ * chosen from the adapter unless CAMELS_KERNELS (or the CLI's --kernels) forces one, so both families
+ * can be tested and counted on any adapter.
+ */
+export type KernelFamily = 'gpu' | 'software';
+
+/** CAMELS_KERNELS as a family, null when unset or 'auto'; anything else is an error. */
+export function kernelFamilyFromEnv(env: string | undefined = process.env.CAMELS_KERNELS): KernelFamily | null {
+  if (env === undefined || env === '' || env === 'auto') return null;
+  if (env === 'gpu' || env === 'software') return env;
+  throw new Error(`CAMELS_KERNELS: unknown kernel family '${env}' (expected gpu, software or auto)`);
+}
+
 let exitHookInstalled = false;
 const liveBackends = new Set<WebGPUBackend>();
 
@@ -77,7 +94,7 @@ export class WebGPUBackend implements Backend {
     this.rt = new Runtime(ctx.device);
     this.adapterName = ctx.description.name;
     this.isSoftware = isSoftwareAdapter(ctx.description);
-    this.rt.softwareAdapter = this.isSoftware;
+    this.kernelFamily = kernelFamilyFromEnv() ?? (this.isSoftware ? 'software' : 'gpu');
     liveBackends.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
@@ -87,10 +104,20 @@ export class WebGPUBackend implements Backend {
     }
   }
 
+  /** The kernel family in use (see KernelFamily). */
+  get kernelFamily(): KernelFamily {
+    return this.rt.softwareAdapter ? 'software' : 'gpu';
+  }
+
+  set kernelFamily(f: KernelFamily) {
+    if (f !== 'gpu' && f !== 'software') throw new Error(`webgpu: unknown kernel family '${String(f)}' (expected gpu or software)`);
+    this.rt.softwareAdapter = f === 'software';
+  }
+
   /** Adapter, backend, limits and features (for `camels-gpu info`). */
-  describe(): AdapterDescription {
+  describe(): AdapterDescription & { kernelFamily: KernelFamily } {
     if (!this.ctx) throw new Error('webgpu: backend was destroyed');
-    return describeAdapter(this.ctx)!;
+    return { ...describeAdapter(this.ctx)!, kernelFamily: this.kernelFamily };
   }
 
   get device(): GPUDevice {
@@ -240,6 +267,15 @@ export class WebGPUBackend implements Backend {
     return y;
   }
 
+  addScaled(a: Storage, b: Storage, alpha: number): Storage {
+    requireFloat32(a, 'addScaled', 'a');
+    requireFloat32(b, 'addScaled', 'b');
+    requireSize(b, a.size, 'addScaled', 'b');
+    const y = this.out(a.size, 'float32');
+    runAddScaled(this.rt, gpuBuf(a), gpuBuf(b), alpha, y.buf!, a.size);
+    return y;
+  }
+
   // ---------------------------------------------------------------- data movement
 
   copy(src: Storage, sv: View, shape: number[]): Storage {
@@ -264,6 +300,22 @@ export class WebGPUBackend implements Backend {
       return;
     }
     runCopyInto(this.rt, dst.dtype, db, dv, sb, sv, shape);
+  }
+
+  pad(src: Storage, shape: number[], before: number[], after: number[], value: number): Storage {
+    checkDType(src.dtype, 'pad');
+    requireSize(src, numel(shape), 'pad', `src [${shape.join(', ')}]`);
+    if (before.length !== shape.length || after.length !== shape.length) throw new Error(`webgpu pad: need ${shape.length} before/after amounts`);
+    const outShape = shape.map((d, i) => d + before[i]! + after[i]!);
+    const y = this.out(numel(outShape), src.dtype);
+    const sb = gpuBuf(src, 'src');
+    if (!runPad(this.rt, src.dtype, sb, shape, before, after, value, y.buf!)) {
+      const os = contiguousStrides(outShape);
+      runFill(this.rt, y.buf!, numel(outShape), src.dtype, value);
+      const offset = before.reduce((acc, p, i) => acc + p * os[i]!, 0);
+      runCopyInto(this.rt, src.dtype, y.buf!, { offset, strides: os }, sb, { offset: 0, strides: contiguousStrides(shape) }, shape);
+    }
+    return y;
   }
 
   gather(table: Storage, N: number, D: number, idx: Storage): Storage {
@@ -385,6 +437,34 @@ export class WebGPUBackend implements Backend {
     return dx;
   }
 
+  layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    requireFloat32(x, 'layerNormBackward', 'x');
+    requireFloat32(w, 'layerNormBackward', 'w');
+    requireFloat32(g, 'layerNormBackward', 'g');
+    requireSize(x, R * C, 'layerNormBackward', `x [${R}, ${C}]`);
+    requireSize(g, R * C, 'layerNormBackward', `g [${R}, ${C}]`);
+    requireSize(w, C, 'layerNormBackward', 'w');
+    const dx = this.out(R * C, 'float32');
+    const dw = this.out(C, 'float32');
+    const db = this.out(C, 'float32');
+    runLayerNormBackward(this.rt, gpuBuf(x), gpuBuf(w), gpuBuf(g), R, C, eps, dx.buf!, dw.buf!, db.buf!);
+    return [dx, dw, db];
+  }
+
+  geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
+    requireFloat32(x, 'geluBackward', 'x');
+    requireFloat32(g, 'geluBackward', 'g');
+    requireSize(g, x.size, 'geluBackward', 'g');
+    const dx = this.out(x.size, 'float32');
+    try {
+      runGeluBackward(this.rt, kind, gpuBuf(x), gpuBuf(g), dx.buf!, x.size);
+    } catch (e) {
+      this.free(dx);
+      throw e;
+    }
+    return dx;
+  }
+
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
     requireFloat32(q, 'attention', 'q');
     requireFloat32(k, 'attention', 'k');
@@ -409,6 +489,19 @@ export class WebGPUBackend implements Backend {
       y.buf!,
     );
     return y;
+  }
+
+  maskedSoftmax(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    requireFloat32(scores, 'maskedSoftmax', 'scores');
+    const n = spec.B * spec.H * spec.T * spec.T;
+    requireSize(scores, n, 'maskedSoftmax', `scores [${spec.B}, ${spec.H}, ${spec.T}, ${spec.T}]`);
+    if (keyMask) {
+      checkDType(keyMask.dtype, 'maskedSoftmax');
+      requireSize(keyMask, spec.B * spec.T, 'maskedSoftmax', 'keyMask');
+    }
+    const p = this.out(n, 'float32');
+    runMaskedSoftmax(this.rt, gpuBuf(scores), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, p.buf!);
+    return p;
   }
 
   // ---------------------------------------------------------------- randomness
@@ -445,6 +538,16 @@ export class WebGPUBackend implements Backend {
     requireSize(grad, param.size, 'sgdStepInPlace', 'grad');
     if (gradScale) requireFloat32(gradScale, 'sgdStepInPlace', 'gradScale');
     runSgd(this.rt, gpuBuf(param), gpuBuf(grad), gradScale ? gpuBuf(gradScale) : null, param.size, lr);
+  }
+
+  sgdStepInPlaceGroup(params: Storage[], grads: Storage[], lr: number): void {
+    if (params.length !== grads.length) throw new Error(`webgpu sgdStepInPlaceGroup: ${params.length} params but ${grads.length} grads`);
+    params.forEach((p, i) => {
+      requireFloat32(p, 'sgdStepInPlaceGroup', `param ${i}`);
+      requireFloat32(grads[i]!, 'sgdStepInPlaceGroup', `grad ${i}`);
+      requireSize(grads[i]!, p.size, 'sgdStepInPlaceGroup', `grad ${i}`);
+    });
+    runSgdGroup(this.rt, params.map((p) => gpuBuf(p)), grads.map((g) => gpuBuf(g)), params.map((p) => p.size), lr);
   }
 }
 

@@ -1,9 +1,10 @@
-// In-place optimizer steps on the device (shaders/adam.wgsl): Adam / AdamW and SGD.
+// In-place optimizer steps on the device (shaders/adam.wgsl): Adam / AdamW and SGD; SGD on a group
+// of up to SGD_GROUP_MAX tensors in one dispatch (shaders/sgd_group.wgsl).
 
-import type { AdamSpec } from '../backend.js';
+import { SGD_GROUP_MAX, type AdamSpec } from '../backend.js';
 import type { GpuBuffer } from './pool.js';
 import type { Runtime } from './runtime.js';
-import { forEachElementPiece } from './windows.js';
+import { fitsWhole, forEachElementPiece } from './windows.js';
 
 const WG = 256;
 
@@ -47,4 +48,47 @@ export function runSgd(rt: Runtime, param: GpuBuffer, grad: GpuBuffer, scale: Gp
     const [gx, gy] = rt.grid(Math.ceil(count / WG));
     rt.dispatch(k, [pb!, gb!, scale ?? gb!], (w) => w.u(count).u(scale ? 1 : 0).f(lr), gx, gy);
   });
+}
+
+/** Distinct scratch buffers bound to the unused pairs of a partial group (one set per runtime). */
+const scratch = new WeakMap<Runtime, GpuBuffer[]>();
+
+/**
+ * p -= lr * g for up to SGD_GROUP_MAX pairs (sizes ns) in one dispatch; a pair larger than one
+ * binding goes through runSgd's windows instead.
+ */
+export function runSgdGroup(rt: Runtime, params: GpuBuffer[], grads: GpuBuffer[], ns: number[], lr: number): void {
+  if (params.length > SGD_GROUP_MAX) throw new Error(`webgpu sgdStepInPlaceGroup: at most ${SGD_GROUP_MAX} pairs, got ${params.length}`);
+  // Params are written: distinct from each other and from every grad (grads may repeat).
+  if (new Set(params).size !== params.length || params.some((p) => grads.includes(p))) {
+    throw new Error('webgpu sgdStepInPlaceGroup: params must be distinct storages, none of them also a grad');
+  }
+  const bound: GpuBuffer[] = [];
+  const ends: number[] = [];
+  let total = 0;
+  params.forEach((p, t) => {
+    const g = grads[t]!;
+    const n = ns[t]!;
+    if (n === 0) return;
+    if (!fitsWhole(rt, p) || !fitsWhole(rt, g)) {
+      runSgd(rt, p, g, null, n, lr);
+      return;
+    }
+    bound.push(p, g);
+    total += n;
+    ends.push(total);
+  });
+  if (total === 0) return;
+  let pad = scratch.get(rt);
+  if (!pad) {
+    pad = Array.from({ length: 2 * SGD_GROUP_MAX }, () => rt.alloc(4));
+    scratch.set(rt, pad);
+  }
+  for (let t = ends.length; t < SGD_GROUP_MAX; t++) {
+    bound.push(pad[2 * t]!, pad[2 * t + 1]!);
+    ends.push(total);
+  }
+  const k = rt.kernel({ file: 'sgd_group.wgsl', entry: 'sgd_group', bindings: 'wr'.repeat(SGD_GROUP_MAX), constants: { WG } });
+  const [gx, gy] = rt.grid(Math.ceil(total / WG));
+  rt.dispatch(k, bound, (w) => w.u(total).f(lr).ints(ends, 8), gx, gy);
 }

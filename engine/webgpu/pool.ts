@@ -1,7 +1,11 @@
 // Device buffer pool keyed by size class.
 //
 // Sizes are rounded up to a class (four classes per power of two, at least 256 bytes) and freed
-// buffers go back to their class's free list for reuse. Reusing a buffer inside the same
+// buffers go back to their class's free list for reuse. `take` always hands out the free buffer
+// with the lowest id of its class (each list is kept sorted, lowest id last), so the buffers a step
+// receives depend only on which buffers are free, not on the order earlier steps freed them: a warm
+// step that frees all it takes gets the same buffers as the step before, and the runtime's bind
+// groups (cached by buffer ids) are all hits. Reusing a buffer inside the same
 // unsubmitted command encoder is safe (dispatches in a pass are ordered), but queue.writeBuffer
 // runs before the pending encoder, so a buffer used by pending commands must never be written that
 // way: each buffer remembers the batch (encoder) that last used it and `takeWritable` skips those.
@@ -81,8 +85,7 @@ export class BufferPool {
     for (let i = list.length - 1; i >= 0; i--) {
       const b = list[i]!;
       if (b.lastUse !== pendingBatch) {
-        list[i] = list[list.length - 1]!;
-        list.pop();
+        list.splice(i, 1);
         this.pooledBytes -= b.bytes;
         this.noteLive();
         return b;
@@ -107,7 +110,16 @@ export class BufferPool {
       list = [];
       this.free.set(b.bytes, list);
     }
-    list.push(b);
+    // Sorted by descending id: binary search for the insertion point (pop() yields the lowest id).
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]!.id > b.id) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === list.length) list.push(b);
+    else list.splice(lo, 0, b);
     this.pooledBytes += b.bytes;
   }
 

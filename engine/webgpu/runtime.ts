@@ -1,8 +1,8 @@
 // The WebGPU command runtime: batching, pipelines, bind groups, uniforms, buffers, readback.
 //
 // All dispatches are recorded into one command encoder and one compute pass until a readback,
-// `sync`, or a batch limit (dispatch count or uniform ring full); then the pass is ended and the
-// encoder submitted. Per-dispatch parameters live in one uniform ring buffer of 256-byte slots
+// `sync`, or a batch limit (FLUSH_DISPATCHES dispatches, so the device starts on the first ones while
+// the host records the rest); then the pass is ended and the encoder submitted. Per-dispatch parameters live in one uniform ring buffer of 256-byte slots
 // bound with a dynamic offset, filled on the CPU and written with one queue.writeBuffer just before
 // the submit. Pipelines are cached by (file, entry, aliases, op body, override constants) and bind
 // groups by (pipeline, buffers). Nothing here reads back except `read`.
@@ -54,9 +54,11 @@ export interface Kernel {
 }
 
 const SLOT_BYTES = 256;
-const RING_SLOTS = 2048;
-const MAX_DISPATCHES_PER_BATCH = 2048;
-const MAX_BIND_GROUPS = 8192;
+/** Dispatches per submit: the queue gets work every ~100 dispatches instead of once per step. */
+export const FLUSH_DISPATCHES = 100;
+const RING_SLOTS = 256;
+/** Bind groups kept (a GPT-2 meta step has a few thousand distinct ones); the cache is dropped when full. */
+const MAX_BIND_GROUPS = 32768;
 
 /** Sequential writer of one uniform slot; 4-byte scalars, vec4 arrays 16-byte aligned. */
 export class UniformWriter {
@@ -294,7 +296,7 @@ export class Runtime {
   ): void {
     if (this.destroyed) throw new Error('webgpu: backend was destroyed');
     if (x === 0 || y === 0 || z === 0) return;
-    if (this.slot >= RING_SLOTS || this.dispatches >= MAX_DISPATCHES_PER_BATCH) this.flush();
+    if (this.slot >= RING_SLOTS || this.dispatches >= FLUSH_DISPATCHES) this.flush();
     const slot = this.slot++;
     this.writer.start(slot * SLOT_BYTES);
     uniforms(this.writer);

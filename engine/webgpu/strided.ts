@@ -1,4 +1,4 @@
-// Strided elementwise kernels (shaders/strided.wgsl): copy, copyInto, binary, where.
+// Strided elementwise kernels (shaders/strided.wgsl): copy, copyInto, binary, where, pad.
 //
 // Before dispatch the shape is simplified: size-1 dims are dropped and adjacent dims merged when
 // every view is contiguous across them. More than 6 dims left, or operands larger than one binding
@@ -7,6 +7,7 @@
 
 import type { BinaryOp, DType, View } from '../backend.js';
 import type { Binding, Runtime } from './runtime.js';
+import { valueBits } from './elementwise.js';
 import { wgslType } from './storage.js';
 import { ALIGN, fitsWhole, windowCovering, windowElems } from './windows.js';
 
@@ -201,7 +202,7 @@ function runStrided(
       bound,
       (w) => {
         w.ints(p.shape, 8).ints(sa, 8).ints(sb, 8).ints(sc, 8);
-        w.u(m).u(p.shape.length).i(oa).i(ob).i(oc).u(condFloat ? 1 : 0).u(oy);
+        w.u(m).u(p.shape.length).i(oa).i(ob).i(oc).u(condFloat ? 1 : 0).u(oy).u(0);
       },
       gx,
       gy,
@@ -256,4 +257,36 @@ export function runWhere(
   out: Binding,
 ): void {
   runStrided(rt, 'where_select', dtype, [a, b, c, out], shape, [cv, av, bv], undefined, condDtype === 'float32');
+}
+
+/**
+ * out (contiguous, shape src shape + before + after) = src (contiguous) placed at `before`, the rest
+ * `value`, in one dispatch. Returns false (nothing recorded) when it cannot: more than MAX_DIMS dims
+ * or an operand larger than one binding; the caller then fills and copies.
+ */
+export function runPad(rt: Runtime, dtype: DType, src: Binding, srcShape: readonly number[], before: readonly number[], after: readonly number[], value: number, out: Binding): boolean {
+  const shape = srcShape.map((d, i) => d + before[i]! + after[i]!);
+  const n = numel(shape);
+  if (n === 0) return true;
+  if (shape.length > MAX_DIMS || !fitsWhole(rt, src) || !fitsWhole(rt, out)) return false;
+  const strides = new Array<number>(srcShape.length);
+  let st = 1;
+  for (let d = srcShape.length - 1; d >= 0; d--) {
+    strides[d] = st;
+    st *= srcShape[d]!;
+  }
+  const bits = valueBits(value, dtype);
+  const k = rt.kernel({ file: 'strided.wgsl', entry: 'pad', bindings: 'r--w', aliases: { T: wgslType(dtype) } });
+  const [gx, gy] = rt.grid(Math.ceil(n / WG));
+  rt.dispatch(
+    k,
+    [src, out],
+    (w) => {
+      w.ints(shape, 8).ints(strides, 8).ints(before, 8).ints(srcShape, 8);
+      w.u(n).u(shape.length).i(0).i(0).i(0).u(0).u(0).u(bits);
+    },
+    gx,
+    gy,
+  );
+  return true;
 }

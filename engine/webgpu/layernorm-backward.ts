@@ -1,0 +1,60 @@
+// First-order layer-norm backward (shaders/layernorm_backward.wgsl): dx by one workgroup per row
+// (which also keeps each row's mean and rstd), dw and db by column partial sums over chunks of rows
+// then one summing pass. Three dispatches where the composite backward takes about seventeen.
+// Operands larger than one binding are processed in row windows (windows.ts), their partial chunks
+// laid end to end.
+
+import { runFill } from './elementwise.js';
+import { rowWorkgroup } from './rows.js';
+import type { Binding, Runtime } from './runtime.js';
+import { forEachRowPiece } from './windows.js';
+
+const WGC = 64;
+/** Aim for at least this many column threads in flight in the partial-sum pass. */
+const TARGET_THREADS = 32768;
+
+export function runLayerNormBackward(
+  rt: Runtime,
+  x: Binding,
+  wt: Binding,
+  g: Binding,
+  R: number,
+  C: number,
+  eps: number,
+  dx: Binding,
+  dw: Binding,
+  db: Binding,
+): void {
+  if (C === 0) return;
+  if (R === 0) {
+    runFill(rt, dw, C, 'float32', 0);
+    runFill(rt, db, C, 'float32', 0);
+    return;
+  }
+  const WG = rowWorkgroup(C, rt.softwareAdapter);
+  const stats = rt.alloc(R * 2 * 4);
+  const rowsK = rt.kernel({ file: 'layernorm_backward.wgsl', entry: 'layer_norm_backward', bindings: 'rrrww', constants: { WG } });
+  forEachRowPiece(rt, 'layerNormBackward', R, [[x, C, 'r'], [g, C, 'r'], [dx, C, 'w'], [stats, 2, 'w']], ([xb, gb, dxb, sb], _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(rowsK, [xb!, wt, gb!, dxb!, sb!], (w) => w.u(rows).u(C).f(eps), gx, gy);
+  });
+
+  // Rows per chunk: enough chunks to fill the device, at least 16 rows each.
+  const L = Math.max(16, Math.ceil(R / Math.max(1, Math.floor(TARGET_THREADS / C))));
+  let S = 0;
+  forEachRowPiece(rt, 'layerNormBackward', R, [[x, C, 'r']], (_b, _r0, rows) => (S += Math.ceil(rows / L)));
+  const partial = rt.alloc(S * 2 * C * 4);
+  const partK = rt.kernel({ file: 'layernorm_backward.wgsl', entry: 'layer_norm_param_partials', bindings: 'r-r--rw', constants: { WGC } });
+  let sbase = 0;
+  forEachRowPiece(rt, 'layerNormBackward', R, [[x, C, 'r'], [g, C, 'r'], [stats, 2, 'r']], ([xb, gb, sb], _r0, rows) => {
+    const chunks = Math.ceil(rows / L);
+    if (chunks > rt.maxGroupsPerDim) throw new Error(`webgpu layerNormBackward: ${rows} rows need more than ${rt.maxGroupsPerDim} chunks`);
+    const base = sbase;
+    rt.dispatch(partK, [xb!, gb!, sb!, partial], (w) => w.u(rows).u(C).f(eps).u(L).u(base).u(S), Math.ceil(C / WGC), chunks);
+    sbase += chunks;
+  });
+  const sumK = rt.kernel({ file: 'layernorm_backward.wgsl', entry: 'layer_norm_param_sum', bindings: '------www', constants: { WGC } });
+  rt.dispatch(sumK, [partial, dw, db], (w) => w.u(R).u(C).f(eps).u(L).u(0).u(S), Math.ceil((2 * C) / WGC));
+  rt.release(stats);
+  rt.release(partial);
+}

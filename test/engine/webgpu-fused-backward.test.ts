@@ -1,0 +1,175 @@
+// The fused first-order backward kernels of webgpu (layerNormBackward, geluBackward, and the masked
+// attention probabilities) against the float64 cpu reference (the composite backward) and against
+// the composite backward run on webgpu, on both kernel families, at sizes that are not workgroup
+// multiples (and, for layer norm, with the binding limit lowered so rows go through windows).
+// Also: a non-recorded backward uses the fused kernel, a recorded (createGraph) one does not.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
+import { HostRng } from '../../engine/random.js';
+import type { KernelFamily, WebGPUBackend } from '../../engine/webgpu/index.js';
+import { deviceUnderTest } from './webgpu-required.js';
+
+const gpu = (await deviceUnderTest('webgpu')) as WebGPUBackend | null;
+const savedFamily = gpu?.kernelFamily;
+afterAll(() => {
+  if (gpu && savedFamily) gpu.kernelFamily = savedFamily;
+});
+
+function values(n: number, seed: number, scale = 1): number[] {
+  const r = new HostRng(seed);
+  return Array.from({ length: n }, () => scale * r.normal());
+}
+
+function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+}
+
+/** Calls of one backend method while `fn` runs. */
+async function countCalls<T>(name: 'layerNormBackward' | 'geluBackward' | 'maskedSoftmax' | 'fromArray', fn: () => Promise<T>): Promise<[T, number]> {
+  const target = gpu as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const original = target[name]!;
+  let calls = 0;
+  target[name] = (...a: unknown[]) => {
+    calls++;
+    return original.apply(gpu, a);
+  };
+  try {
+    return [await fn(), calls];
+  } finally {
+    delete target[name];
+  }
+}
+
+/** Values and first-order gradients of sum(f(inputs) * u) (u fixed), inputs made on `device`. */
+async function grads(f: (...x: Tensor[]) => Tensor, inputs: { shape: number[]; data: number[] }[], device: 'cpu' | 'webgpu', createGraph = false): Promise<Float64Array[]> {
+  return E.tidyAsync(async () => {
+    const dtype = device === 'cpu' ? 'float64' : 'float32';
+    const xs = inputs.map((i) => E.tensor(i.data, i.shape, { dtype, device, requiresGrad: true }));
+    const y = f(...xs);
+    const u = E.tensor(values(y.size, 99), y.shape, { dtype, device });
+    const gs = E.grad(E.sum(E.mul(y, u)), xs, { createGraph });
+    const out = [await y.data(), ...(await Promise.all(gs.map((g) => g.data())))];
+    return out.map((a) => Float64Array.from(a));
+  });
+}
+
+const families: KernelFamily[] = ['gpu', 'software'];
+
+describe.skipIf(!gpu)('webgpu fused first-order backward kernels', () => {
+  for (const family of families) {
+    const lnCases: Array<[number, number]> = [[1, 1], [3, 7], [37, 33], [5, 300], [65, 1000], [600, 5]];
+    it(`layerNorm backward (${family} kernels) equals the cpu float64 reference and the composite`, async () => {
+      gpu!.kernelFamily = family;
+      for (const [R, C] of lnCases) {
+        const inputs = [
+          { shape: [R, C], data: values(R * C, R + C, 2).map((v, i) => v + (i % C) * 0.1) },
+          { shape: [C], data: values(C, 3) },
+          { shape: [C], data: values(C, 4) },
+        ];
+        const f = (x: Tensor, w: Tensor, b: Tensor) => E.layerNorm(x, w, b, 1e-5);
+        const ref = await grads(f, inputs, 'cpu');
+        const [fused, calls] = await countCalls('layerNormBackward', () => grads(f, inputs, 'webgpu'));
+        expect(calls, `[${R}, ${C}] used the fused kernel`).toBe(1);
+        const composite = await grads((x, w, b) => E.layerNormComposite(x, w, b, 1e-5), inputs, 'webgpu');
+        for (let i = 1; i < 4; i++) {
+          expect(relNorm(fused[i]!, ref[i]!), `[${R}, ${C}] grad ${i} vs cpu float64`).toBeLessThan(2e-5);
+          expect(relNorm(fused[i]!, composite[i]!), `[${R}, ${C}] grad ${i} vs composite`).toBeLessThan(2e-5);
+        }
+      }
+    });
+
+    it(`layerNorm backward (${family} kernels) through row windows`, async () => {
+      gpu!.kernelFamily = family;
+      const rt = gpu!.rt;
+      const saved = rt.maxBindingBytes;
+      try {
+        for (const [R, C, limit] of [[70, 64, 4096], [37, 300, 4096]] as const) {
+          const inputs = [{ shape: [R, C], data: values(R * C, 5, 3) }, { shape: [C], data: values(C, 6) }, { shape: [C], data: values(C, 7) }];
+          const f = (x: Tensor, w: Tensor, b: Tensor) => E.layerNorm(x, w, b, 1e-5);
+          const ref = await grads(f, inputs, 'cpu');
+          rt.maxBindingBytes = limit;
+          const [fused, calls] = await countCalls('layerNormBackward', () => grads(f, inputs, 'webgpu'));
+          rt.maxBindingBytes = saved;
+          expect(calls).toBe(1);
+          for (let i = 1; i < 4; i++) expect(relNorm(fused[i]!, ref[i]!), `[${R}, ${C}] windowed grad ${i}`).toBeLessThan(2e-5);
+        }
+      } finally {
+        rt.maxBindingBytes = saved;
+      }
+    });
+
+    it(`gelu backward (${family} kernels) equals the cpu float64 reference and the composite`, async () => {
+      gpu!.kernelFamily = family;
+      for (const n of [1, 7, 257, 4099]) {
+        // values across the tails and around 0 (the tanh and erf branches)
+        const inputs = [{ shape: [n], data: values(n, n, 4) }];
+        for (const [name, f] of [['gelu_tanh', E.geluTanh], ['gelu_erf', E.geluErf]] as const) {
+          const ref = await grads(f, inputs, 'cpu');
+          const [fused, calls] = await countCalls('geluBackward', () => grads(f, inputs, 'webgpu'));
+          expect(calls, `${name} ${n} used the fused kernel`).toBe(1);
+          expect(relNorm(fused[1]!, ref[1]!), `${name} ${n} vs cpu float64`).toBeLessThan(1e-5);
+          for (let i = 0; i < n; i++) expect(Math.abs(fused[1]![i]! - ref[1]![i]!), `${name} element ${i} (x=${inputs[0]!.data[i]})`).toBeLessThan(1e-5 * (1 + Math.abs(ref[1]![i]!)));
+        }
+      }
+    });
+  }
+
+  for (const family of families) {
+    it(`attention backward through maskedSoftmax (${family} kernels): first and second order equal the cpu float64 reference`, async () => {
+      gpu!.kernelFamily = family;
+      const [B, H, T, D] = [2, 3, 19, 5];
+      const n = B * H * T * D;
+      // sequence 1 is left-padded: with causal masking its first query rows see no key at all.
+      const mask = [...new Array<number>(T).fill(1), 0, 0, 0, ...new Array<number>(T - 3).fill(1)];
+      for (const opts of [{}, { window: 4 }, { causal: false, window: 0 }] as const) {
+        const inputs = [0, 1, 2].map((i) => ({ shape: [B, H, T, D], data: values(n, 10 + i) }));
+        const second = async (device: 'cpu' | 'webgpu'): Promise<Float64Array[]> =>
+          E.tidyAsync(async () => {
+            const dtype = device === 'cpu' ? 'float64' : 'float32';
+            const [q, k, v] = inputs.map((i) => E.tensor(i.data, i.shape, { dtype, device, requiresGrad: true }));
+            const keyMask = E.tensor(mask, [B, T], { dtype, device });
+            const y = E.attention(q!, k!, v!, { ...opts, keyMask });
+            const u = E.tensor(values(y.size, 99), y.shape, { dtype, device });
+            const first = E.grad(E.sum(E.mul(y, u)), [q!, k!, v!], { retainGraph: true });
+            const [dq] = E.grad(E.sum(E.mul(y, u)), [q!], { createGraph: true });
+            const r = E.tensor(values(dq!.size, 98), dq!.shape, { dtype, device });
+            const hvp = E.grad(E.sum(E.mul(dq!, r)), [q!, k!, v!]);
+            return (await Promise.all([y, ...first, ...hvp].map((t) => t.data()))).map((a) => Float64Array.from(a));
+          });
+        const ref = await second('cpu');
+        const [got, calls] = await countCalls('maskedSoftmax', () => second('webgpu'));
+        expect(calls, 'maskedSoftmax kernel used by both backward passes').toBe(2);
+        ref.forEach((want, i) => expect(relNorm(got[i]!, want), `${JSON.stringify(opts)} array ${i}`).toBeLessThan(5e-5));
+      }
+    });
+  }
+
+  it('the attention backward uploads nothing from the host', async () => {
+    const [q, k, v] = [0, 1, 2].map((i) => E.tensor(values(2 * 2 * 9 * 4, i), [2, 2, 9, 4], { device: 'webgpu', requiresGrad: true }));
+    const keyMask = E.tensor([1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [2, 9], { device: 'webgpu' });
+    const [, uploads] = await countCalls('fromArray', async () => {
+      const gs = E.tidy(() => E.grad(E.sum(E.attention(q!, k!, v!, { window: 3, keyMask })), [q!, k!, v!]));
+      await gs[0]!.data();
+      gs.forEach((g) => g.dispose());
+    });
+    expect(uploads).toBe(0);
+    [q, k, v, keyMask].forEach((t) => t!.dispose());
+  });
+
+  it('a recorded (createGraph) backward keeps the composites', async () => {
+    const inputs = [{ shape: [3, 9], data: values(27, 1) }, { shape: [9], data: values(9, 2) }, { shape: [9], data: values(9, 3) }];
+    const [, lnCalls] = await countCalls('layerNormBackward', () => grads((x, w, b) => E.layerNorm(x, w, b), inputs, 'webgpu', true));
+    expect(lnCalls).toBe(0);
+    const [, geluCalls] = await countCalls('geluBackward', () => grads((x) => E.geluTanh(x), [inputs[0]!], 'webgpu', true));
+    expect(geluCalls).toBe(0);
+  });
+});
