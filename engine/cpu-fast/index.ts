@@ -1,0 +1,33 @@
+// FastCpuBackend: the cpu backend that `--device cpu` runs. It is the reference CpuBackend
+// (engine/cpu) with float32 kernels replaced by fast ones — WebAssembly SIMD generated in
+// TypeScript, threaded over shared memory — where the runtime has WebAssembly SIMD; float64,
+// int32 and everything without a fast kernel run the reference loops. Storages are the
+// reference's CpuStorage, so tensors move freely between the two.
+//
+// CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
+
+import type { MatmulSpec, Storage } from '../backend.js';
+import { CpuBackend } from '../cpu/index.js';
+import { fastMatmul } from './matmul.js';
+import { wasmHeap, type WasmHeap } from './wasm-heap.js';
+
+export class FastCpuBackend extends CpuBackend {
+  override readonly adapterName: string;
+  private readonly heap: WasmHeap | null;
+
+  constructor() {
+    super();
+    this.heap = wasmHeap();
+    this.adapterName = this.heap ? `cpu (wasm simd${this.heap.relaxed ? ' + relaxed madd' : ''}${this.heap.shared ? ', threads' : ''})` : 'cpu (no wasm simd: reference kernels)';
+  }
+
+  /** True when float32 kernels run on WebAssembly (false: this runtime lacks SIMD). */
+  get accelerated(): boolean {
+    return this.heap !== null;
+  }
+
+  override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
+    if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') return this.wrap(fastMatmul(this.heap, a, b, spec), 'float32');
+    return super.matmul(a, b, spec);
+  }
+}
