@@ -1,5 +1,7 @@
-// `camels-gpu bench kernels|model`: prints one line (or JSON object) per case with the machine named.
+// `camels-gpu bench kernels|model|default`: prints one line (or JSON object) per case with the machine
+// named (`default --json` prints only the two workload lines the PyTorch peer's run.sh reads).
 
+import { benchDefault } from '../../bench/default.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { benchModel } from '../../bench/model.js';
 import { setupDevice } from '../device-option.js';
@@ -14,11 +16,18 @@ export async function benchCommand(what: string, opts: Record<string, unknown>):
   if (!json) console.log(`# ${backend.name}: ${backend.adapterName}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   if (what === 'kernels') await benchKernels(backend, { json, op: opts.op as string | undefined, size: opts.size ? Number(opts.size) : undefined, repeat });
   else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat, warmup, only: onlyStep(opts.only) });
-  else throw new Error(`bench: unknown benchmark '${what}' (kernels or model)`);
+  else if (what === 'default') await benchDefault(backend, { json, repeat: opts.repeat === undefined ? undefined : repeat, warmup: opts.warmup === undefined ? undefined : warmup, only: defaultOnly(opts.only) });
+  else throw new Error(`bench: unknown benchmark '${what}' (kernels, model or default)`);
 }
 
 function onlyStep(v: unknown): 'train' | 'meta' | undefined {
   if (v === undefined) return undefined;
   if (v === 'train' || v === 'meta') return v;
   throw new Error(`bench model: --only must be train or meta, got '${String(v)}'`);
+}
+
+function defaultOnly(v: unknown): 'pretrain' | 'meta' | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'pretrain' || v === 'meta') return v;
+  throw new Error(`bench default: --only must be pretrain or meta, got '${String(v)}'`);
 }
