@@ -6,8 +6,9 @@
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { MatmulSpec, Storage } from '../backend.js';
+import type { BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
 import { CpuBackend } from '../cpu/index.js';
+import { binary, unary, where } from './elementwise.js';
 import { fastMatmul } from './matmul.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
 
@@ -24,6 +25,21 @@ export class FastCpuBackend extends CpuBackend {
   /** True when float32 kernels run on WebAssembly (false: this runtime lacks SIMD). */
   get accelerated(): boolean {
     return this.heap !== null;
+  }
+
+  override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
+    if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
+    return this.wrap(unary(op, x, p0, p1), x.dtype);
+  }
+
+  override binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    if (a.dtype !== 'float32') return super.binary(op, a, av, b, bv, outShape);
+    return this.wrap(binary(op, a, av, b, bv, outShape), a.dtype);
+  }
+
+  override where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    if (a.dtype !== 'float32') return super.where(c, cv, a, av, b, bv, outShape);
+    return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
   }
 
   override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
