@@ -22,14 +22,30 @@ import type { WasmHeap } from './wasm-heap.js';
 const CLOSED = 1 << 30;
 const STALL_MS = 20_000;
 
-export function threadCount(): number {
-  const env = process.env.CAMELS_CPU_THREADS;
+/** Threads from CAMELS_CPU_THREADS (unset or empty: the available parallelism, at most 4). */
+export function parseThreadCount(env: string | undefined, parallelism = availableParallelism()): number {
   if (env !== undefined && env.trim() !== '') {
     const n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new Error(`cpu-fast: CAMELS_CPU_THREADS must be a positive integer, got '${env}'`);
     return Math.min(n, 64);
   }
-  return Math.max(1, Math.min(availableParallelism(), 4));
+  return Math.max(1, Math.min(parallelism, 4));
+}
+
+let threads: number | null = null;
+
+/** Threads in all, main included (read from the environment once; process.env is slow per op). */
+export function threadCount(): number {
+  threads ??= parseThreadCount(process.env.CAMELS_CPU_THREADS);
+  return threads;
+}
+
+/** Change the thread count at run time (tests); returns the previous one. */
+export function setThreadCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`cpu-fast: thread count must be a positive integer, got ${n}`);
+  const prev = threadCount();
+  threads = n;
+  return prev;
 }
 
 function workerSource(): string {

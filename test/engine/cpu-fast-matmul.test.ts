@@ -8,16 +8,15 @@ import type { DType, MatmulSpec, Storage } from '../../engine/backend.js';
 import { CpuBackend, cpuData } from '../../engine/cpu/index.js';
 import { FastCpuBackend } from '../../engine/cpu-fast/index.js';
 import { fastMatmulTuning } from '../../engine/cpu-fast/matmul.js';
-import { workerUnitsDone } from '../../engine/cpu-fast/pool.js';
+import { parseThreadCount, setThreadCount, threadCount, workerUnitsDone } from '../../engine/cpu-fast/pool.js';
 import { wasmHeap } from '../../engine/cpu-fast/wasm-heap.js';
 
 const ref = new CpuBackend();
 const fast = new FastCpuBackend();
-const savedThreads = process.env.CAMELS_CPU_THREADS;
+const savedThreads = threadCount();
 const savedMin = fastMatmulTuning.minThreadFlops;
 afterEach(() => {
-  if (savedThreads === undefined) delete process.env.CAMELS_CPU_THREADS;
-  else process.env.CAMELS_CPU_THREADS = savedThreads;
+  setThreadCount(savedThreads);
   fastMatmulTuning.minThreadFlops = savedMin;
 });
 
@@ -129,14 +128,14 @@ describe('cpu-fast matmul', () => {
   });
 
   it('matches the reference at odd sizes, transposes and broadcast batches (one thread)', () => {
-    process.env.CAMELS_CPU_THREADS = '1';
+    setThreadCount(1);
     fixedCases.forEach((c, i) => expectMatchesReference(c, 10 + i));
     const r = rng(99);
     for (let n = 0; n < 40; n++) expectMatchesReference(randomCase(r), 1000 + n);
   });
 
   it('matches the reference with the work split over worker threads', () => {
-    process.env.CAMELS_CPU_THREADS = '2';
+    setThreadCount(2);
     fastMatmulTuning.minThreadFlops = 0;
     const before = workerUnitsDone(wasmHeap()!);
     const big: Case = { batch: [], aVar: [], bVar: [], M: 301, K: 270, N: 150, transA: false, transB: false };
@@ -153,12 +152,21 @@ describe('cpu-fast matmul', () => {
     const b = fast.fromArray(randomArray(bSize, r), 'float32');
     fastMatmulTuning.minThreadFlops = 0;
     const results: Float32Array[] = [];
-    for (const t of ['1', '2', '3']) {
-      process.env.CAMELS_CPU_THREADS = t;
+    for (const t of [1, 2, 3]) {
+      setThreadCount(t);
       results.push(cpuData(fast.matmul(a, b, spec)) as Float32Array);
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
+  });
+
+  it('reads CAMELS_CPU_THREADS (default: available parallelism, at most 4)', () => {
+    expect(parseThreadCount(undefined, 2)).toBe(2);
+    expect(parseThreadCount('', 16)).toBe(4);
+    expect(parseThreadCount('1', 8)).toBe(1);
+    expect(parseThreadCount('3', 2)).toBe(3);
+    expect(() => parseThreadCount('two', 2)).toThrow(/CAMELS_CPU_THREADS must be a positive integer/);
+    expect(() => parseThreadCount('0', 2)).toThrow(/CAMELS_CPU_THREADS/);
   });
 
   it('leaves float64 to the reference loops', () => {
