@@ -2,15 +2,21 @@
 // (engine/cpu) with float32 kernels replaced by fast ones — WebAssembly SIMD generated in
 // TypeScript, threaded over shared memory — where the runtime has WebAssembly SIMD; float64,
 // int32 and everything without a fast kernel run the reference loops. Storages are the
-// reference's CpuStorage, so tensors move freely between the two.
+// reference's CpuStorage, so tensors move freely between the two. Freed float32 arrays are
+// recycled (array-pool.ts).
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
 import type { BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
 import { CpuBackend } from '../cpu/index.js';
+import { setFloat32Recycler } from '../cpu/storage.js';
+import { Float32ArrayPool } from './array-pool.js';
 import { binary, unary, where } from './elementwise.js';
 import { fastMatmul } from './matmul.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
+
+/** One pool for the process: storages of every cpu backend instance are CpuStorage. */
+export const float32Pool = new Float32ArrayPool();
 
 export class FastCpuBackend extends CpuBackend {
   override readonly adapterName: string;
@@ -19,6 +25,7 @@ export class FastCpuBackend extends CpuBackend {
   constructor() {
     super();
     this.heap = wasmHeap();
+    setFloat32Recycler(float32Pool);
     this.adapterName = this.heap ? `cpu (wasm simd${this.heap.relaxed ? ' + relaxed madd' : ''}${this.heap.shared ? ', threads' : ''})` : 'cpu (no wasm simd: reference kernels)';
   }
 

@@ -8,7 +8,7 @@
 
 import type { MatmulSpec, Storage } from '../backend.js';
 import { batchOffsets, checkMatmulSpec } from '../cpu/matmul.js';
-import { dataOf } from '../cpu/storage.js';
+import { allocArray, dataOf } from '../cpu/storage.js';
 import { numel } from '../cpu/strided.js';
 import { CTRL, runMatmulUnit } from './matmul-unit.js';
 import { MR, NR } from './matmul-wasm.js';
@@ -20,7 +20,7 @@ const KC = 256;
 /** Tuning knobs (tests lower minThreadFlops to send small products through the workers). */
 export const fastMatmulTuning = {
   /** Products below this many flops (2·batch·M·N·K) stay on the main thread. */
-  minThreadFlops: 1 << 21,
+  minThreadFlops: 1 << 24,
 };
 /** Batch elements per job (the descriptor table's capacity in the control page). */
 const MAX_DESC = Math.floor((CONTROL_BYTES - DESC_BYTE) / 20);
@@ -47,7 +47,7 @@ export function fastMatmul(h: WasmHeap, a: Storage, b: Storage, spec: MatmulSpec
   const B = dataOf(b, 'matmul') as Float32Array;
   checkMatmulSpec(spec, a, b);
   const { K, N, transA, transB } = spec;
-  const out = new Float32Array(numel(spec.batch) * spec.M * N);
+  const out = allocArray('float32', numel(spec.batch) * spec.M * N) as Float32Array;
   if (out.length === 0) return out;
   if (K === 0) return out;
   const { M, aOffs, bOffs } = plan(spec);
