@@ -12,7 +12,8 @@
 //                          [4,48] + 0.1 KL on a [1,128] passage -> grad/2 to the weight model
 //
 // Each prints one line: the median of `repeat` timed runs after `warmup` untimed ones; --json
-// prints {"work": ..., "ms": ...} per workload and nothing else.
+// prints {"work": ..., "ms": ...} per workload and nothing else; --profile adds per-kernel times and
+// the share of time spent outside kernels (bench/op-profile.ts).
 
 import * as E from '../engine/index.js';
 import type { Backend, DType, Tensor } from '../engine/index.js';
@@ -23,6 +24,7 @@ import { padBatch, qaBatch, toDevice } from '../camels/batch.js';
 import { qaLoss } from '../camels/losses.js';
 import { metaObjective } from '../camels/meta-objective.js';
 import { newWeightModel, tokenWeights } from '../camels/weight-model.js';
+import { formatProfile, profileBackend } from './op-profile.js';
 
 const V = 768;
 const T = 128;
@@ -54,15 +56,27 @@ const bodyRaw = {
   resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1, bos_token_id: 0, eos_token_id: 0, tie_word_embeddings: true,
 };
 
+/** When set, the timed runs are profiled per kernel and the profile printed after each workload. */
+let profiling: { work: string } | null = null;
+
 async function median(backend: Backend, fn: () => Promise<void>, warmup: number, repeat: number): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   await backend.sync();
+  const prof = profiling ? profileBackend(backend) : null;
   const ts: number[] = [];
-  for (let r = 0; r < repeat; r++) {
-    const t = performance.now();
-    await fn();
-    await backend.sync();
-    ts.push(performance.now() - t);
+  try {
+    for (let r = 0; r < repeat; r++) {
+      const t = performance.now();
+      await fn();
+      await backend.sync();
+      ts.push(performance.now() - t);
+    }
+  } finally {
+    prof?.stop();
+  }
+  if (prof) {
+    console.log(`# ${profiling!.work}: kernel time over ${repeat} runs (wrapped calls add a little time of their own)`);
+    for (const l of formatProfile(prof, ts.reduce((a, b) => a + b, 0))) console.log(l);
   }
   ts.sort((a, b) => a - b);
   return ts[Math.floor(ts.length / 2)]!;
@@ -134,6 +148,8 @@ export interface DefaultBenchOptions {
   repeat?: number;
   warmup?: number;
   only?: 'pretrain' | 'meta';
+  /** Print per-kernel times and the share of time outside kernels (not with json). */
+  profile?: boolean;
 }
 
 export async function benchDefault(backend: Backend, opts: DefaultBenchOptions): Promise<void> {
@@ -142,6 +158,14 @@ export async function benchDefault(backend: Backend, opts: DefaultBenchOptions):
     if (opts.json) console.log(`{"work": ${JSON.stringify(work)}, "ms": ${Number(ms.toFixed(3))}}`);
     else console.log(`${work.padEnd(38)} ${ms.toFixed(1).padStart(9)} ms`);
   };
-  if (opts.only !== 'meta') print('default_pretrain_step gptj [8,128]', await pretrainStep(backend, dtype, opts.warmup ?? 3, opts.repeat ?? 15));
-  if (opts.only !== 'pretrain') print('default_meta_batch gptj [4,128]', await metaBatch(backend, dtype, opts.warmup ?? 2, opts.repeat ?? 9));
+  const profile = Boolean(opts.profile) && !opts.json;
+  if (opts.only !== 'meta') {
+    profiling = profile ? { work: 'default_pretrain_step' } : null;
+    print('default_pretrain_step gptj [8,128]', await pretrainStep(backend, dtype, opts.warmup ?? 3, opts.repeat ?? 15));
+  }
+  if (opts.only !== 'pretrain') {
+    profiling = profile ? { work: 'default_meta_batch' } : null;
+    print('default_meta_batch gptj [4,128]', await metaBatch(backend, dtype, opts.warmup ?? 2, opts.repeat ?? 9));
+  }
+  profiling = null;
 }

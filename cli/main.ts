@@ -45,6 +45,7 @@ cli
   .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention), `model` (train step and CaMeLS meta step) or `default` (the embedded default\'s pre-train step and meta batch)')
   .option('--device <device>', DEVICE_HELP)
   .option('--json', 'One JSON object per line')
+  .option('--profile', 'default: per-kernel times and the share of time outside kernels')
   .option('--op <op>', 'kernels: only this op (matmul, softmax, layernorm, attention)')
   .option('--size <n>', 'kernels: only this size')
   .option('--config <name>', 'model: gpt2 | distilgpt2 | tiny', { default: 'distilgpt2' })

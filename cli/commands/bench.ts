@@ -16,7 +16,7 @@ export async function benchCommand(what: string, opts: Record<string, unknown>):
   if (!json) console.log(`# ${backend.name}: ${backend.adapterName}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   if (what === 'kernels') await benchKernels(backend, { json, op: opts.op as string | undefined, size: opts.size ? Number(opts.size) : undefined, repeat });
   else if (what === 'model') await benchModel(backend, { config: String(opts.config ?? 'distilgpt2'), batch: Number(opts.batch ?? 8), seq: Number(opts.seq ?? 256), json, repeat, warmup, only: onlyStep(opts.only) });
-  else if (what === 'default') await benchDefault(backend, { json, repeat: opts.repeat === undefined ? undefined : repeat, warmup: opts.warmup === undefined ? undefined : warmup, only: defaultOnly(opts.only) });
+  else if (what === 'default') await benchDefault(backend, { json, repeat: opts.repeat === undefined ? undefined : repeat, warmup: opts.warmup === undefined ? undefined : warmup, only: defaultOnly(opts.only), profile: Boolean(opts.profile) });
   else throw new Error(`bench: unknown benchmark '${what}' (kernels, model or default)`);
 }
 

@@ -13,7 +13,10 @@ import { setFloat32Recycler } from '../cpu/storage.js';
 import { Float32ArrayPool } from './array-pool.js';
 import { binary, unary, where } from './elementwise.js';
 import { fastMatmul } from './matmul.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastSoftmax } from './rows.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
+
+const ROWS_MIN_ELEMENTS = 2048;
 
 /** One pool for the process: storages of every cpu backend instance are CpuStorage. */
 export const float32Pool = new Float32ArrayPool();
@@ -47,6 +50,26 @@ export class FastCpuBackend extends CpuBackend {
   override where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
     if (a.dtype !== 'float32') return super.where(c, cv, a, av, b, bv, outShape);
     return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
+  }
+
+  /** Row kernels go to WebAssembly from this many elements (below, the copies cost more). */
+  private rowsOnWasm(x: Storage, n: number): boolean {
+    return this.heap !== null && x.dtype === 'float32' && n >= ROWS_MIN_ELEMENTS;
+  }
+
+  override softmax(x: Storage, R: number, C: number): Storage {
+    if (!this.rowsOnWasm(x, R * C) || x.size !== R * C) return super.softmax(x, R, C);
+    return this.wrap(fastSoftmax(this.heap!, x, R, C), 'float32');
+  }
+
+  override crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    if (!this.rowsOnWasm(logits, R * V) || logits.size !== R * V) return super.crossEntropy(logits, labels, R, V, ignoreIndex);
+    return this.wrap(fastCrossEntropy(this.heap!, logits, labels, R, V, ignoreIndex), 'float32');
+  }
+
+  override crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    if (!this.rowsOnWasm(logits, R * V) || logits.size !== R * V || g.dtype !== 'float32') return super.crossEntropyBackward(logits, labels, g, R, V, ignoreIndex);
+    return this.wrap(fastCrossEntropyBackward(this.heap!, logits, labels, g, R, V, ignoreIndex), 'float32');
   }
 
   override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {

@@ -1,5 +1,6 @@
 // The fast path's WebAssembly state: one shared memory, the matmul module compiled once (with
-// relaxed-SIMD madd when the runtime validates it), the main thread's instance, and a bump
+// relaxed-SIMD madd when the runtime validates it) and the row-kernel module, the main thread's
+// instances, and a bump
 // allocator for a call's scratch (operands, packed panels, padded output) that is reset per call.
 //
 // Memory map: bytes [0, 64 KiB) are the control page (the pool's control block at 0, the matmul
@@ -9,6 +10,7 @@
 import { wasmFeatures } from '../wasm/features.js';
 import { matmulModuleBytes } from './matmul-wasm.js';
 import type { MatmulExports } from './matmul-unit.js';
+import { rowsModuleBytes, type RowExports } from './rows-wasm.js';
 
 const PAGE = 65536;
 /** 2 GiB: the most scratch one call may use (shared memories must declare a maximum). */
@@ -20,6 +22,8 @@ export interface WasmHeap {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   ex: MatmulExports;
+  /** Row kernels (main thread only). */
+  rows: RowExports;
   relaxed: boolean;
   shared: boolean;
   /** Int32 view of the control page. */
@@ -41,7 +45,9 @@ export function wasmHeap(): WasmHeap | null {
   const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
   const module = new WebAssembly.Module(matmulModuleBytes({ relaxed: feat.relaxedSimd, shared, maximumPages: MAX_PAGES }));
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as MatmulExports;
-  heap = { memory, module, ex, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
+  const rowsModule = new WebAssembly.Module(rowsModuleBytes({ shared, maximumPages: MAX_PAGES }));
+  const rows = new WebAssembly.Instance(rowsModule, { env: { memory } }).exports as unknown as RowExports;
+  heap = { memory, module, ex, rows, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
   return heap;
 }
 

@@ -57,6 +57,13 @@ const SIMD = {
   'f32x4.div': 0xe7,
   'f32x4.max': 0xe9,
   'v128.const': 0x0c,
+  'f32x4.lt': 0x43,
+  'v128.andnot': 0x4f,
+  'f32x4.nearest': 0x6a,
+  'i32x4.shl': 0xab,
+  'i32x4.add': 0xae,
+  'f32x4.min': 0xe8,
+  'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.relaxed_madd': 0x105,
 } as const;
 
@@ -121,6 +128,7 @@ export class FuncBuilder {
   f32Store(offset = 0): this { return this.emit(0x38, 0x02, ...uleb(offset)); }
   f32Add(): this { return this.emit(0x92); }
   f32Mul(): this { return this.emit(0x94); }
+  f32Max(): this { return this.emit(0x97); }
 
   // ---- v128 ----
   private simd(name: keyof typeof SIMD, ...imm: number[]): this {
@@ -137,6 +145,16 @@ export class FuncBuilder {
   f32x4Sub(): this { return this.simd('f32x4.sub'); }
   f32x4Mul(): this { return this.simd('f32x4.mul'); }
   f32x4Max(): this { return this.simd('f32x4.max'); }
+  f32x4Min(): this { return this.simd('f32x4.min'); }
+  f32x4Lt(): this { return this.simd('f32x4.lt'); }
+  f32x4Nearest(): this { return this.simd('f32x4.nearest'); }
+  /** a & ~b. */
+  v128AndNot(): this { return this.simd('v128.andnot'); }
+  i32x4TruncSatF32x4S(): this { return this.simd('i32x4.trunc_sat_f32x4_s'); }
+  i32x4Add(): this { return this.simd('i32x4.add'); }
+  /** Shift each lane left by an i32 count (stack: v128 i32). */
+  i32x4Shl(): this { return this.simd('i32x4.shl'); }
+  i32x4Splat(): this { return this.emit(0xfd, 0x11); }
   /** a·b + c (relaxed SIMD; fused or not, at the engine's choice). Stack: a b c → r. */
   f32x4RelaxedMadd(): this { return this.simd('f32x4.relaxed_madd'); }
 

@@ -1,0 +1,120 @@
+// The fast float32 kernels other than matmul against the reference loops: softmax and
+// cross-entropy (forward and backward) with WebAssembly SIMD exponentials at odd row lengths
+// (padding lanes), NaN / ±inf / all-masked rows and ignored labels; the generated elementwise
+// loops (exactly equal: same float64 expressions, one rounding).
+
+import { describe, expect, it } from 'vitest';
+import type { BinaryOp, Storage, UnaryOp } from '../../engine/backend.js';
+import { CpuBackend, cpuData } from '../../engine/cpu/index.js';
+import { FastCpuBackend } from '../../engine/cpu-fast/index.js';
+
+const ref = new CpuBackend();
+const fast = new FastCpuBackend();
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+function logits(R: number, C: number, seed: number, spread = 8): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: R * C }, () => (r() - 0.5) * spread);
+}
+
+/** |got − want| ≤ rel·|want| + abs, element by element (NaN must match NaN). */
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, abs: number, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= rel * Math.abs(w) + abs) continue;
+    throw new Error(`${what}: element ${i} is ${g}, reference ${w}`);
+  }
+}
+
+const f32 = (be: CpuBackend, a: ArrayLike<number>): Storage => be.fromArray(Float32Array.from(a), 'float32');
+
+describe('cpu-fast row kernels', () => {
+  const shapes: [number, number][] = [[1, 2048], [3, 1027], [64, 33], [700, 5], [17, 768], [2, 4097]];
+
+  it('softmax matches the reference at odd row lengths', () => {
+    shapes.forEach(([R, C], i) => {
+      const X = logits(R, C, 1 + i);
+      expectClose(cpuData(fast.softmax(f32(fast, X), R, C)), cpuData(ref.softmax(f32(ref, X), R, C)), 4e-6, 1e-12, `softmax [${R}, ${C}]`);
+    });
+  });
+
+  it('softmax keeps the reference results for rows with NaN, +inf, -inf and all -inf', () => {
+    const [R, C] = [6, 1031];
+    const X = logits(R, C, 9);
+    X[5] = NaN; // row 0
+    X[C + 7] = Infinity; // row 1
+    X.fill(-Infinity, 2 * C, 3 * C); // row 2 all masked
+    X.fill(-Infinity, 3 * C, 3 * C + 1000); // row 3 mostly masked
+    X[4 * C + 3] = -Infinity;
+    expectClose(cpuData(fast.softmax(f32(fast, X), R, C)), cpuData(ref.softmax(f32(ref, X), R, C)), 4e-6, 1e-12, 'softmax special rows');
+  });
+
+  it('crossEntropy and its backward match the reference, ignored rows included', () => {
+    for (const [i, [R, V]] of shapes.entries()) {
+      const X = logits(R, V, 20 + i, 12);
+      const r = rng(40 + i);
+      const labels = Int32Array.from({ length: R }, (_, k) => (k % 5 === 3 ? -100 : Math.floor(r() * V)));
+      const G = Float32Array.from({ length: R }, () => r() * 2 - 0.5);
+      const lf = fast.fromArray(labels, 'int32');
+      const lr = ref.fromArray(labels, 'int32');
+      expectClose(cpuData(fast.crossEntropy(f32(fast, X), lf, R, V, -100)), cpuData(ref.crossEntropy(f32(ref, X), lr, R, V, -100)), 2e-6, 2e-6, `crossEntropy [${R}, ${V}]`);
+      const got = cpuData(fast.crossEntropyBackward(f32(fast, X), lf, f32(fast, G), R, V, -100));
+      const want = cpuData(ref.crossEntropyBackward(f32(ref, X), lr, f32(ref, G), R, V, -100));
+      expectClose(got, want, 4e-6, 2e-7, `crossEntropyBackward [${R}, ${V}]`);
+      for (let k = 0; k < R; k++) if (labels[k] === -100) expect(got.subarray(k * V, (k + 1) * V).every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('crossEntropy rejects out-of-range labels like the reference', () => {
+    const X = f32(fast, logits(2, 2048, 3));
+    const bad = fast.fromArray(Int32Array.from([1, 2048]), 'int32');
+    expect(() => fast.crossEntropy(X, bad, 2, 2048, -100)).toThrow(/label 2048 at row 1 is outside \[0, 2048\)/);
+    expect(() => fast.crossEntropyBackward(X, bad, f32(fast, [1, 1]), 2, 2048, -100)).toThrow(/label 2048 at row 1/);
+  });
+});
+
+describe('cpu-fast elementwise', () => {
+  const unaryOps: [UnaryOp, number?, number?][] = [
+    ['neg'], ['exp'], ['log'], ['sqrt'], ['rsqrt'], ['abs'], ['sign'], ['tanh'], ['sigmoid'], ['relu'], ['step'], ['erf'],
+    ['gelu_tanh'], ['gelu_erf'], ['softplus', 2, 10], ['pow_scalar', 1.5], ['add_scalar', 0.25], ['mul_scalar', -3],
+  ];
+  const X = Float32Array.from(logits(1, 1001, 77), (v, i) => (i === 5 ? NaN : i === 6 ? Infinity : i === 7 ? -Infinity : i === 8 ? 0 : v));
+
+  it('unary ops equal the reference exactly', () => {
+    for (const [op, p0, p1] of unaryOps) {
+      expect(cpuData(fast.unary(op, f32(fast, X), p0, p1)), op).toEqual(cpuData(ref.unary(op, f32(ref, X), p0, p1)));
+    }
+  });
+
+  it('binary ops and where equal the reference exactly over broadcast and transposed views', () => {
+    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+    const A = logits(7, 13, 5);
+    const B = logits(1, 13, 6);
+    const views = [
+      { av: { offset: 0, strides: [13, 1] }, bv: { offset: 0, strides: [0, 1] }, shape: [7, 13] }, // row broadcast
+      { av: { offset: 0, strides: [1, 7] }, bv: { offset: 0, strides: [1, 0] }, shape: [13, 7] }, // transposed a, column broadcast b
+      { av: { offset: 4, strides: [] }, bv: { offset: 0, strides: [] }, shape: [] }, // scalars
+    ];
+    for (const op of ops) {
+      for (const { av, bv, shape } of views) {
+        const got = cpuData(fast.binary(op, f32(fast, A), av, f32(fast, B), bv, shape));
+        expect(got, `${op} ${JSON.stringify(shape)}`).toEqual(cpuData(ref.binary(op, f32(ref, A), av, f32(ref, B), bv, shape)));
+      }
+    }
+    const C = Float32Array.from(A, (v) => (v > 0 ? 1 : 0));
+    const w = (be: CpuBackend) => cpuData(be.where(f32(be, C), { offset: 0, strides: [1, 7] }, f32(be, A), { offset: 0, strides: [13, 1] }, f32(be, B), { offset: 0, strides: [0, 1] }, [7, 13]));
+    expect(w(fast)).toEqual(w(ref));
+  });
+});
