@@ -7,11 +7,12 @@
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
+import type { AttentionSpec, BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { Float32ArrayPool } from './array-pool.js';
 import { binary, unary, where } from './elementwise.js';
+import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastSoftmax } from './rows.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
@@ -70,6 +71,11 @@ export class FastCpuBackend extends CpuBackend {
   override crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
     if (!this.rowsOnWasm(logits, R * V) || logits.size !== R * V || g.dtype !== 'float32') return super.crossEntropyBackward(logits, labels, g, R, V, ignoreIndex);
     return this.wrap(fastCrossEntropyBackward(this.heap!, logits, labels, g, R, V, ignoreIndex), 'float32');
+  }
+
+  override attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    if (!this.rowsOnWasm(q, spec.B * spec.H * spec.T * spec.T)) return super.attention(q, k, v, keyMask, spec);
+    return this.wrap(fastAttention(this.heap!, q, k, v, keyMask, spec), 'float32');
   }
 
   override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {

@@ -85,6 +85,28 @@ describe('cpu-fast row kernels', () => {
   });
 });
 
+describe('cpu-fast attention', () => {
+  const cases = [
+    { B: 2, H: 3, T: 37, D: 5, scale: 0.4, causal: true, window: 0, mask: true },
+    { B: 1, H: 2, T: 64, D: 16, scale: 0.25, causal: true, window: 7, mask: false },
+    { B: 3, H: 1, T: 33, D: 9, scale: 1, causal: false, window: 0, mask: true },
+  ];
+  for (const c of cases) {
+    it(`matches the reference (T ${c.T}, D ${c.D}, causal ${c.causal}, window ${c.window}, key mask ${c.mask})`, () => {
+      const n = c.B * c.H * c.T * c.D;
+      const [Q, K, V] = [1, 2, 3].map((s) => logits(1, n, 100 + s, 3));
+      // batch row 0: first keys masked (queries before the first visible key see nothing)
+      const M = Float32Array.from({ length: c.B * c.T }, (_, i) => (i % c.T < 3 || i % 11 === 5 ? 0 : 1));
+      const run = (be: CpuBackend) =>
+        cpuData(be.attention(f32(be, Q!), f32(be, K!), f32(be, V!), c.mask ? f32(be, M) : null, { B: c.B, H: c.H, T: c.T, D: c.D, scale: c.scale, causal: c.causal, window: c.window }));
+      const got = run(fast);
+      const want = run(ref);
+      expectClose(got, want, 1e-5, 2e-6, 'attention');
+      if (c.mask && c.causal) expect(Array.from(got.subarray(0, 3 * c.D)).every((x) => x === 0)).toBe(true);
+    });
+  }
+});
+
 describe('cpu-fast elementwise', () => {
   const unaryOps: [UnaryOp, number?, number?][] = [
     ['neg'], ['exp'], ['log'], ['sqrt'], ['rsqrt'], ['abs'], ['sign'], ['tanh'], ['sigmoid'], ['relu'], ['step'], ['erf'],
