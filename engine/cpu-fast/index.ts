@@ -14,7 +14,7 @@ import { Float32ArrayPool } from './array-pool.js';
 import { binary, unary, where } from './elementwise.js';
 import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
-import { fastCrossEntropy, fastCrossEntropyBackward, fastSoftmax } from './rows.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 const ROWS_MIN_ELEMENTS = 2048;
@@ -40,6 +40,7 @@ export class FastCpuBackend extends CpuBackend {
 
   override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
     if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
+    if (op === 'gelu_tanh' && this.rowsOnWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
     return this.wrap(unary(op, x, p0, p1), x.dtype);
   }
 

@@ -1,5 +1,5 @@
 // Row kernels of the fast float32 path as a WebAssembly SIMD module (engine/wasm/emitter.ts):
-// the exp-heavy part of softmax and cross-entropy (forward and backward).
+// the exp-heavy part of softmax and cross-entropy (forward and backward), and gelu_tanh.
 //
 // Rows are laid out padded to Cp (a multiple of 4) floats, the padding lanes holding -Infinity, so
 // every loop runs whole f32x4 vectors (exp(-inf - m) = 0 adds nothing, and max ignores it).
@@ -9,7 +9,8 @@
 //   scaleRows(buf, R, Cp, f)       buf[r] *= f[r]
 // exp is the Cephes expf scheme: n = round(t·log2 e), r = t − n·ln2 (two-part constant), a degree-7
 // polynomial for e^r, times 2^n built in the exponent bits; t < −87.34 (e^t below the float32
-// normal range) gives 0. Relative error about 1 ulp of float32 for t ≤ 0 (the only inputs here).
+// normal range) gives 0. Relative error about 1 ulp of float32 for −88 ≤ t ≤ 88 (softmax rows have
+// t ≤ 0; gelu clamps its argument at 80).
 
 import { FuncBuilder, ModuleBuilder } from '../wasm/emitter.js';
 
@@ -110,7 +111,35 @@ function emitScaleRows(m: ModuleBuilder): void {
   f.end().end();
 }
 
+/** geluTanh(x, out, n): out[i] = x·(e/(e + 1)), e = exp(2·√(2/π)(x + 0.044715x³)) — the same value as
+ *  0.5x(1 + tanh(u)), without the cancellation of 1 + tanh for x ≪ 0; n a multiple of 4. */
+function emitGeluTanh(m: ModuleBuilder): void {
+  const f = m.func('geluTanh', ['i32', 'i32', 'i32']);
+  const [x, out, n] = [0, 1, 2];
+  const i = f.local('i32');
+  const xv = f.local('v128'), t = f.local('v128'), nn = f.local('v128'), p = f.local('v128'), tc = f.local('v128');
+  const c = 2 * Math.sqrt(2 / Math.PI);
+  f.i32(0).set(i);
+  f.block().loop();
+  {
+    f.get(i).get(n).i32GeS().brIf(1);
+    f.get(x).v128Load().set(xv);
+    // t = min(c·(x + 0.044715·x³), 80): e^t stays finite, and e/(e+1) is 1 in float32 beyond
+    f.get(xv).get(xv).get(xv).f32x4Mul().get(xv).f32x4Mul().f32(0.044715).f32x4Splat().f32x4Mul().f32x4Add();
+    f.f32(c).f32x4Splat().f32x4Mul().f32(80).f32x4Splat().f32x4Min().set(t);
+    emitExp(f, t, nn, p, tc);
+    f.set(t); // e
+    f.get(out).get(xv).get(t).get(t).f32(1).f32x4Splat().f32x4Add().f32x4Div().f32x4Mul().v128Store();
+    f.get(x).i32(16).i32Add().set(x);
+    f.get(out).i32(16).i32Add().set(out);
+    f.get(i).i32(4).i32Add().set(i);
+    f.br(0);
+  }
+  f.end().end();
+}
+
 export interface RowExports {
+  geluTanh(x: number, out: number, n: number): void;
   expRows(x: number, out: number, R: number, Cp: number, stats: number): void;
   scaleRows(buf: number, R: number, Cp: number, factors: number): void;
 }
@@ -119,5 +148,6 @@ export function rowsModuleBytes(opts: { shared: boolean; maximumPages: number })
   const m = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: opts.maximumPages, shared: opts.shared });
   emitExpRows(m);
   emitScaleRows(m);
+  emitGeluTanh(m);
   return m.bytes();
 }

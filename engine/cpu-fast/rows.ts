@@ -152,3 +152,20 @@ export function fastCrossEntropyBackward(h: WasmHeap, logits: Storage, labels: S
   }
   return out;
 }
+
+/** gelu_tanh of every element (WebAssembly SIMD; see rows-wasm.ts emitGeluTanh). */
+export function fastGeluTanh(h: WasmHeap, x: Storage): TypedArray {
+  const X = dataOf(x, "unary 'gelu_tanh'") as Float32Array;
+  const n = X.length;
+  const out = allocArray('float32', n);
+  if (n === 0) return out;
+  const n4 = (n + 3) & ~3;
+  resetScratch();
+  const xAddr = allocScratch(h, 4 * n4);
+  const mem = f32View(h);
+  mem.set(X, xAddr >> 2);
+  mem.fill(0, (xAddr >> 2) + n, (xAddr >> 2) + n4);
+  h.rows.geluTanh(xAddr, xAddr, n4);
+  out.set(mem.subarray(xAddr >> 2, (xAddr >> 2) + n));
+  return out;
+}

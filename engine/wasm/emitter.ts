@@ -146,6 +146,7 @@ export class FuncBuilder {
   f32x4Mul(): this { return this.simd('f32x4.mul'); }
   f32x4Max(): this { return this.simd('f32x4.max'); }
   f32x4Min(): this { return this.simd('f32x4.min'); }
+  f32x4Div(): this { return this.simd('f32x4.div'); }
   f32x4Lt(): this { return this.simd('f32x4.lt'); }
   f32x4Nearest(): this { return this.simd('f32x4.nearest'); }
   /** a & ~b. */
