@@ -1,5 +1,6 @@
 // Fast elementwise kernels (float32 on the fast cpu path): unary ops and strided binary ops with
-// the op compiled into the loop, and where over coalesced views. Values are computed in float64 and rounded once on write, exactly
+// the op compiled into the loop, and where over coalesced views; add / sub / mul / div / max / min
+// in WebAssembly SIMD for full and row- or column-broadcast layouts (binary-wasm.ts, bit-identical). Values are computed in float64 and rounded once on write, exactly
 // as the reference (engine/cpu/elementwise.ts) computes them, so results are identical.
 //
 // Speed: every (op, dtype) pair gets its own loop, generated once from a one-line expression with
@@ -14,6 +15,8 @@ import { powC } from '../cpu/elementwise.js';
 import { erf, geluErf, geluTanh, sigmoid, softplus, toInt32 } from '../cpu/scalar.js';
 import { allocArray, dataOf, requireSameDtype } from '../cpu/storage.js';
 import { checkView, coalesceViews, numel } from '../cpu/strided.js';
+import type { BinaryWasmOp, OperandKind } from './binary-wasm.js';
+import { allocScratch, f32View, resetScratch, type WasmHeap } from './wasm-heap.js';
 
 // ---- kernel generation ----
 
@@ -316,5 +319,47 @@ export function where(
       idx[d] = 0;
     }
   }
+  return out;
+}
+
+// ---- binary ops in WebAssembly (float32, common layouts) ----
+
+/**
+ * out = a op b through binary-wasm.ts when the coalesced layout is full/full, or full with a row or
+ * column broadcast on either side; null when it is not (the caller runs the generated loop).
+ */
+export function wasmBinary(h: WasmHeap, op: BinaryWasmOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Float32Array | null {
+  const name = `binary '${op}'`;
+  const A = dataOf(a, name) as Float32Array;
+  const B = dataOf(b, name) as Float32Array;
+  requireSameDtype(name, ['a', a], ['b', b]);
+  checkView(av, outShape, a.size, name, 'a');
+  checkView(bv, outShape, b.size, name, 'b');
+  const { shape, strides } = coalesceViews(outShape, [av.strides, bv.strides]);
+  let R: number, L: number;
+  if (shape.length === 1) [R, L] = [1, shape[0]!];
+  else if (shape.length === 2) [R, L] = [shape[0]!, shape[1]!];
+  else return null;
+  const kind = (s: number[]): OperandKind | null => {
+    const [outer, inner] = shape.length === 1 ? [0, s[0]!] : [s[0]!, s[1]!];
+    if (inner === 1 && (R === 1 || outer === L)) return 'f';
+    if (inner === 1 && outer === 0) return 'r';
+    if (inner === 0 && (R === 1 || outer === 1)) return 'c';
+    return null;
+  };
+  const ka = kind(strides[0]!);
+  const kb = kind(strides[1]!);
+  if (ka === null || kb === null || !(ka === 'f' || kb === 'f')) return null;
+  const count = (k: OperandKind): number => (k === 'f' ? R * L : k === 'r' ? L : R);
+  resetScratch();
+  const aAddr = allocScratch(h, 4 * count(ka));
+  const bAddr = allocScratch(h, 4 * count(kb));
+  const oAddr = allocScratch(h, 4 * R * L);
+  const mem = f32View(h);
+  mem.set(A.subarray(av.offset, av.offset + count(ka)), aAddr >> 2);
+  mem.set(B.subarray(bv.offset, bv.offset + count(kb)), bAddr >> 2);
+  h.binary[`${op}_${ka}${kb}`]!(aAddr, bAddr, oAddr, R, L);
+  const out = allocArray('float32', R * L) as Float32Array;
+  out.set(mem.subarray(oAddr >> 2, (oAddr >> 2) + R * L));
   return out;
 }

@@ -11,13 +11,15 @@ import type { AttentionSpec, BinaryOp, MatmulSpec, Storage, UnaryOp, View } from
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { Float32ArrayPool } from './array-pool.js';
-import { binary, unary, where } from './elementwise.js';
+import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
+import { binary, unary, wasmBinary, where } from './elementwise.js';
 import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 const ROWS_MIN_ELEMENTS = 2048;
+const WASM_BINARY = new Set<string>(BINARY_WASM_OPS);
 
 /** One pool for the process: storages of every cpu backend instance are CpuStorage. */
 export const float32Pool = new Float32ArrayPool();
@@ -46,6 +48,10 @@ export class FastCpuBackend extends CpuBackend {
 
   override binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
     if (a.dtype !== 'float32') return super.binary(op, a, av, b, bv, outShape);
+    if (this.heap && WASM_BINARY.has(op) && b.dtype === 'float32' && outShape.reduce((n, d) => n * d, 1) >= ROWS_MIN_ELEMENTS) {
+      const out = wasmBinary(this.heap, op as BinaryWasmOp, a, av, b, bv, outShape);
+      if (out) return this.wrap(out, 'float32');
+    }
     return this.wrap(binary(op, a, av, b, bv, outShape), a.dtype);
   }
 

@@ -1,5 +1,5 @@
 // The fast path's WebAssembly state: one shared memory, the matmul module compiled once (with
-// relaxed-SIMD madd when the runtime validates it) and the row-kernel module, the main thread's
+// relaxed-SIMD madd when the runtime validates it), the row-kernel and binary-op modules, the main thread's
 // instances, and a bump
 // allocator for a call's scratch (operands, packed panels, padded output) that is reset per call.
 //
@@ -10,6 +10,7 @@
 import { wasmFeatures } from '../wasm/features.js';
 import { matmulModuleBytes } from './matmul-wasm.js';
 import type { MatmulExports } from './matmul-unit.js';
+import { binaryModuleBytes, type BinaryExports } from './binary-wasm.js';
 import { rowsModuleBytes, type RowExports } from './rows-wasm.js';
 
 const PAGE = 65536;
@@ -24,6 +25,8 @@ export interface WasmHeap {
   ex: MatmulExports;
   /** Row kernels (main thread only). */
   rows: RowExports;
+  /** Binary elementwise ops by `${op}_${kinds}` (main thread only). */
+  binary: BinaryExports;
   relaxed: boolean;
   shared: boolean;
   /** Int32 view of the control page. */
@@ -47,7 +50,9 @@ export function wasmHeap(): WasmHeap | null {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as MatmulExports;
   const rowsModule = new WebAssembly.Module(rowsModuleBytes({ shared, maximumPages: MAX_PAGES }));
   const rows = new WebAssembly.Instance(rowsModule, { env: { memory } }).exports as unknown as RowExports;
-  heap = { memory, module, ex, rows, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
+  const binaryModule = new WebAssembly.Module(binaryModuleBytes({ shared, maximumPages: MAX_PAGES }));
+  const binary = new WebAssembly.Instance(binaryModule, { env: { memory } }).exports as unknown as BinaryExports;
+  heap = { memory, module, ex, rows, binary, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
   return heap;
 }
 

@@ -128,6 +128,9 @@ export class FuncBuilder {
   f32Store(offset = 0): this { return this.emit(0x38, 0x02, ...uleb(offset)); }
   f32Add(): this { return this.emit(0x92); }
   f32Mul(): this { return this.emit(0x94); }
+  f32Sub(): this { return this.emit(0x93); }
+  f32Div(): this { return this.emit(0x95); }
+  f32Min(): this { return this.emit(0x96); }
   f32Max(): this { return this.emit(0x97); }
 
   // ---- v128 ----

@@ -117,6 +117,42 @@ describe('cpu-fast gelu_tanh (WebAssembly SIMD)', () => {
   });
 });
 
+describe('cpu-fast binary ops in WebAssembly', () => {
+  it('equal the reference exactly for full, row- and column-broadcast layouts on either side', () => {
+    const [R, L] = [67, 45];
+    const A = logits(R, L, 11);
+    const B = logits(R, L, 12);
+    // special values on both sides, ±0 included
+    [NaN, Infinity, -Infinity, 0, -0].forEach((v, i) => {
+      A[i * 7] = v;
+      B[i * 7 + 1] = v;
+      B[i] = v;
+    });
+    A[3] = -0;
+    B[3] = 0;
+    const full = { offset: 0, strides: [L, 1] };
+    const layouts = [
+      { name: 'full full', av: full, bv: full },
+      { name: 'full row', av: full, bv: { offset: 5, strides: [0, 1] } },
+      { name: 'full column', av: full, bv: { offset: 2, strides: [1, 0] } },
+      { name: 'full scalar', av: full, bv: { offset: 3, strides: [0, 0] } },
+      { name: 'row full', av: { offset: 1, strides: [0, 1] }, bv: full },
+      { name: 'column full', av: { offset: 9, strides: [1, 0] }, bv: full },
+      { name: 'offset full', av: { offset: 40, strides: [L, 1] }, bv: { offset: 0, strides: [L, 1] }, shape: [R - 1, L] },
+    ];
+    for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as BinaryOp[]) {
+      for (const { name, av, bv, shape } of layouts) {
+        const sh = shape ?? [R, L];
+        const got = cpuData(fast.binary(op, f32(fast, A), av, f32(fast, B), bv, sh));
+        const want = cpuData(ref.binary(op, f32(ref, A), av, f32(ref, B), bv, sh));
+        for (let i = 0; i < want.length; i++) {
+          if (!Object.is(got[i], want[i])) throw new Error(`${op} ${name}: element ${i} is ${got[i]}, reference ${want[i]}`);
+        }
+      }
+    }
+  });
+});
+
 describe('cpu-fast elementwise', () => {
   const unaryOps: [UnaryOp, number?, number?][] = [
     ['neg'], ['exp'], ['log'], ['sqrt'], ['rsqrt'], ['abs'], ['sign'], ['tanh'], ['sigmoid'], ['relu'], ['step'], ['erf'],
