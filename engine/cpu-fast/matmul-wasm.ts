@@ -5,8 +5,10 @@
 //   B panel: kc × NR columns, k-major:     bp[k·NR + j]   (columns past the edge are 0)
 // Exports:
 //   packA(src, sI, sK, dst, rows, kc)  dst ← A panel of the rows at src (element (r, k) at
-//                                      src + 4·(r·sI + k·sK)); rows ≤ MR, the rest zero
-//   packB(src, sK, sJ, dst, cols, kc)  dst ← B panel (element (k, j) at src + 4·(k·sK + j·sJ))
+//                                      src + 4·(r·sI + k·sK)); rows ≤ MR, the rest zero (a full
+//                                      panel with sI = 1 moves one v128 per k)
+//   packB(src, sK, sJ, dst, cols, kc)  dst ← B panel (element (k, j) at src + 4·(k·sK + j·sJ));
+//                                      a full panel with sJ = 1 moves two v128 per k
 //   panel(ap, bp, cp, ldc, kc, n, acc) for each of n B panels (consecutive, kc·NR floats apart):
 //                                      the MR × NR tile at cp + 4·NR·jp (row stride ldc bytes)
 //                                      ← (acc ? tile : 0) + A panel · B panel
@@ -34,6 +36,21 @@ function emitPackA(m: ModuleBuilder): void {
   const r = f.local('i32'), k = f.local('i32'), p = f.local('i32'), q = f.local('i32');
   const sKb = f.local('i32');
   f.get(sK).i32(2).i32Shl().set(sKb);
+  // a full panel whose rows are adjacent (a transposed: sI = 1): one v128 per k
+  f.get(sI).i32(1).i32Eq().get(rows).i32(MR).i32Eq().i32And().if_();
+  {
+    f.get(src).set(p);
+    f.get(dst).set(q);
+    f.get(kc).set(k);
+    f.loop();
+    f.get(q).get(p).v128Load().v128Store();
+    f.get(p).get(sKb).i32Add().set(p);
+    f.get(q).i32(4 * MR).i32Add().set(q);
+    f.get(k).i32(1).i32Sub().tee(k).brIf(0);
+    f.end();
+    f.return_();
+  }
+  f.end();
   f.i32(0).set(r);
   f.block().loop();
   {
@@ -72,6 +89,22 @@ function emitPackB(m: ModuleBuilder): void {
   const j = f.local('i32'), k = f.local('i32'), p = f.local('i32'), q = f.local('i32');
   const sKb = f.local('i32');
   f.get(sK).i32(2).i32Shl().set(sKb);
+  // a full panel of a row-major b (sJ = 1): two v128 per k
+  f.get(sJ).i32(1).i32Eq().get(cols).i32(NR).i32Eq().i32And().if_();
+  {
+    f.get(src).set(p);
+    f.get(dst).set(q);
+    f.get(kc).set(k);
+    f.loop();
+    f.get(q).get(p).v128Load().v128Store();
+    f.get(q).get(p).v128Load(16).v128Store(16);
+    f.get(p).get(sKb).i32Add().set(p);
+    f.get(q).i32(4 * NR).i32Add().set(q);
+    f.get(k).i32(1).i32Sub().tee(k).brIf(0);
+    f.end();
+    f.return_();
+  }
+  f.end();
   f.i32(0).set(j);
   f.block().loop();
   {

@@ -99,6 +99,7 @@ export class FuncBuilder {
   brIf(depth: number): this { return this.emit(0x0d, ...uleb(depth)); }
   call(funcIndex: number): this { return this.emit(0x10, ...uleb(funcIndex)); }
   drop(): this { return this.emit(0x1a); }
+  return_(): this { return this.emit(0x0f); }
 
   // ---- variables ----
   get(i: number): this { return this.emit(0x20, ...uleb(i)); }
@@ -117,6 +118,7 @@ export class FuncBuilder {
   i32Add(): this { return this.emit(0x6a); }
   i32Sub(): this { return this.emit(0x6b); }
   i32Mul(): this { return this.emit(0x6c); }
+  i32And(): this { return this.emit(0x71); }
   i32Shl(): this { return this.emit(0x74); }
 
   // ---- f32 ----
