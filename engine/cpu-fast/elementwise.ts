@@ -363,3 +363,19 @@ export function wasmBinary(h: WasmHeap, op: BinaryWasmOp, a: Storage, av: View, 
   out.set(mem.subarray(oAddr >> 2, (oAddr >> 2) + R * L));
   return out;
 }
+
+/** neg / mul_scalar / add_scalar of a float32 storage through unary-wasm.ts (bit-identical). */
+export function wasmScalarUnary(h: WasmHeap, op: 'neg' | 'mul_scalar' | 'add_scalar', x: Storage, c: number): Float32Array {
+  const X = dataOf(x, `unary '${op}'`) as Float32Array;
+  const n = X.length;
+  resetScratch();
+  const addr = allocScratch(h, 4 * n);
+  const mem = f32View(h);
+  mem.set(X, addr >> 2);
+  if (op === 'neg') h.unary.neg(addr, addr, n);
+  else if (op === 'mul_scalar') h.unary.mulScalar(addr, addr, n, c);
+  else h.unary.addScalar(addr, addr, n, c);
+  const out = allocArray('float32', n) as Float32Array;
+  out.set(mem.subarray(addr >> 2, (addr >> 2) + n));
+  return out;
+}

@@ -12,7 +12,7 @@ import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { Float32ArrayPool } from './array-pool.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
-import { binary, unary, wasmBinary, where } from './elementwise.js';
+import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
 import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
@@ -43,6 +43,9 @@ export class FastCpuBackend extends CpuBackend {
   override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
     if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
     if (op === 'gelu_tanh' && this.rowsOnWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
+    if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.rowsOnWasm(x, x.size)) {
+      return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
+    }
     return this.wrap(unary(op, x, p0, p1), x.dtype);
   }
 

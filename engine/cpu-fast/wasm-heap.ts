@@ -1,5 +1,5 @@
 // The fast path's WebAssembly state: one shared memory, the matmul module compiled once (with
-// relaxed-SIMD madd when the runtime validates it), the row-kernel and binary-op modules, the main thread's
+// relaxed-SIMD madd when the runtime validates it), the row-kernel, binary-op and unary-op modules, the main thread's
 // instances, and a bump
 // allocator for a call's scratch (operands, packed panels, padded output) that is reset per call.
 //
@@ -12,6 +12,7 @@ import { matmulModuleBytes } from './matmul-wasm.js';
 import type { MatmulExports } from './matmul-unit.js';
 import { binaryModuleBytes, type BinaryExports } from './binary-wasm.js';
 import { rowsModuleBytes, type RowExports } from './rows-wasm.js';
+import { unaryModuleBytes, type UnaryExports } from './unary-wasm.js';
 
 const PAGE = 65536;
 /** 2 GiB: the most scratch one call may use (shared memories must declare a maximum). */
@@ -27,6 +28,8 @@ export interface WasmHeap {
   rows: RowExports;
   /** Binary elementwise ops by `${op}_${kinds}` (main thread only). */
   binary: BinaryExports;
+  /** neg, mul_scalar, add_scalar (main thread only). */
+  unary: UnaryExports;
   relaxed: boolean;
   shared: boolean;
   /** Int32 view of the control page. */
@@ -52,7 +55,9 @@ export function wasmHeap(): WasmHeap | null {
   const rows = new WebAssembly.Instance(rowsModule, { env: { memory } }).exports as unknown as RowExports;
   const binaryModule = new WebAssembly.Module(binaryModuleBytes({ shared, maximumPages: MAX_PAGES }));
   const binary = new WebAssembly.Instance(binaryModule, { env: { memory } }).exports as unknown as BinaryExports;
-  heap = { memory, module, ex, rows, binary, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
+  const unaryModule = new WebAssembly.Module(unaryModuleBytes({ shared, maximumPages: MAX_PAGES }));
+  const unary = new WebAssembly.Instance(unaryModule, { env: { memory } }).exports as unknown as UnaryExports;
+  heap = { memory, module, ex, rows, binary, unary, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
   return heap;
 }
 

@@ -64,6 +64,13 @@ const SIMD = {
   'i32x4.add': 0xae,
   'f32x4.min': 0xe8,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
+  'i8x16.shuffle': 0x0d,
+  'f64x2.splat': 0x14,
+  'f32x4.neg': 0xe1,
+  'f64x2.add': 0xf0,
+  'f64x2.mul': 0xf2,
+  'f32x4.demote_f64x2_zero': 0x5e,
+  'f64x2.promote_low_f32x4': 0x5f,
   'f32x4.relaxed_madd': 0x105,
 } as const;
 
@@ -131,6 +138,11 @@ export class FuncBuilder {
   f32Add(): this { return this.emit(0x92); }
   f32Mul(): this { return this.emit(0x94); }
   f32Sub(): this { return this.emit(0x93); }
+  f32Neg(): this { return this.emit(0x8c); }
+  f32DemoteF64(): this { return this.emit(0xb6); }
+  f64PromoteF32(): this { return this.emit(0xbb); }
+  f64Add(): this { return this.emit(0xa0); }
+  f64Mul(): this { return this.emit(0xa2); }
   f32Div(): this { return this.emit(0x95); }
   f32Min(): this { return this.emit(0x96); }
   f32Max(): this { return this.emit(0x97); }
@@ -152,6 +164,14 @@ export class FuncBuilder {
   f32x4Max(): this { return this.simd('f32x4.max'); }
   f32x4Min(): this { return this.simd('f32x4.min'); }
   f32x4Div(): this { return this.simd('f32x4.div'); }
+  f32x4Neg(): this { return this.simd('f32x4.neg'); }
+  /** Bytes of the two v128 operands (0–15 the first, 16–31 the second) picked by `lanes`. */
+  i8x16Shuffle(lanes: number[]): this { return this.simd('i8x16.shuffle', ...lanes); }
+  f64x2Splat(): this { return this.simd('f64x2.splat'); }
+  f64x2Add(): this { return this.simd('f64x2.add'); }
+  f64x2Mul(): this { return this.simd('f64x2.mul'); }
+  f32x4DemoteF64x2Zero(): this { return this.simd('f32x4.demote_f64x2_zero'); }
+  f64x2PromoteLowF32x4(): this { return this.simd('f64x2.promote_low_f32x4'); }
   f32x4Lt(): this { return this.simd('f32x4.lt'); }
   f32x4Nearest(): this { return this.simd('f32x4.nearest'); }
   /** a & ~b. */

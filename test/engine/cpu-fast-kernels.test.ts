@@ -153,6 +153,20 @@ describe('cpu-fast binary ops in WebAssembly', () => {
   });
 });
 
+describe('cpu-fast scalar unary ops in WebAssembly', () => {
+  it('neg, mul_scalar and add_scalar equal the reference exactly (float64 parameters, special values)', () => {
+    const X = Float32Array.from(logits(1, 4103, 31, 1e6), (v, i) => [NaN, Infinity, -Infinity, 0, -0, 3e38, -1e-45][i] ?? v);
+    const cases: [UnaryOp, number?][] = [['neg'], ['mul_scalar', 1 / 0.95], ['mul_scalar', -1 / 3], ['mul_scalar', 1e300], ['add_scalar', 0.1], ['add_scalar', -1e-9], ['mul_scalar', 0]];
+    for (const [op, p0] of cases) {
+      const got = cpuData(fast.unary(op, f32(fast, X), p0));
+      const want = cpuData(ref.unary(op, f32(ref, X), p0));
+      for (let i = 0; i < want.length; i++) {
+        if (!Object.is(got[i], want[i])) throw new Error(`${op} ${p0}: element ${i} (x = ${X[i]}) is ${got[i]}, reference ${want[i]}`);
+      }
+    }
+  });
+});
+
 describe('cpu-fast elementwise', () => {
   const unaryOps: [UnaryOp, number?, number?][] = [
     ['neg'], ['exp'], ['log'], ['sqrt'], ['rsqrt'], ['abs'], ['sign'], ['tanh'], ['sigmoid'], ['relu'], ['step'], ['erf'],
