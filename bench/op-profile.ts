@@ -7,7 +7,7 @@
 import type { Backend } from '../engine/index.js';
 
 /** Methods that are not kernels, or are called from inside kernels (wrap). */
-const NOT_KERNELS = new Set(['constructor', 'supportsDType', 'liveCount', 'sync', 'read', 'memoryStats', 'resetPeak', 'wrap', 'rowsOnWasm']);
+const NOT_KERNELS = new Set(['constructor', 'supportsDType', 'liveCount', 'sync', 'read', 'memoryStats', 'resetPeak', 'wrap', 'onWasm']);
 
 export interface OpProfile {
   /** ms and calls per backend method since start. */

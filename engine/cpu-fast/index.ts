@@ -18,7 +18,7 @@ import { fastMatmul } from './matmul.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
 import { wasmHeap, type WasmHeap } from './wasm-heap.js';
 
-const ROWS_MIN_ELEMENTS = 2048;
+const WASM_MIN_ELEMENTS = 2048;
 const WASM_BINARY = new Set<string>(BINARY_WASM_OPS);
 
 /** One pool for the process: storages of every cpu backend instance are CpuStorage. */
@@ -42,8 +42,8 @@ export class FastCpuBackend extends CpuBackend {
 
   override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
     if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
-    if (op === 'gelu_tanh' && this.rowsOnWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
-    if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.rowsOnWasm(x, x.size)) {
+    if (op === 'gelu_tanh' && this.onWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
+    if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.onWasm(x, x.size)) {
       return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
     }
     return this.wrap(unary(op, x, p0, p1), x.dtype);
@@ -51,7 +51,7 @@ export class FastCpuBackend extends CpuBackend {
 
   override binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
     if (a.dtype !== 'float32') return super.binary(op, a, av, b, bv, outShape);
-    if (this.heap && WASM_BINARY.has(op) && b.dtype === 'float32' && outShape.reduce((n, d) => n * d, 1) >= ROWS_MIN_ELEMENTS) {
+    if (this.heap && WASM_BINARY.has(op) && b.dtype === 'float32' && outShape.reduce((n, d) => n * d, 1) >= WASM_MIN_ELEMENTS) {
       const out = wasmBinary(this.heap, op as BinaryWasmOp, a, av, b, bv, outShape);
       if (out) return this.wrap(out, 'float32');
     }
@@ -63,28 +63,28 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
   }
 
-  /** Row kernels go to WebAssembly from this many elements (below, the copies cost more). */
-  private rowsOnWasm(x: Storage, n: number): boolean {
-    return this.heap !== null && x.dtype === 'float32' && n >= ROWS_MIN_ELEMENTS;
+  /** Float32 work of n elements goes to WebAssembly from WASM_MIN_ELEMENTS (below, the copies in and out cost more than they save). */
+  private onWasm(x: Storage, n: number): boolean {
+    return this.heap !== null && x.dtype === 'float32' && n >= WASM_MIN_ELEMENTS;
   }
 
   override softmax(x: Storage, R: number, C: number): Storage {
-    if (!this.rowsOnWasm(x, R * C) || x.size !== R * C) return super.softmax(x, R, C);
+    if (!this.onWasm(x, R * C) || x.size !== R * C) return super.softmax(x, R, C);
     return this.wrap(fastSoftmax(this.heap!, x, R, C), 'float32');
   }
 
   override crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
-    if (!this.rowsOnWasm(logits, R * V) || logits.size !== R * V) return super.crossEntropy(logits, labels, R, V, ignoreIndex);
+    if (!this.onWasm(logits, R * V) || logits.size !== R * V) return super.crossEntropy(logits, labels, R, V, ignoreIndex);
     return this.wrap(fastCrossEntropy(this.heap!, logits, labels, R, V, ignoreIndex), 'float32');
   }
 
   override crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
-    if (!this.rowsOnWasm(logits, R * V) || logits.size !== R * V || g.dtype !== 'float32') return super.crossEntropyBackward(logits, labels, g, R, V, ignoreIndex);
+    if (!this.onWasm(logits, R * V) || logits.size !== R * V || g.dtype !== 'float32') return super.crossEntropyBackward(logits, labels, g, R, V, ignoreIndex);
     return this.wrap(fastCrossEntropyBackward(this.heap!, logits, labels, g, R, V, ignoreIndex), 'float32');
   }
 
   override attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
-    if (!this.rowsOnWasm(q, spec.B * spec.H * spec.T * spec.T)) return super.attention(q, k, v, keyMask, spec);
+    if (!this.onWasm(q, spec.B * spec.H * spec.T * spec.T)) return super.attention(q, k, v, keyMask, spec);
     return this.wrap(fastAttention(this.heap!, q, k, v, keyMask, spec), 'float32');
   }
 
