@@ -43,17 +43,18 @@ cli
   );
 
 cli
-  .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention) or `model` (train step and CaMeLS meta step)')
+  .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention), `model` (train step and CaMeLS meta step) or `default` (the embedded default\'s pre-train step and meta batch)')
   .option('--device <device>', DEVICE_HELP)
   .option('--json', 'One JSON object per line')
+  .option('--profile', 'default: per-kernel times and the share of time outside kernels')
   .option('--op <op>', 'kernels: only this op (matmul, matmul_gpt2, softmax, layernorm, attention)')
   .option('--size <n>', 'kernels: only this size')
   .option('--config <name>', 'model: gpt2 | distilgpt2 | tiny | gpt2-layers | distilgpt2-layers (the layer structure at width 96, for counting)', { default: 'distilgpt2' })
   .option('--batch <n>', 'model: batch size', { default: 8 })
   .option('--seq <n>', 'model: sequence length', { default: 256 })
-  .option('--repeat <n>', 'timed repetitions per case', { default: 5 })
-  .option('--only <step>', 'model: only the train step (train) or only the CaMeLS meta step (meta)')
-  .option('--warmup <n>', 'model: untimed runs before timing (default: 1; 0 times the first run, pipeline compilation included)', { default: 1 })
+  .option('--repeat <n>', 'timed repetitions per case (default: 5; bench default: 15 and 9, as the PyTorch peer)')
+  .option('--only <step>', 'model: only the train step (train) or only the CaMeLS meta step (meta); default: pretrain or meta')
+  .option('--warmup <n>', 'untimed runs before timing (default: 1; bench default: 3 and 2; 0 times the first run, pipeline compilation included)')
   .action((what: string, opts: Record<string, unknown>) =>
     run(async () => {
       const { benchCommand } = await import('./commands/bench.js');

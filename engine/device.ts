@@ -1,4 +1,6 @@
 // Device selection: the cpu backend is always there; webgpu is created on demand (async, once).
+// The cpu device is the fast path (engine/cpu-fast) or, with CAMELS_CPU_KERNELS=reference, the
+// plain reference loops (engine/cpu).
 //
 // Order for 'auto': CAMELS_DEVICE if set, else webgpu when an adapter exists (default adapter, then
 // the GLES compatibility adapter of software GPUs), else cpu. Asking for webgpu explicitly when none
@@ -6,6 +8,7 @@
 
 import type { Backend, DeviceName } from './backend.js';
 import { CpuBackend } from './cpu/index.js';
+import { FastCpuBackend } from './cpu-fast/index.js';
 
 export type DeviceRequest = DeviceName | 'auto';
 
@@ -13,7 +16,18 @@ const backends = new Map<DeviceName, Backend>();
 let defaultDevice: DeviceName = 'cpu';
 let webgpuProbe: Promise<Backend | null> | null = null;
 
-backends.set('cpu', new CpuBackend());
+/**
+ * The cpu device: the fast path (WebAssembly SIMD float32 kernels over the reference) unless
+ * CAMELS_CPU_KERNELS=reference asks for the plain reference loops for every dtype.
+ */
+function createCpuBackend(): Backend {
+  const kernels = process.env.CAMELS_CPU_KERNELS ?? 'fast';
+  if (kernels === 'reference') return new CpuBackend();
+  if (kernels === 'fast' || kernels === '') return new FastCpuBackend();
+  throw new Error(`CAMELS_CPU_KERNELS: expected 'fast' or 'reference', got '${kernels}'`);
+}
+
+backends.set('cpu', createCpuBackend());
 
 export const WEBGPU_HELP =
   'No WebGPU adapter was found. On a machine with a GPU, install its Vulkan driver (NVIDIA: the driver ' +

@@ -1,17 +1,12 @@
-// Elementwise kernels: unary ops, strided binary ops and where (broadcast via zero strides), casts.
-// Float values are computed in float64 and rounded once when written to a float32 array.
-//
-// Speed: every (op, dtype) pair gets its own loop, generated once from a one-line expression with
-// `new Function` (the expressions are the fixed strings below, never caller input), so V8 compiles
-// a monomorphic loop with the op inlined instead of calling a closure per element. Strided operands
-// are first coalesced (strided.ts coalesceViews): the loops then run over the few remaining dims
-// with a contiguous inner row, specialised for the common same-shape, row-broadcast (stride 1 in the
-// inner dim, 0 in an outer one), column-broadcast / scalar (stride 0 in the inner dim) layouts.
+// Elementwise kernels, reference loops: unary ops, strided binary ops and where (broadcast via zero
+// strides), casts. Float values are computed in float64 and rounded once when written to a float32
+// array. Each op is a one-line function applied element by element; the fast path's generated loops
+// (engine/cpu-fast/elementwise.ts) compute the same expressions.
 
 import type { BinaryOp, DType, Storage, TypedArray, UnaryOp, View } from '../backend.js';
 import { erf, geluErf, geluTanh, sigmoid, softplus, toInt32 } from './scalar.js';
 import { allocArray, convertArray, dataOf, requireSameDtype } from './storage.js';
-import { checkView, coalesceViews, numel } from './strided.js';
+import { checkView, numel, viewOffsets } from './strided.js';
 
 /** C / PyTorch pow: x^0 = 1 and 1^y = 1 even for NaN, (-1)^±inf = 1 (Math.pow gives NaN there). */
 export function powC(x: number, y: number): number {
@@ -20,172 +15,63 @@ export function powC(x: number, y: number): number {
   return Math.pow(x, y);
 }
 
-// ---- kernel generation ----
-
-/** Helpers visible to the generated loops by these names. */
-const HELPER_NAMES = ['powC', 'erf', 'geluErf', 'geluTanh', 'sigmoid', 'softplus', 'toInt32'] as const;
-const HELPERS = [powC, erf, geluErf, geluTanh, sigmoid, softplus, toInt32];
-
-/** Compile `body` (the statements of a function of `params`) with the helpers in scope. */
-function compile<F>(params: string, body: string): F {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function(...HELPER_NAMES, `'use strict'; return function kernel(${params}) {\n${body}\n};`);
-  return factory(...HELPERS) as F;
-}
-
-/**
- * Loop `j` over [0, L) running `lane(j)` (a statement using the index expression it is given), four
- * lanes per pass plus a remainder loop: V8 does not unroll, and this saves about a third of the
- * loop overhead on contiguous rows. Lanes are independent elements, so results do not change.
- */
-function unrolled(lane: (j: string) => string): string {
-  return `let j = 0;
-for (; j + 3 < L; j += 4) {
-  { ${lane('j')} }
-  { ${lane('j + 1')} }
-  { ${lane('j + 2')} }
-  { ${lane('j + 3')} }
-}
-for (; j < L; j++) { ${lane('j')} }`;
-}
-
-type UnaryKernel = (X: TypedArray, out: TypedArray, c0: number, c1: number) => void;
-type BinaryKernel = (
-  out: TypedArray,
-  A: TypedArray,
-  B: TypedArray,
-  shape: number[],
-  oa: number,
-  sa: number[],
-  ob: number,
-  sb: number[],
-) => void;
-
-const unaryKernels = new Map<string, UnaryKernel>();
-const binaryKernels = new Map<string, BinaryKernel>();
-
-/** out[i] = expr(x = X[i]) with parameters c0, c1. */
-function unaryKernel(key: string, expr: string): UnaryKernel {
-  let k = unaryKernels.get(key);
-  if (!k) {
-    k = compile<UnaryKernel>(
-      'X, out, c0, c1',
-      `const L = X.length;
-${unrolled((j) => `const x = X[${j}]; out[${j}] = ${expr};`)}`,
-    );
-    unaryKernels.set(key, k);
-  }
-  return k;
-}
-
-/**
- * out (contiguous) = expr(a, b) over coalesced `shape`, a at oa + idx·sa, b at ob + idx·sb. The inner
- * dim runs as a plain loop, specialised for strides (1, 1), (1, 0) and (0, 1); an odometer walks
- * the outer dims.
- */
-function binaryKernel(key: string, expr: string): BinaryKernel {
-  let k = binaryKernels.get(key);
-  if (!k) {
-    k = compile<BinaryKernel>(
-      'out, A, B, shape, oa, sa, ob, sb',
-      `const r = shape.length;
-if (r === 0) { const a = A[oa], b = B[ob]; out[0] = ${expr}; return; }
-const L = shape[r - 1], ta = sa[r - 1], tb = sb[r - 1], n = out.length;
-const idx = new Int32Array(r);
-let pa = oa, pb = ob;
-for (let o = 0; o < n; o += L) {
-  if (ta === 1 && tb === 1) {
-    ${unrolled((j) => `const a = A[pa + ${j}], b = B[pb + ${j}]; out[o + ${j}] = ${expr};`)}
-  } else if (ta === 1 && tb === 0) {
-    const b = B[pb];
-    ${unrolled((j) => `const a = A[pa + ${j}]; out[o + ${j}] = ${expr};`)}
-  } else if (ta === 0 && tb === 1) {
-    const a = A[pa];
-    ${unrolled((j) => `const b = B[pb + ${j}]; out[o + ${j}] = ${expr};`)}
-  } else {
-    for (let j = 0, x = pa, y = pb; j < L; j++, x += ta, y += tb) { const a = A[x], b = B[y]; out[o + j] = ${expr}; }
-  }
-  for (let d = r - 2; d >= 0; d--) {
-    pa += sa[d];
-    pb += sb[d];
-    if (++idx[d] < shape[d]) break;
-    pa -= sa[d] * shape[d];
-    pb -= sb[d] * shape[d];
-    idx[d] = 0;
-  }
-}`,
-    );
-    binaryKernels.set(key, k);
-  }
-  return k;
-}
-
-// ---- unary ----
-
 function needParam(op: UnaryOp, p: number | undefined, name: string): number {
   if (p === undefined || typeof p !== 'number') throw new Error(`cpu unary '${op}': missing parameter ${name}`);
   return p;
 }
 
-/** The float expression of `x` for op (c0, c1 are its parameters), plus those parameters. */
-function floatUnary(op: UnaryOp, p0: number | undefined, p1: number | undefined): [string, number, number] {
+function floatUnary(op: UnaryOp, p0: number | undefined, p1: number | undefined): (x: number) => number {
   switch (op) {
-    case 'neg':
-      return ['-x', 0, 0];
-    case 'exp':
-      return ['Math.exp(x)', 0, 0];
-    case 'log':
-      return ['Math.log(x)', 0, 0];
-    case 'sqrt':
-      return ['Math.sqrt(x)', 0, 0];
-    case 'rsqrt':
-      return ['1 / Math.sqrt(x)', 0, 0];
-    case 'abs':
-      return ['Math.abs(x)', 0, 0];
-    case 'sign':
-      return ['(x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN)', 0, 0];
-    case 'tanh':
-      return ['Math.tanh(x)', 0, 0];
-    case 'sigmoid':
-      return ['sigmoid(x)', 0, 0];
-    case 'relu':
-      return ['(x > 0 ? x : x === x ? 0 : x)', 0, 0];
-    case 'step':
-      return ['(x > 0 ? 1 : 0)', 0, 0];
-    case 'erf':
-      return ['erf(x)', 0, 0];
-    case 'gelu_tanh':
-      return ['geluTanh(x)', 0, 0];
-    case 'gelu_erf':
-      return ['geluErf(x)', 0, 0];
-    case 'softplus':
-      return ['softplus(x, c0, c1)', p0 ?? 1, p1 ?? 20];
-    case 'pow_scalar':
-      return ['powC(x, c0)', needParam(op, p0, 'p0 (exponent)'), 0];
-    case 'add_scalar':
-      return ['x + c0', needParam(op, p0, 'p0 (addend)'), 0];
-    case 'mul_scalar':
-      return ['x * c0', needParam(op, p0, 'p0 (factor)'), 0];
+    case 'neg': return (x) => -x;
+    case 'exp': return Math.exp;
+    case 'log': return Math.log;
+    case 'sqrt': return Math.sqrt;
+    case 'rsqrt': return (x) => 1 / Math.sqrt(x);
+    case 'abs': return Math.abs;
+    case 'sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
+    case 'tanh': return Math.tanh;
+    case 'sigmoid': return sigmoid;
+    case 'relu': return (x) => (x > 0 ? x : x === x ? 0 : x);
+    case 'step': return (x) => (x > 0 ? 1 : 0);
+    case 'erf': return erf;
+    case 'gelu_tanh': return geluTanh;
+    case 'gelu_erf': return geluErf;
+    case 'softplus': {
+      const beta = p0 ?? 1;
+      const threshold = p1 ?? 20;
+      return (x) => softplus(x, beta, threshold);
+    }
+    case 'pow_scalar': {
+      const e = needParam(op, p0, 'p0 (exponent)');
+      return (x) => powC(x, e);
+    }
+    case 'add_scalar': {
+      const c = needParam(op, p0, 'p0 (addend)');
+      return (x) => x + c;
+    }
+    case 'mul_scalar': {
+      const c = needParam(op, p0, 'p0 (factor)');
+      return (x) => x * c;
+    }
     default:
       throw new Error(`cpu unary: unknown op '${String(op)}'`);
   }
 }
 
-function intUnary(op: UnaryOp, p0: number | undefined): [string, number, number] {
+function intUnary(op: UnaryOp, p0: number | undefined): (x: number) => number {
   switch (op) {
-    case 'neg':
-      return ['-x | 0', 0, 0];
-    case 'abs':
-      return ['Math.abs(x) | 0', 0, 0];
-    case 'sign':
-      return ['(x > 0 ? 1 : x < 0 ? -1 : 0)', 0, 0];
-    case 'add_scalar':
+    case 'neg': return (x) => -x | 0;
+    case 'abs': return (x) => Math.abs(x) | 0;
+    case 'sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+    case 'add_scalar': {
       // wraps like int32; a fractional addend truncates toward zero
-      return ['(x + c0) | 0', needParam(op, p0, 'p0 (addend)'), 0];
+      const c = needParam(op, p0, 'p0 (addend)');
+      return (x) => (x + c) | 0;
+    }
     case 'mul_scalar': {
       const c = needParam(op, p0, 'p0 (factor)');
-      if (Number.isInteger(c) && c >= -2147483648 && c <= 2147483647) return ['Math.imul(x, c0)', c, 0];
-      return ['toInt32(x * c0)', c, 0];
+      if (Number.isInteger(c) && c >= -2147483648 && c <= 2147483647) return (x) => Math.imul(x, c);
+      return (x) => toInt32(x * c);
     }
     default:
       throw new Error(`cpu unary '${op}' does not support int32`);
@@ -194,58 +80,39 @@ function intUnary(op: UnaryOp, p0: number | undefined): [string, number, number]
 
 export function unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): TypedArray {
   const src = dataOf(x, `unary '${op}'`);
-  const [expr, c0, c1] = x.dtype === 'int32' ? intUnary(op, p0) : floatUnary(op, p0, p1);
+  const f = x.dtype === 'int32' ? intUnary(op, p0) : floatUnary(op, p0, p1);
   const out = allocArray(x.dtype, src.length);
-  unaryKernel(`${x.dtype}|${expr}`, expr)(src, out, c0, c1);
+  for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
   return out;
 }
 
-// ---- binary ----
-
-function floatBinary(op: BinaryOp): string {
+function floatBinary(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
-    case 'add':
-      return 'a + b';
-    case 'sub':
-      return 'a - b';
-    case 'mul':
-      return 'a * b';
-    case 'div':
-      return 'a / b';
-    case 'maximum':
-      return 'Math.max(a, b)'; // propagates NaN, like torch.maximum
-    case 'minimum':
-      return 'Math.min(a, b)';
-    case 'pow':
-      return 'powC(a, b)';
-    case 'eq':
-      return '(a === b ? 1 : 0)';
-    case 'ne':
-      return '(a !== b ? 1 : 0)';
-    case 'lt':
-      return '(a < b ? 1 : 0)';
-    case 'le':
-      return '(a <= b ? 1 : 0)';
-    case 'gt':
-      return '(a > b ? 1 : 0)';
-    case 'ge':
-      return '(a >= b ? 1 : 0)';
+    case 'add': return (a, b) => a + b;
+    case 'sub': return (a, b) => a - b;
+    case 'mul': return (a, b) => a * b;
+    case 'div': return (a, b) => a / b;
+    case 'maximum': return Math.max; // propagates NaN, like torch.maximum
+    case 'minimum': return Math.min;
+    case 'pow': return powC;
+    case 'eq': return (a, b) => (a === b ? 1 : 0);
+    case 'ne': return (a, b) => (a !== b ? 1 : 0);
+    case 'lt': return (a, b) => (a < b ? 1 : 0);
+    case 'le': return (a, b) => (a <= b ? 1 : 0);
+    case 'gt': return (a, b) => (a > b ? 1 : 0);
+    case 'ge': return (a, b) => (a >= b ? 1 : 0);
     default:
       throw new Error(`cpu binary: unknown op '${String(op)}'`);
   }
 }
 
-function intBinary(op: BinaryOp): string {
+function intBinary(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
-    case 'add':
-      return '(a + b) | 0';
-    case 'sub':
-      return '(a - b) | 0';
-    case 'mul':
-      return 'Math.imul(a, b)';
+    case 'add': return (a, b) => (a + b) | 0;
+    case 'sub': return (a, b) => (a - b) | 0;
+    case 'mul': return Math.imul;
     // Truncating division. Division by zero yields a (WGSL's rule for i32), INT_MIN / -1 wraps to INT_MIN.
-    case 'div':
-      return '(b === 0 ? a : (a / b) | 0)';
+    case 'div': return (a, b) => (b === 0 ? a : (a / b) | 0);
     case 'pow':
       throw new Error(`cpu binary 'pow' does not support int32`);
     default:
@@ -260,25 +127,16 @@ export function binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View,
   requireSameDtype(name, ['a', a], ['b', b]);
   checkView(av, outShape, a.size, name, 'a');
   checkView(bv, outShape, b.size, name, 'b');
-  const expr = a.dtype === 'int32' ? intBinary(op) : floatBinary(op);
+  const f = a.dtype === 'int32' ? intBinary(op) : floatBinary(op);
   const out = allocArray(a.dtype, numel(outShape));
-  if (out.length === 0) return out;
-  const c = coalesceViews(outShape, [av.strides, bv.strides]);
-  binaryKernel(`${a.dtype}|${expr}`, expr)(out, A, B, c.shape, av.offset, c.strides[0], bv.offset, c.strides[1]);
+  const ia = viewOffsets(av, outShape);
+  const ib = viewOffsets(bv, outShape);
+  for (let i = 0; i < out.length; i++) out[i] = f(A[ia[i]], B[ib[i]]);
   return out;
 }
 
-// ---- where ----
-
-export function where(
-  c: Storage,
-  cv: View,
-  a: Storage,
-  av: View,
-  b: Storage,
-  bv: View,
-  outShape: number[],
-): TypedArray {
+/** out = cond != 0 ? a : b, all three strided over outShape. */
+export function where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): TypedArray {
   const C = dataOf(c, 'where');
   const A = dataOf(a, 'where');
   const B = dataOf(b, 'where');
@@ -287,40 +145,10 @@ export function where(
   checkView(av, outShape, a.size, 'where', 'a');
   checkView(bv, outShape, b.size, 'where', 'b');
   const out = allocArray(a.dtype, numel(outShape));
-  const n = out.length;
-  if (n === 0) return out;
-  const { shape, strides } = coalesceViews(outShape, [cv.strides, av.strides, bv.strides]);
-  const [sc, sa, sb] = strides;
-  const r = shape.length;
-  if (r === 0) {
-    out[0] = C[cv.offset] !== 0 ? A[av.offset] : B[bv.offset];
-    return out;
-  }
-  const L = shape[r - 1];
-  const tc = sc[r - 1];
-  const ta = sa[r - 1];
-  const tb = sb[r - 1];
-  const idx = new Int32Array(r);
-  let pc = cv.offset;
-  let pa = av.offset;
-  let pb = bv.offset;
-  for (let o = 0; o < n; o += L) {
-    if (tc === 1 && ta === 1 && tb === 1) {
-      for (let j = 0; j < L; j++) out[o + j] = C[pc + j] !== 0 ? A[pa + j] : B[pb + j];
-    } else {
-      for (let j = 0, z = pc, x = pa, y = pb; j < L; j++, z += tc, x += ta, y += tb) out[o + j] = C[z] !== 0 ? A[x] : B[y];
-    }
-    for (let d = r - 2; d >= 0; d--) {
-      pc += sc[d];
-      pa += sa[d];
-      pb += sb[d];
-      if (++idx[d] < shape[d]) break;
-      pc -= sc[d] * shape[d];
-      pa -= sa[d] * shape[d];
-      pb -= sb[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
+  const ic = viewOffsets(cv, outShape);
+  const ia = viewOffsets(av, outShape);
+  const ib = viewOffsets(bv, outShape);
+  for (let i = 0; i < out.length; i++) out[i] = C[ic[i]] !== 0 ? A[ia[i]] : B[ib[i]];
   return out;
 }
 

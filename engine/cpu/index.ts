@@ -37,14 +37,14 @@ function checkDtype(dtype: DType, op: string): void {
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
-  readonly adapterName = 'cpu';
+  readonly adapterName: string = 'cpu';
   private readonly counter: LiveCounter = { live: 0 };
 
   supportsDType(dtype: DType): boolean {
     return DTYPES.includes(dtype);
   }
 
-  private wrap(data: TypedArray, dtype: DType): CpuStorage {
+  protected wrap(data: TypedArray, dtype: DType): CpuStorage {
     return new CpuStorage(dtype, data, this.counter);
   }
 

@@ -4,6 +4,24 @@
 import type { DType, Storage, TypedArray } from '../backend.js';
 import { toInt32 } from './scalar.js';
 
+/**
+ * Optional recycling of float32 arrays (the fast path installs one, engine/cpu-fast/array-pool.ts):
+ * `take` returns a zero-filled array of that length or null, `give` receives a freed storage's array.
+ */
+export interface Float32Recycler {
+  take(length: number): Float32Array | null;
+  give(a: Float32Array): void;
+}
+
+let recycler: Float32Recycler | null = null;
+
+/** Install (or remove, with null) the float32 recycler; returns the previous one. */
+export function setFloat32Recycler(r: Float32Recycler | null): Float32Recycler | null {
+  const prev = recycler;
+  recycler = r;
+  return prev;
+}
+
 /** Shared by all storages of one CpuBackend: number of allocated, not yet freed storages. */
 export interface LiveCounter {
   live: number;
@@ -30,6 +48,7 @@ export class CpuStorage implements Storage {
     if (this.freed) throw new Error(`cpu ${op}: storage (${this.dtype}[${this.size}]) was already freed`);
     this.freed = true;
     this.counter.live--;
+    if (recycler && this.data instanceof Float32Array) recycler.give(this.data);
   }
 }
 
@@ -38,7 +57,7 @@ export function allocArray(dtype: DType, size: number): TypedArray {
   if (!Number.isInteger(size) || size < 0) throw new Error(`cpu alloc: size must be a non-negative integer, got ${size}`);
   switch (dtype) {
     case 'float32':
-      return new Float32Array(size);
+      return recycler?.take(size) ?? new Float32Array(size);
     case 'float64':
       return new Float64Array(size);
     case 'int32':

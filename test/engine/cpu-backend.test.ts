@@ -977,7 +977,7 @@ describe('cpu backend: reduce fast paths', () => {
   });
 });
 
-/** Matmul in the documented order: per element 0 + groups of four products (left to right), then the K % 4 leftovers. */
+/** Matmul in the documented order: per element 0 + a(i,0)·b(0,j) + a(i,1)·b(1,j) + ... in float64. */
 function refMatmulOrdered(
   A: ArrayLike<number>,
   B: ArrayLike<number>,
@@ -1000,9 +1000,7 @@ function refMatmulOrdered(
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let s = 0;
-        let k = 0;
-        for (; k + 3 < K; k += 4) s += a(i, k) * b(k, j) + a(i, k + 1) * b(k + 1, j) + a(i, k + 2) * b(k + 2, j) + a(i, k + 3) * b(k + 3, j);
-        for (; k < K; k++) s += a(i, k) * b(k, j);
+        for (let k = 0; k < K; k++) s += a(i, k) * b(k, j);
         out.push(s);
       }
     }
@@ -1010,8 +1008,8 @@ function refMatmulOrdered(
   return out;
 }
 
-describe('cpu backend: matmul blocking', () => {
-  it('row blocks, k passes of 8 / 4 / 1 and column panels keep the summation order exactly', () => {
+describe('cpu backend: matmul summation order', () => {
+  it('sums over k in order in float64 and rounds once, at odd sizes and all transposes', () => {
     const shapes: [number, number, number][] = [
       [1, 13, 3],
       [5, 21, 130],
@@ -1037,7 +1035,7 @@ describe('cpu backend: matmul blocking', () => {
     }
   });
 
-  it('batches with a broadcast b fold into one tall product (same results), others do not', () => {
+  it('batches with broadcast and out-of-order batch strides give the per-element products', () => {
     const [M, K, N] = [3, 10, 6];
     const A = seq(2 * 3 * M * K, 50).map(Math.fround);
     const B = seq(2 * K * N, 51).map(Math.fround);

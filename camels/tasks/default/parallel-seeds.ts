@@ -2,7 +2,7 @@
 // each, at most `lanes` at a time), each with a single-threaded matmul (CAMELS_CPU_THREADS=1), so two
 // seeds use two cores fully instead of one seed using them in bursts. Results come back in seed
 // order; a seed's numbers do not depend on which lane ran it (the matmul is bit-identical across
-// thread counts, engine/cpu/matmul-pool.ts).
+// thread counts, engine/cpu-fast/pool.ts).
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';

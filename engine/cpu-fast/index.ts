@@ -1,0 +1,95 @@
+// FastCpuBackend: the cpu backend that `--device cpu` runs. It is the reference CpuBackend
+// (engine/cpu) with float32 kernels replaced by fast ones — WebAssembly SIMD generated in
+// TypeScript, threaded over shared memory — where the runtime has WebAssembly SIMD; float64,
+// int32 and everything without a fast kernel run the reference loops. Storages are the
+// reference's CpuStorage, so tensors move freely between the two. Freed float32 arrays are
+// recycled (array-pool.ts).
+//
+// CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
+
+import type { AttentionSpec, BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
+import { CpuBackend } from '../cpu/index.js';
+import { setFloat32Recycler } from '../cpu/storage.js';
+import { Float32ArrayPool } from './array-pool.js';
+import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
+import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
+import { fastAttention } from './attention.js';
+import { fastMatmul } from './matmul.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
+import { wasmHeap, type WasmHeap } from './wasm-heap.js';
+
+const WASM_MIN_ELEMENTS = 2048;
+const WASM_BINARY = new Set<string>(BINARY_WASM_OPS);
+
+/** One pool for the process: storages of every cpu backend instance are CpuStorage. */
+export const float32Pool = new Float32ArrayPool();
+
+export class FastCpuBackend extends CpuBackend {
+  override readonly adapterName: string;
+  private readonly heap: WasmHeap | null;
+
+  constructor() {
+    super();
+    this.heap = wasmHeap();
+    setFloat32Recycler(float32Pool);
+    this.adapterName = this.heap ? `cpu (wasm simd${this.heap.relaxed ? ' + relaxed madd' : ''}${this.heap.shared ? ', threads' : ''})` : 'cpu (no wasm simd: reference kernels)';
+  }
+
+  /** True when float32 kernels run on WebAssembly (false: this runtime lacks SIMD). */
+  get accelerated(): boolean {
+    return this.heap !== null;
+  }
+
+  override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
+    if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
+    if (op === 'gelu_tanh' && this.onWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
+    if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.onWasm(x, x.size)) {
+      return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
+    }
+    return this.wrap(unary(op, x, p0, p1), x.dtype);
+  }
+
+  override binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    if (a.dtype !== 'float32') return super.binary(op, a, av, b, bv, outShape);
+    if (this.heap && WASM_BINARY.has(op) && b.dtype === 'float32' && outShape.reduce((n, d) => n * d, 1) >= WASM_MIN_ELEMENTS) {
+      const out = wasmBinary(this.heap, op as BinaryWasmOp, a, av, b, bv, outShape);
+      if (out) return this.wrap(out, 'float32');
+    }
+    return this.wrap(binary(op, a, av, b, bv, outShape), a.dtype);
+  }
+
+  override where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
+    if (a.dtype !== 'float32') return super.where(c, cv, a, av, b, bv, outShape);
+    return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
+  }
+
+  /** Float32 work of n elements goes to WebAssembly from WASM_MIN_ELEMENTS (below, the copies in and out cost more than they save). */
+  private onWasm(x: Storage, n: number): boolean {
+    return this.heap !== null && x.dtype === 'float32' && n >= WASM_MIN_ELEMENTS;
+  }
+
+  override softmax(x: Storage, R: number, C: number): Storage {
+    if (!this.onWasm(x, R * C) || x.size !== R * C) return super.softmax(x, R, C);
+    return this.wrap(fastSoftmax(this.heap!, x, R, C), 'float32');
+  }
+
+  override crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    if (!this.onWasm(logits, R * V) || logits.size !== R * V) return super.crossEntropy(logits, labels, R, V, ignoreIndex);
+    return this.wrap(fastCrossEntropy(this.heap!, logits, labels, R, V, ignoreIndex), 'float32');
+  }
+
+  override crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
+    if (!this.onWasm(logits, R * V) || logits.size !== R * V || g.dtype !== 'float32') return super.crossEntropyBackward(logits, labels, g, R, V, ignoreIndex);
+    return this.wrap(fastCrossEntropyBackward(this.heap!, logits, labels, g, R, V, ignoreIndex), 'float32');
+  }
+
+  override attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    if (!this.onWasm(q, spec.B * spec.H * spec.T * spec.T)) return super.attention(q, k, v, keyMask, spec);
+    return this.wrap(fastAttention(this.heap!, q, k, v, keyMask, spec), 'float32');
+  }
+
+  override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
+    if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') return this.wrap(fastMatmul(this.heap, a, b, spec), 'float32');
+    return super.matmul(a, b, spec);
+  }
+}

@@ -1,0 +1,171 @@
+// Fast float32 row kernels over x [R, C]: softmax, per-row cross-entropy and its backward, with the
+// exponentials in WebAssembly SIMD (rows-wasm.ts). Rows are copied into the shared memory padded to
+// a multiple of 4 with -Infinity, exponentiated there (with each row's max and sum of exps), and the
+// per-row arithmetic (1/sum, log, label terms) is done here in float64. A row whose max is not finite
+// (NaN, +inf, or all -inf) is recomputed with the reference formula, so special values behave as
+// in engine/cpu/fused.ts. Results match the reference to float32 rounding (exp within ~1 ulp, sums
+// in float32).
+
+import type { Storage, TypedArray } from '../backend.js';
+import { allocArray, dataOf, requireInt32, requireSize } from '../cpu/storage.js';
+import { allocScratch, f32View, resetScratch, type WasmHeap } from './wasm-heap.js';
+
+interface ExpRows {
+  mem: Float32Array;
+  /** float index of row 0 of exp(x − max) (rows Cp apart) */
+  e: number;
+  /** float index of the stats: [max, sum] per row */
+  st: number;
+  Cp: number;
+}
+
+/** Copy x [R, C] in padded, run expRows; returns where the results lie. */
+function expRows(h: WasmHeap, X: Float32Array, R: number, C: number, keepExp: boolean): ExpRows {
+  const Cp = (C + 3) & ~3;
+  resetScratch();
+  const xAddr = allocScratch(h, 4 * R * Cp);
+  const eAddr = keepExp ? allocScratch(h, 4 * R * Cp) : xAddr; // in place when only the sums are wanted
+  const sAddr = allocScratch(h, 8 * R);
+  allocScratch(h, 4 * R); // factors (scaleRows), right after the stats
+  const mem = f32View(h);
+  const x0 = xAddr >> 2;
+  if (Cp === C) mem.set(X, x0);
+  else {
+    for (let r = 0; r < R; r++) {
+      mem.set(X.subarray(r * C, r * C + C), x0 + r * Cp);
+      mem.fill(-Infinity, x0 + r * Cp + C, x0 + (r + 1) * Cp);
+    }
+  }
+  h.rows.expRows(xAddr, eAddr, R, Cp, sAddr);
+  return { mem, e: eAddr >> 2, st: sAddr >> 2, Cp };
+}
+
+/** Copy the valid columns of the padded rows at `e` into out [R, C]. */
+function copyOut(er: ExpRows, out: TypedArray, R: number, C: number): void {
+  const { mem, e, Cp } = er;
+  if (Cp === C) out.set(mem.subarray(e, e + R * C));
+  else for (let r = 0; r < R; r++) out.set(mem.subarray(e + r * Cp, e + r * Cp + C), r * C);
+}
+
+function rowMax(X: TypedArray, o: number, C: number): number {
+  let m = -Infinity;
+  for (let c = 0; c < C; c++) {
+    const v = X[o + c]!;
+    if (v > m || v !== v) m = v;
+    if (m !== m) break;
+  }
+  return m;
+}
+
+export function fastSoftmax(h: WasmHeap, x: Storage, R: number, C: number): TypedArray {
+  const X = dataOf(x, 'softmax') as Float32Array;
+  requireSize(x, R * C, 'softmax', `x [${R}, ${C}]`);
+  const out = allocArray('float32', R * C);
+  if (R * C === 0) return out;
+  const er = expRows(h, X, R, C, true);
+  const { mem, st, Cp } = er;
+  const fac = st + 2 * R;
+  for (let r = 0; r < R; r++) mem[fac + r] = 1 / mem[st + 2 * r + 1]!;
+  h.rows.scaleRows(er.e << 2, R, Cp, fac << 2);
+  copyOut(er, out, R, C);
+  for (let r = 0; r < R; r++) {
+    if (Number.isFinite(mem[st + 2 * r]!)) continue;
+    // reference formula for rows with NaN / ±inf
+    const o = r * C;
+    const m = rowMax(X, o, C);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(X[o + c]! - m);
+    for (let c = 0; c < C; c++) out[o + c] = Math.exp(X[o + c]! - m) / s;
+  }
+  return out;
+}
+
+function checkLabels(op: string, labels: Storage, R: number): Int32Array {
+  const L = dataOf(labels, op) as Int32Array;
+  requireInt32(labels, op, 'labels');
+  requireSize(labels, R, op, 'labels');
+  return L;
+}
+
+function badLabel(op: string, label: number, r: number, V: number, ignoreIndex: number): Error {
+  return new Error(`cpu ${op}: label ${label} at row ${r} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
+}
+
+export function fastCrossEntropy(h: WasmHeap, logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): TypedArray {
+  const X = dataOf(logits, 'crossEntropy') as Float32Array;
+  requireSize(logits, R * V, 'crossEntropy', `x [${R}, ${V}]`);
+  const L = checkLabels('crossEntropy', labels, R);
+  const out = allocArray('float32', R);
+  for (let r = 0; r < R; r++) if (L[r] !== ignoreIndex && !(L[r]! >= 0 && L[r]! < V)) throw badLabel('crossEntropy', L[r]!, r, V, ignoreIndex);
+  if (R * V === 0) return out;
+  const { mem, st } = expRows(h, X, R, V, false);
+  for (let r = 0; r < R; r++) {
+    const label = L[r]!;
+    if (label === ignoreIndex) continue;
+    let m = mem[st + 2 * r]!;
+    let lse: number;
+    if (Number.isFinite(m)) lse = m + Math.log(mem[st + 2 * r + 1]!);
+    else {
+      m = rowMax(X, r * V, V);
+      if (m === Infinity || m === -Infinity) lse = m;
+      else {
+        let s = 0;
+        for (let c = 0; c < V; c++) s += Math.exp(X[r * V + c]! - m);
+        lse = m + Math.log(s);
+      }
+    }
+    out[r] = lse - X[r * V + label]!;
+  }
+  return out;
+}
+
+export function fastCrossEntropyBackward(h: WasmHeap, logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): TypedArray {
+  const X = dataOf(logits, 'crossEntropyBackward') as Float32Array;
+  requireSize(logits, R * V, 'crossEntropyBackward', `x [${R}, ${V}]`);
+  const L = checkLabels('crossEntropyBackward', labels, R);
+  const G = dataOf(g, 'crossEntropyBackward');
+  requireSize(g, R, 'crossEntropyBackward', 'g');
+  for (let r = 0; r < R; r++) if (L[r] !== ignoreIndex && !(L[r]! >= 0 && L[r]! < V)) throw badLabel('crossEntropyBackward', L[r]!, r, V, ignoreIndex);
+  const out = allocArray('float32', R * V);
+  if (R * V === 0) return out;
+  const er = expRows(h, X, R, V, true);
+  const { mem, st, Cp } = er;
+  const fac = st + 2 * R;
+  for (let r = 0; r < R; r++) mem[fac + r] = L[r] === ignoreIndex ? 0 : G[r]! / mem[st + 2 * r + 1]!;
+  h.rows.scaleRows(er.e << 2, R, Cp, fac << 2);
+  copyOut(er, out, R, V);
+  for (let r = 0; r < R; r++) {
+    const label = L[r]!;
+    const o = r * V;
+    if (label === ignoreIndex) {
+      out.fill(0, o, o + V); // exactly 0, also where exp overflowed to inf or NaN
+      continue;
+    }
+    if (!Number.isFinite(mem[st + 2 * r]!)) {
+      const m = rowMax(X, o, V);
+      let s = 0;
+      for (let c = 0; c < V; c++) s += Math.exp(X[o + c]! - m);
+      const gr = G[r]! / s;
+      for (let c = 0; c < V; c++) out[o + c] = Math.exp(X[o + c]! - m) * gr;
+    }
+    out[o + label] -= G[r]!;
+  }
+  return out;
+}
+
+/** gelu_tanh of every element (WebAssembly SIMD; see rows-wasm.ts emitGeluTanh). */
+export function fastGeluTanh(h: WasmHeap, x: Storage): TypedArray {
+  const X = dataOf(x, "unary 'gelu_tanh'") as Float32Array;
+  const n = X.length;
+  const out = allocArray('float32', n);
+  if (n === 0) return out;
+  const n4 = (n + 3) & ~3;
+  resetScratch();
+  const xAddr = allocScratch(h, 4 * n4);
+  const mem = f32View(h);
+  mem.set(X, xAddr >> 2);
+  mem.fill(0, (xAddr >> 2) + n, (xAddr >> 2) + n4);
+  h.rows.geluTanh(xAddr, xAddr, n4);
+  out.set(mem.subarray(xAddr >> 2, (xAddr >> 2) + n));
+  return out;
+}

@@ -1,0 +1,202 @@
+// The fast float32 kernels other than matmul against the reference loops: softmax and
+// cross-entropy (forward and backward) with WebAssembly SIMD exponentials at odd row lengths
+// (padding lanes), NaN / ±inf / all-masked rows and ignored labels; the generated elementwise
+// loops (exactly equal: same float64 expressions, one rounding).
+
+import { describe, expect, it } from 'vitest';
+import type { BinaryOp, Storage, UnaryOp } from '../../engine/backend.js';
+import { CpuBackend, cpuData } from '../../engine/cpu/index.js';
+import { FastCpuBackend } from '../../engine/cpu-fast/index.js';
+
+const ref = new CpuBackend();
+const fast = new FastCpuBackend();
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+function logits(R: number, C: number, seed: number, spread = 8): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: R * C }, () => (r() - 0.5) * spread);
+}
+
+/** |got − want| ≤ rel·|want| + abs, element by element (NaN must match NaN). */
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, abs: number, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (Number.isNaN(w) ? Number.isNaN(g) : g === w || Math.abs(g - w) <= rel * Math.abs(w) + abs) continue;
+    throw new Error(`${what}: element ${i} is ${g}, reference ${w}`);
+  }
+}
+
+const f32 = (be: CpuBackend, a: ArrayLike<number>): Storage => be.fromArray(Float32Array.from(a), 'float32');
+
+describe('cpu-fast row kernels', () => {
+  const shapes: [number, number][] = [[1, 2048], [3, 1027], [64, 33], [700, 5], [17, 768], [2, 4097]];
+
+  it('softmax matches the reference at odd row lengths', () => {
+    shapes.forEach(([R, C], i) => {
+      const X = logits(R, C, 1 + i);
+      expectClose(cpuData(fast.softmax(f32(fast, X), R, C)), cpuData(ref.softmax(f32(ref, X), R, C)), 4e-6, 1e-12, `softmax [${R}, ${C}]`);
+    });
+  });
+
+  it('softmax keeps the reference results for rows with NaN, +inf, -inf and all -inf', () => {
+    const [R, C] = [6, 1031];
+    const X = logits(R, C, 9);
+    X[5] = NaN; // row 0
+    X[C + 7] = Infinity; // row 1
+    X.fill(-Infinity, 2 * C, 3 * C); // row 2 all masked
+    X.fill(-Infinity, 3 * C, 3 * C + 1000); // row 3 mostly masked
+    X[4 * C + 3] = -Infinity;
+    expectClose(cpuData(fast.softmax(f32(fast, X), R, C)), cpuData(ref.softmax(f32(ref, X), R, C)), 4e-6, 1e-12, 'softmax special rows');
+  });
+
+  it('crossEntropy and its backward match the reference, ignored rows included', () => {
+    for (const [i, [R, V]] of shapes.entries()) {
+      const X = logits(R, V, 20 + i, 12);
+      const r = rng(40 + i);
+      const labels = Int32Array.from({ length: R }, (_, k) => (k % 5 === 3 ? -100 : Math.floor(r() * V)));
+      const G = Float32Array.from({ length: R }, () => r() * 2 - 0.5);
+      const lf = fast.fromArray(labels, 'int32');
+      const lr = ref.fromArray(labels, 'int32');
+      expectClose(cpuData(fast.crossEntropy(f32(fast, X), lf, R, V, -100)), cpuData(ref.crossEntropy(f32(ref, X), lr, R, V, -100)), 2e-6, 2e-6, `crossEntropy [${R}, ${V}]`);
+      const got = cpuData(fast.crossEntropyBackward(f32(fast, X), lf, f32(fast, G), R, V, -100));
+      const want = cpuData(ref.crossEntropyBackward(f32(ref, X), lr, f32(ref, G), R, V, -100));
+      expectClose(got, want, 4e-6, 2e-7, `crossEntropyBackward [${R}, ${V}]`);
+      for (let k = 0; k < R; k++) if (labels[k] === -100) expect(got.subarray(k * V, (k + 1) * V).every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('crossEntropy rejects out-of-range labels like the reference', () => {
+    const X = f32(fast, logits(2, 2048, 3));
+    const bad = fast.fromArray(Int32Array.from([1, 2048]), 'int32');
+    expect(() => fast.crossEntropy(X, bad, 2, 2048, -100)).toThrow(/label 2048 at row 1 is outside \[0, 2048\)/);
+    expect(() => fast.crossEntropyBackward(X, bad, f32(fast, [1, 1]), 2, 2048, -100)).toThrow(/label 2048 at row 1/);
+  });
+});
+
+describe('cpu-fast attention', () => {
+  const cases = [
+    { B: 2, H: 3, T: 37, D: 5, scale: 0.4, causal: true, window: 0, mask: true },
+    { B: 1, H: 2, T: 64, D: 16, scale: 0.25, causal: true, window: 7, mask: false },
+    { B: 3, H: 1, T: 33, D: 9, scale: 1, causal: false, window: 0, mask: true },
+  ];
+  for (const c of cases) {
+    it(`matches the reference (T ${c.T}, D ${c.D}, causal ${c.causal}, window ${c.window}, key mask ${c.mask})`, () => {
+      const n = c.B * c.H * c.T * c.D;
+      const [Q, K, V] = [1, 2, 3].map((s) => logits(1, n, 100 + s, 3));
+      // batch row 0: first keys masked (queries before the first visible key see nothing)
+      const M = Float32Array.from({ length: c.B * c.T }, (_, i) => (i % c.T < 3 || i % 11 === 5 ? 0 : 1));
+      const run = (be: CpuBackend) =>
+        cpuData(be.attention(f32(be, Q!), f32(be, K!), f32(be, V!), c.mask ? f32(be, M) : null, { B: c.B, H: c.H, T: c.T, D: c.D, scale: c.scale, causal: c.causal, window: c.window }));
+      const got = run(fast);
+      const want = run(ref);
+      expectClose(got, want, 1e-5, 2e-6, 'attention');
+      if (c.mask && c.causal) expect(Array.from(got.subarray(0, 3 * c.D)).every((x) => x === 0)).toBe(true);
+    });
+  }
+});
+
+describe('cpu-fast gelu_tanh (WebAssembly SIMD)', () => {
+  it('matches the reference within float32 rounding, special values included', () => {
+    const r = rng(8);
+    const X = Float32Array.from({ length: 4099 }, (_, i) => (i < 8 ? [NaN, Infinity, -Infinity, 0, -0, 1e20, -1e20, -9.5][i]! : (r() - 0.5) * 24));
+    const got = cpuData(fast.unary('gelu_tanh', f32(fast, X)));
+    const want = cpuData(ref.unary('gelu_tanh', f32(ref, X)));
+    expectClose(got, want, 3e-6, 1e-12, 'gelu_tanh'); // for x ≪ 0 the reference's 1 + tanh cancels to 0
+  });
+});
+
+describe('cpu-fast binary ops in WebAssembly', () => {
+  it('equal the reference exactly for full, row- and column-broadcast layouts on either side', () => {
+    const [R, L] = [67, 45];
+    const A = logits(R, L, 11);
+    const B = logits(R, L, 12);
+    // special values on both sides, ±0 included
+    [NaN, Infinity, -Infinity, 0, -0].forEach((v, i) => {
+      A[i * 7] = v;
+      B[i * 7 + 1] = v;
+      B[i] = v;
+    });
+    A[3] = -0;
+    B[3] = 0;
+    const full = { offset: 0, strides: [L, 1] };
+    const layouts = [
+      { name: 'full full', av: full, bv: full },
+      { name: 'full row', av: full, bv: { offset: 5, strides: [0, 1] } },
+      { name: 'full column', av: full, bv: { offset: 2, strides: [1, 0] } },
+      { name: 'full scalar', av: full, bv: { offset: 3, strides: [0, 0] } },
+      { name: 'row full', av: { offset: 1, strides: [0, 1] }, bv: full },
+      { name: 'column full', av: { offset: 9, strides: [1, 0] }, bv: full },
+      { name: 'offset full', av: { offset: 40, strides: [L, 1] }, bv: { offset: 0, strides: [L, 1] }, shape: [R - 1, L] },
+    ];
+    for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as BinaryOp[]) {
+      for (const { name, av, bv, shape } of layouts) {
+        const sh = shape ?? [R, L];
+        const got = cpuData(fast.binary(op, f32(fast, A), av, f32(fast, B), bv, sh));
+        const want = cpuData(ref.binary(op, f32(ref, A), av, f32(ref, B), bv, sh));
+        for (let i = 0; i < want.length; i++) {
+          if (!Object.is(got[i], want[i])) throw new Error(`${op} ${name}: element ${i} is ${got[i]}, reference ${want[i]}`);
+        }
+      }
+    }
+  });
+});
+
+describe('cpu-fast scalar unary ops in WebAssembly', () => {
+  it('neg, mul_scalar and add_scalar equal the reference exactly (float64 parameters, special values)', () => {
+    const X = Float32Array.from(logits(1, 4103, 31, 1e6), (v, i) => [NaN, Infinity, -Infinity, 0, -0, 3e38, -1e-45][i] ?? v);
+    const cases: [UnaryOp, number?][] = [['neg'], ['mul_scalar', 1 / 0.95], ['mul_scalar', -1 / 3], ['mul_scalar', 1e300], ['add_scalar', 0.1], ['add_scalar', -1e-9], ['mul_scalar', 0]];
+    for (const [op, p0] of cases) {
+      const got = cpuData(fast.unary(op, f32(fast, X), p0));
+      const want = cpuData(ref.unary(op, f32(ref, X), p0));
+      for (let i = 0; i < want.length; i++) {
+        if (!Object.is(got[i], want[i])) throw new Error(`${op} ${p0}: element ${i} (x = ${X[i]}) is ${got[i]}, reference ${want[i]}`);
+      }
+    }
+  });
+});
+
+describe('cpu-fast elementwise', () => {
+  const unaryOps: [UnaryOp, number?, number?][] = [
+    ['neg'], ['exp'], ['log'], ['sqrt'], ['rsqrt'], ['abs'], ['sign'], ['tanh'], ['sigmoid'], ['relu'], ['step'], ['erf'],
+    ['gelu_tanh'], ['gelu_erf'], ['softplus', 2, 10], ['pow_scalar', 1.5], ['add_scalar', 0.25], ['mul_scalar', -3],
+  ];
+  const X = Float32Array.from(logits(1, 1001, 77), (v, i) => (i === 5 ? NaN : i === 6 ? Infinity : i === 7 ? -Infinity : i === 8 ? 0 : v));
+
+  it('unary ops equal the reference exactly (below the WebAssembly size for gelu_tanh)', () => {
+    for (const [op, p0, p1] of unaryOps) {
+      expect(cpuData(fast.unary(op, f32(fast, X), p0, p1)), op).toEqual(cpuData(ref.unary(op, f32(ref, X), p0, p1)));
+    }
+  });
+
+  it('binary ops and where equal the reference exactly over broadcast and transposed views', () => {
+    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+    const A = logits(7, 13, 5);
+    const B = logits(1, 13, 6);
+    const views = [
+      { av: { offset: 0, strides: [13, 1] }, bv: { offset: 0, strides: [0, 1] }, shape: [7, 13] }, // row broadcast
+      { av: { offset: 0, strides: [1, 7] }, bv: { offset: 0, strides: [1, 0] }, shape: [13, 7] }, // transposed a, column broadcast b
+      { av: { offset: 4, strides: [] }, bv: { offset: 0, strides: [] }, shape: [] }, // scalars
+    ];
+    for (const op of ops) {
+      for (const { av, bv, shape } of views) {
+        const got = cpuData(fast.binary(op, f32(fast, A), av, f32(fast, B), bv, shape));
+        expect(got, `${op} ${JSON.stringify(shape)}`).toEqual(cpuData(ref.binary(op, f32(ref, A), av, f32(ref, B), bv, shape)));
+      }
+    }
+    const C = Float32Array.from(A, (v) => (v > 0 ? 1 : 0));
+    const w = (be: CpuBackend) => cpuData(be.where(f32(be, C), { offset: 0, strides: [1, 7] }, f32(be, A), { offset: 0, strides: [13, 1] }, f32(be, B), { offset: 0, strides: [0, 1] }, [7, 13]));
+    expect(w(fast)).toEqual(w(ref));
+  });
+});
