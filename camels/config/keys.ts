@@ -35,16 +35,10 @@ function parseNumber(key: string, raw: string): number {
   return n;
 }
 
-/** An integer ≥ min (and ≤ max); `sentinels` are extra allowed values with a meaning (e.g. -1 = all). */
-export function int(def: number, doc: string, o: Opts & { min?: number; max?: number; sentinels?: number[] } = {}): KeySpec<number> {
-  const range = `${o.min !== undefined ? `≥ ${o.min}` : ''}${o.max !== undefined ? ` ≤ ${o.max}` : ''}${o.sentinels?.length ? ` or ${o.sentinels.join(', ')}` : ''}`;
-  const check = (key: string, v: number) => {
-    if (!Number.isInteger(v)) throw new ConfigError(`'${key}' must be an integer, got ${v}`);
-    if (o.sentinels?.includes(v)) return;
-    if ((o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) throw new ConfigError(`'${key}' must be an integer ${range.trim()}, got ${v}`);
-  };
+/** A number key: parsed as a finite decimal, then checked by `check`. */
+function numberKey(type: string, def: number, doc: string, o: Opts, check: (key: string, v: number) => void): KeySpec<number> {
   return {
-    type: `int ${range.trim()}`.trim(),
+    type,
     default: def,
     doc,
     resumeSafe: o.resumeSafe,
@@ -57,25 +51,23 @@ export function int(def: number, doc: string, o: Opts & { min?: number; max?: nu
   };
 }
 
+/** An integer ≥ min (and ≤ max); `sentinels` are extra allowed values with a meaning (e.g. -1 = all). */
+export function int(def: number, doc: string, o: Opts & { min?: number; max?: number; sentinels?: number[] } = {}): KeySpec<number> {
+  const range = `${o.min !== undefined ? `≥ ${o.min}` : ''}${o.max !== undefined ? ` ≤ ${o.max}` : ''}${o.sentinels?.length ? ` or ${o.sentinels.join(', ')}` : ''}`.trim();
+  return numberKey(`int ${range}`.trim(), def, doc, o, (key, v) => {
+    if (!Number.isInteger(v)) throw new ConfigError(`'${key}' must be an integer, got ${v}`);
+    if (o.sentinels?.includes(v)) return;
+    if ((o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) throw new ConfigError(`'${key}' must be an integer ${range}, got ${v}`);
+  });
+}
+
 /** A finite real number in a range; `positive` means > 0. */
 export function real(def: number, doc: string, o: Opts & { min?: number; max?: number; positive?: boolean } = {}): KeySpec<number> {
   const parts = [o.positive ? '> 0' : '', o.min !== undefined ? `≥ ${o.min}` : '', o.max !== undefined ? `≤ ${o.max}` : ''].filter(Boolean);
-  const check = (key: string, v: number) => {
+  return numberKey(`number ${parts.join(' ')}`.trim(), def, doc, o, (key, v) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`'${key}' must be a finite number, got ${String(v)}`);
     if ((o.positive && !(v > 0)) || (o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) throw new ConfigError(`'${key}' must be a number ${parts.join(' and ')}, got ${v}`);
-  };
-  return {
-    type: `number ${parts.join(' ')}`.trim(),
-    default: def,
-    doc,
-    resumeSafe: o.resumeSafe,
-    parse: (key, raw) => {
-      const n = parseNumber(key, raw);
-      check(key, n);
-      return n;
-    },
-    check,
-  };
+  });
 }
 
 /** A learning rate: finite and > 0. */

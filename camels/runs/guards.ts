@@ -2,6 +2,9 @@
 // norms together in the readbacks they already make, and call checkFinite on what they read; a NaN
 // or Inf stops the run with the task, step, the settings that matter and the last good checkpoint.
 
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
+
 export class NonFiniteError extends Error {
   constructor(
     readonly task: string,
@@ -27,3 +30,8 @@ export function checkFinite(values: Record<string, number>, ctx: { task: string;
 }
 
 export { countNonFinite } from '../../models/pretrained.js';
+
+/** Σ‖g‖² over a gradient list, as a device scalar (non-finite once any entry is). */
+export function squaredNorm(gs: readonly Tensor[]): Tensor {
+  return gs.map((g) => E.sum(E.mul(g, g))).reduce((a, b) => E.add(a, b));
+}

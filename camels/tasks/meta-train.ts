@@ -19,7 +19,7 @@ import type { QaExample } from '../data/types.js';
 import { metaObjective, type MetaOptions } from '../meta-objective.js';
 import { loadAdamState, loadTensorFile, saveAdamState, saveTensorFile } from '../runs/checkpoint.js';
 import { crashPoint } from '../runs/crash-points.js';
-import { checkFinite } from '../runs/guards.js';
+import { checkFinite, squaredNorm } from '../runs/guards.js';
 import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import type { RunDir } from '../runs/run-dir.js';
@@ -127,11 +127,6 @@ function disposeParams(p: Params, keepFrom: Params): void {
 async function readScalars(xs: Tensor[]): Promise<number[]> {
   const packed = E.concat(xs.map((x) => E.reshape(x, [1])), 0);
   return Array.from(await packed.data());
-}
-
-/** Σ‖g‖² over a gradient list, as a device scalar. */
-function squaredNorm(gs: Tensor[]): Tensor {
-  return gs.map((g) => E.sum(E.mul(g, g))).reduce((a, b) => E.add(a, b));
 }
 
 /** Mean outer loss over the validation split, no meta-gradient (the reference's validate); null if interrupted. */

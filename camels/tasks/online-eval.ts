@@ -15,6 +15,7 @@ import type { EvalConfig } from '../config.js';
 import type { QaExample } from '../data/types.js';
 import { weightedLmLoss } from '../losses.js';
 import { exactMatch, formatEvalCsv, scoreQuestion, summarizeScores, type EvalSummary, type QuestionScore } from '../metrics.js';
+import { squaredNorm } from '../runs/guards.js';
 import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import { writeAtomic, type RunDir } from '../runs/run-dir.js';
@@ -152,7 +153,8 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
               const norm = opt.step(summed);
               if (norm) g = E.add(g, E.sub(norm, norm));
             } else {
-              g = E.add(g, E.sub(squaredNormOf(summed), squaredNormOf(summed)));
+              const n2 = squaredNorm(summed);
+              g = E.add(g, E.sub(n2, n2));
               E.sgdStepInPlace(params, summed, lr);
             }
           }
@@ -204,10 +206,6 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
     guard?.dispose();
     disposeModel(model);
   }
-}
-
-function squaredNormOf(gs: E.Tensor[]): E.Tensor {
-  return gs.map((g) => E.sum(E.mul(g, g))).reduce((a, b) => E.add(a, b));
 }
 
 /** The outcome a previous (interrupted) run of the same sweep already wrote for this lr, if complete. */

@@ -120,6 +120,16 @@ describe('diverging runs', () => {
   }, LIMIT);
 });
 
+describe('diverging runs with sgd', () => {
+  it('eval optimizer=sgd adapts, and a diverging sgd lr is marked too', () => {
+    const out = tempDir('camels-nan-sgd-');
+    const r = run(evalArgs(out, ['optimizer=sgd', 'lr=1e30,1e-3']));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\| 1e\+30 \| diverged \| diverged \| diverged \|/);
+    expect(r.out).toMatch(/\| 0\.001 \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d\d \|/);
+  }, LIMIT);
+});
+
 describe('reference keys and resume targets', () => {
   it('notices the reference keys that mean nothing here and implements batch_size / grad_acc_steps', () => {
     const out = tempDir('camels-notice-');
