@@ -26,7 +26,16 @@ export interface CamelsWeightModel {
   params: Params;
   /** softplus β (3 in the reference). */
   beta: number;
+  /**
+   * The reference's `normalize` option (off by default there): each row's weights rescaled to mean 1
+   * over its real tokens, w_b ← w_b · Σ_t m_bt / Σ_t w_bt, so only their distribution over tokens is
+   * learned, not their scale. Saved in the body config sidecar as `camels_normalize`.
+   */
+  normalize: boolean;
 }
+
+/** The sidecar key that records `normalize` next to the body's config. */
+export const NORMALIZE_KEY = 'camels_normalize';
 
 /** Per-token weights [B, T] = softplus_β(fc2(gelu(fc1(body(ids))))) · mask. The body sees no attention mask (reference). */
 export function tokenWeights(wm: CamelsWeightModel, params: Params, ids: Tensor, mask: Tensor, mode: { training?: boolean; dropoutSeed?: number } = {}): Tensor {
@@ -34,11 +43,13 @@ export function tokenWeights(wm: CamelsWeightModel, params: Params, ids: Tensor,
   const h = E.geluErf(E.linear(hidden, params['fc1.weight']!, params['fc1.bias']!, 'out_in')); // [B, T, hdim]
   const z = E.linear(h, params['fc2.weight']!, params['fc2.bias']!, 'out_in'); // [B, T, 1]
   const [B, T] = ids.shape as [number, number];
-  return E.mul(E.softplus(E.reshape(z, [B, T]), wm.beta, 20), mask);
+  const w = E.mul(E.softplus(E.reshape(z, [B, T]), wm.beta, 20), mask); // [B, T]
+  if (!wm.normalize) return w;
+  return E.mul(w, E.div(E.sum(mask, -1, true), E.sum(w, -1, true))); // [B, T] · [B, 1]
 }
 
 /** Load a weight model: a state dict (safetensors or .pt) with gpt_base.* / fc1.* / fc2.* keys, plus the body's config JSON. */
-export function loadWeightModel(file: string, bodyConfigFile: string, opts: { device?: DeviceName; dtype?: DType } = {}): CamelsWeightModel {
+export function loadWeightModel(file: string, bodyConfigFile: string, opts: { device?: DeviceName; dtype?: DType; normalize?: boolean } = {}): CamelsWeightModel {
   if (!fs.existsSync(bodyConfigFile)) throw new Error(`weight model: body config '${bodyConfigFile}' not found`);
   const raw = JSON.parse(readUtf8File(bodyConfigFile)) as Record<string, unknown>;
   const bodyConfig = parseHfConfig({ model_type: 'gpt2', ...raw }, bodyConfigFile);
@@ -61,7 +72,15 @@ export function loadWeightModel(file: string, bodyConfigFile: string, opts: { de
     if (w1[1] !== d || params['fc2.weight']!.shape[1] !== w1[0]) {
       throw new Error(`weight model '${file}': fc1.weight [${w1.join(', ')}] / fc2.weight [${params['fc2.weight']!.shape.join(', ')}] do not fit body width ${d}`);
     }
-    return { bodyConfig, bodyRawConfig: raw, params, beta: 3 };
+    const { [NORMALIZE_KEY]: saved, ...bodyRaw } = raw;
+    if (saved !== undefined && typeof saved !== 'boolean') throw new Error(`weight model: '${bodyConfigFile}': ${NORMALIZE_KEY} must be true or false, got ${JSON.stringify(saved)}`);
+    // The choice recorded with the checkpoint wins; asking for normalize=true on weights learned
+    // without it is refused (their scale was learned, not their distribution alone).
+    if (saved === false && opts.normalize === true) {
+      for (const t of Object.values(params)) t.dispose();
+      throw new Error(`weight model '${file}' was meta-trained without normalize (${bodyConfigFile}: ${NORMALIZE_KEY} false); normalize=true would change what it learned`);
+    }
+    return { bodyConfig, bodyRawConfig: bodyRaw, params, beta: 3, normalize: saved ?? opts.normalize ?? false };
   } finally {
     f.close();
   }
@@ -87,7 +106,7 @@ export async function weightModelBodyConfig(file: string, bodyModel: string | nu
  * A new weight model around a body's parameters: fc1 with PyTorch's default Linear init
  * (U(±1/√d) for weight and bias), fc2 zero (so every initial weight is softplus_3(0) = ln2/3).
  */
-export function newWeightModel(bodyConfig: HfConfig, bodyRawConfig: Record<string, unknown>, bodyParams: Params, hidden: number, seed: number): CamelsWeightModel {
+export function newWeightModel(bodyConfig: HfConfig, bodyRawConfig: Record<string, unknown>, bodyParams: Params, hidden: number, seed: number, options: { normalize?: boolean } = {}): CamelsWeightModel {
   const d = bodyConfig.nEmbd;
   const rng = new HostRng(seed);
   const dev = Object.values(bodyParams)[0]!;
@@ -99,7 +118,7 @@ export function newWeightModel(bodyConfig: HfConfig, bodyRawConfig: Record<strin
   params['fc1.bias'] = E.keep(E.tensor(u(hidden), [hidden], { ...opts, name: 'fc1.bias' }));
   params['fc2.weight'] = E.keep(E.zeros([1, hidden], { ...opts, name: 'fc2.weight' }));
   params['fc2.bias'] = E.keep(E.zeros([1], { ...opts, name: 'fc2.bias' }));
-  return { bodyConfig, bodyRawConfig, params, beta: 3 };
+  return { bodyConfig, bodyRawConfig, params, beta: 3, normalize: options.normalize ?? false };
 }
 
 /** Save with the reference's key names (gpt_base.* without the transformer. prefix). */
@@ -113,7 +132,8 @@ export async function saveWeightModel(wm: CamelsWeightModel, file: string): Prom
   }
   makeDirs(path.dirname(file), 'create the weight model directory');
   // The body config first (it never changes within a run), then the weights, each replaced atomically.
-  writeAtomic(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(wm.bodyRawConfig, null, 1));
+  const sidecar = { ...wm.bodyRawConfig, [NORMALIZE_KEY]: wm.normalize };
+  writeAtomic(file.replace(/\.safetensors$/, '') + '.config.json', JSON.stringify(sidecar, null, 1));
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   writeSafetensors(tmp, out, { format: 'pt', camels: 'weight-model' });
   fsyncPath(tmp);

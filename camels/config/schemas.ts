@@ -39,6 +39,7 @@ export const TRAIN_SCHEMA = {
   weight_model: oneOf('CaMeLS', ['CaMeLS'] as const, 'the weight model meta-trained (only CaMeLS is learned)'),
   pretrained_model: optText("the weight model's GPT-2 body: model directory or hub id (distilgpt2 in the reference; default: base_model)", { type: 'model' }),
   weight_model_hidden: int(128, 'hidden width of the weight model MLP head', { min: 1 }),
+  normalize: flag(false, "the weight model's normalize option: each document's weights rescaled to mean 1 over its real tokens (recorded with the weight model)"),
   val: flag(true, 'validate every val_steps outer steps and keep the best checkpoint'),
   n_epochs: int(50, 'passes over the meta-training rows', { min: 1, resumeSafe: true }),
   val_steps: int(100, 'outer (Adam) steps between validations', { min: 1 }),
@@ -71,6 +72,7 @@ export const EVAL_SCHEMA = {
   task: oneOf('eval', ['eval'] as const, 'the reference task name'),
   weight_model: oneOf('uniform', ['uniform', 'ssm', 'tfidf', 'CaMeLS'] as const, 'token weighting during adaptation'),
   weight_model_path: optText('CaMeLS: the weight model (.safetensors with its .config.json, or a .pt checkpoint)'),
+  normalize: flag(false, "CaMeLS: the weight model's normalize option for a checkpoint that does not record it (run.py's .pt files); a recorded choice is used as recorded"),
   pretrained_model: optText("CaMeLS: the weight model body's config (directory or hub id) when weight_model_path has no .config.json beside it (run.py's .pt files; default distilgpt2)", { type: 'model' }),
   n_epochs: int(1, 'passes over the stream', { min: 1 }),
   batch_size: int(1, 'documents per adaptation step', { min: 1 }),
@@ -164,7 +166,6 @@ export const TRAIN_FOREIGN: Record<string, ForeignKey> = {
   qa_loc: { reason: 'QA locality is not implemented (the reference default is off)', accepts: off },
   freeze_base: { reason: 'the weight model body is trained, as in the reference default', accepts: off },
   non_linearity: { reason: 'the weight model ends in softplus, as in the reference', accepts: oneOfRaw('softplus') },
-  normalize: { reason: 'weights are not normalised, as in the reference default', accepts: off },
   model_type: { reason: 'same as weight_model', accepts: oneOfRaw('camels') },
   early_stop: { reason: 'unused by run.py', accepts: any },
 };
@@ -191,7 +192,7 @@ export const QA_FOREIGN: Record<string, ForeignKey> = {
 };
 
 /** Old or alternative spellings mapped to this project's keys, per task. */
-export const TRAIN_ALIASES: Record<string, string> = { model: 'weight_model', 'weight_model.model_type': 'weight_model', 'weight_model.pretrained_model': 'pretrained_model' };
-export const EVAL_ALIASES: Record<string, string> = { model: 'weight_model', 'weight_model.model_type': 'weight_model' };
+export const TRAIN_ALIASES: Record<string, string> = { model: 'weight_model', 'weight_model.model_type': 'weight_model', 'weight_model.pretrained_model': 'pretrained_model', 'weight_model.normalize': 'normalize' };
+export const EVAL_ALIASES: Record<string, string> = { model: 'weight_model', 'weight_model.model_type': 'weight_model', 'weight_model.normalize': 'normalize' };
 /** train_qa.py names the base model `model` and its starting weights `load_state_dict_path`. */
 export const QA_ALIASES: Record<string, string> = { model: 'base_model', load_state_dict_path: 'base_model_state_dict' };

@@ -5,7 +5,7 @@
 // underlined (dotted), so a reader sees whether a weighting found the answers.
 
 import fs from 'node:fs';
-import type { DefaultResults } from '../tasks/default/aggregate.js';
+import type { DefaultResults, MethodSummary } from '../tasks/default/aggregate.js';
 import { METHODS, type SeedResult, type WeightSample } from '../tasks/default/seed-run.js';
 import { escapeHtml } from './report.js';
 
@@ -48,8 +48,9 @@ function lrCharts(r: DefaultResults): string {
   return r.seeds
     .map((seed) => {
       const key = String(seed);
-      const nll = Object.fromEntries(METHODS.map((m) => [m, r.methods[m].lr_curve[key]!.map((p) => [p.lr, p.nll] as [number, number])]));
-      const f1 = Object.fromEntries(METHODS.map((m) => [m, r.methods[m].lr_curve[key]!.map((p) => [p.lr, 100 * p.f1] as [number, number])]));
+      const rows: [string, MethodSummary][] = [...METHODS.map((m) => [m, r.methods[m]] as [string, MethodSummary]), ...(r.oracle ? [['oracle (reference)', r.oracle] as [string, MethodSummary]] : [])];
+      const nll = Object.fromEntries(rows.map(([m, s]) => [m, s.lr_curve[key]!.map((p) => [p.lr, p.nll] as [number, number])]));
+      const f1 = Object.fromEntries(rows.map(([m, s]) => [m, s.lr_curve[key]!.map((p) => [p.lr, 100 * p.f1] as [number, number])]));
       return `<div>${svgXY(`seed ${seed}: validation answer NLL against lr (chosen = lowest)`, nll, { logX: true, xLabel: 'adaptation lr', yLabel: 'answer NLL' })}${svgXY(`seed ${seed}: validation F1 (%) against lr`, f1, { logX: true, xLabel: 'adaptation lr', yLabel: 'F1 %' })}</div>`;
     })
     .join('');

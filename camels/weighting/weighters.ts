@@ -9,7 +9,8 @@ import { tokenWeights, type CamelsWeightModel } from '../weight-model.js';
 import { ssmWeights } from './ssm.js';
 import { TfidfWeighter } from './tfidf.js';
 
-export type WeightingName = 'uniform' | 'ssm' | 'tfidf' | 'CaMeLS';
+/** 'oracle' is the embedded default's reference row: weight on the generator's answer spans only. */
+export type WeightingName = 'uniform' | 'ssm' | 'tfidf' | 'CaMeLS' | 'oracle';
 
 export interface TokenWeighting {
   readonly name: WeightingName;

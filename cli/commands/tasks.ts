@@ -145,8 +145,8 @@ export async function metaTrainCommand(overrides: string[], flags: Record<string
   }
   const load = cfg.load_checkpoint_path;
   const wm = load
-    ? loadWeightModel(load, await weightModelBodyConfig(load, bodyDir), { device: backend.name })
-    : newWeightModel(body.config, body.rawConfig, bodyParams, cfg.weight_model_hidden, cfg.seed);
+    ? loadWeightModel(load, await weightModelBodyConfig(load, bodyDir), { device: backend.name, normalize: cfg.normalize })
+    : newWeightModel(body.config, body.rawConfig, bodyParams, cfg.weight_model_hidden, cfg.seed, { normalize: cfg.normalize });
   if (load) for (const t of Object.values(bodyParams)) t.dispose();
   const run = startRun(p, 'train', backend.name);
   installInterruptHandlers();
@@ -201,7 +201,7 @@ async function makeWeighting(cfg: ReturnType<typeof prepare<typeof EVAL_TASK.key
     case 'CaMeLS': {
       const p = cfg.weight_model_path;
       if (!p) throw new Error('eval: weight_model=CaMeLS needs weight_model_path=<best.safetensors of a meta-train run>');
-      const wm = loadWeightModel(p, await weightModelBodyConfig(p, cfg.pretrained_model), { device });
+      const wm = loadWeightModel(p, await weightModelBodyConfig(p, cfg.pretrained_model), { device, normalize: cfg.normalize });
       return { w: camelsWeighting(wm), dispose: () => Object.values(wm.params).forEach((t) => t.dispose()) };
     }
   }

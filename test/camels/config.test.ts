@@ -60,6 +60,14 @@ describe('resolveConfig', () => {
   it('maps the reference spellings of train_qa.py and run.py', () => {
     expect(resolveConfig(QA_TASK, ['model=/m/distilgpt2', 'load_state_dict_path=/q.pt']).cfg).toMatchObject({ base_model: '/m/distilgpt2', base_model_state_dict: '/q.pt' });
     expect(resolveConfig(EVAL_TASK, ['model=ssm']).cfg.weight_model).toBe('ssm');
+    // the weight model's normalize option is a real key now, under both spellings
+    for (const t of [TRAIN_TASK, EVAL_TASK] as const) {
+      expect(resolveConfig(t, []).cfg.normalize).toBe(false);
+      expect(resolveConfig(t, ['normalize=true']).cfg.normalize).toBe(true);
+      const r = resolveConfig(t, ['weight_model.normalize=true']);
+      expect(r.cfg.normalize).toBe(true);
+      expect(r.notices).toEqual([]);
+    }
   });
 
   it('checks programmatic configs too', () => {

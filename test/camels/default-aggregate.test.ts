@@ -71,6 +71,21 @@ describe('default experiment aggregation', () => {
     expect(aggregate(seeds.map((s) => ({ ...s, transfer: undefined })), { device: 'cpu', seconds: 1 }).transfer_sgd).toBeNull();
   });
 
+  it('reports the oracle reference row with oracle − uniform and CaMeLS − oracle, when every seed has it', () => {
+    expect(r.oracle).toBeNull();
+    expect(formatTable(r)).not.toContain('oracle');
+    const withOracle = seeds.map((s, i) => ({ ...s, oracle: { ...s.methods.uniform, questions: questions(5, 1.2 + 0.1 * i, 0.5), selectivity: { answerWeightShare: 1, answerVsDistractorWeight: Infinity, answerTokenShare: 0.2 } } }));
+    const o = aggregate(withOracle, { device: 'cpu', seconds: 1 });
+    expect(o.oracle!.answer_nll.mean).toBeCloseTo(1.33 + 0.1, 10); // 1.2 + 0.13 + mean of 0, 0.1, 0.2
+    expect(o.oracle!.paired['oracle-uniform']!.answer_nll.diff).toBeCloseTo(1.43 - 2.13, 10);
+    expect(o.oracle!.paired['CaMeLS-oracle']!.answer_nll.diff).toBeCloseTo(2.13 - 0.6 - 1.43, 10);
+    expect(Object.keys(o.paired)).toEqual(['CaMeLS-uniform', 'CaMeLS-ssm', 'CaMeLS-tfidf']);
+    const t = formatTable(o);
+    expect(t).toContain('| oracle† |');
+    expect(t).toContain('| oracle-uniform (reference) | -0.700 [');
+    expect(aggregate([withOracle[0]!, seeds[1]!], { device: 'cpu', seconds: 1 }).oracle).toBeNull();
+  });
+
   it('prints the table with every method, the intervals and the edge marker', () => {
     const t = formatTable(r);
     for (const m of ['before adaptation', ...METHODS]) expect(t).toContain(`| ${m} |`);

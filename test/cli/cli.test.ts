@@ -128,6 +128,11 @@ describe('camels-gpu CLI', () => {
       expect(Number.isFinite(m.answer_nll.mean)).toBe(true);
     }
     expect(results.paired['CaMeLS-uniform'].answer_nll.ci95).toHaveLength(2);
+    // the oracle reference row: all weight on the answer spans
+    expect(results.oracle.answer_weight_share.mean).toBe(1);
+    expect(Number.isFinite(results.oracle.answer_nll.mean)).toBe(true);
+    expect(results.oracle.paired['oracle-uniform'].answer_nll.ci95).toHaveLength(2);
+    expect(table).toContain('| oracle† |');
     const report = fs.readFileSync(path.join(runDir, 'report.html'), 'utf8');
     expect(report).toContain('<pre id="results">');
     expect(report).toContain('class="tok ans"'); // answer spans underlined in the colour maps

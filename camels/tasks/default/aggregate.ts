@@ -6,7 +6,7 @@
 import { meanSd, pairedBootstrap, type MeanSd, type PairedDiff } from '../../stats.js';
 import { perDocument, type QuestionResult } from './adapt.js';
 import type { LrPoint } from './lr-search.js';
-import { METHODS, TRANSFER_WEIGHTINGS, type Method, type SeedResult } from './seed-run.js';
+import { METHODS, TRANSFER_WEIGHTINGS, type Method, type MethodSeedResult, type SeedResult } from './seed-run.js';
 
 type Metric = 'f1' | 'em_std' | 'em_ref' | 'answer_nll';
 const METRIC_OF: Record<Metric, (q: QuestionResult) => number> = {
@@ -39,6 +39,11 @@ export interface DefaultResults {
   methods: Record<Method, MethodSummary>;
   before: Record<Metric, { mean: number; sd: number }>;
   paired: Record<string, Record<Metric, { diff: number; ci95: [number, number]; n: number }>>;
+  /**
+   * The reference row, not a method: weight 1 on the generator's answer spans, 0 elsewhere, under the
+   * same protocol (lr chosen on validation), with oracle − uniform and CaMeLS − oracle paired the same way.
+   */
+  oracle: (MethodSummary & { paired: Record<string, Record<Metric, { diff: number; ci95: [number, number]; n: number }>> }) | null;
   test: { documents_per_seed: number[]; questions_per_seed: number[]; tokens: { min: number; max: number; context: number } };
   /** Test answer NLL after one SGD pass at the meta-training inner lr (the condition CaMeLS was trained for). */
   transfer_sgd: { lr: number; answer_nll: Record<string, { mean: number; sd: number }>; paired: Record<string, { diff: number; ci95: [number, number]; n: number }> } | null;
@@ -48,38 +53,47 @@ export interface DefaultResults {
   seconds: number;
 }
 
+function summarize(seeds: readonly SeedResult[], per: readonly MethodSeedResult[]): MethodSummary {
+  const over = (f: (i: number) => number) => sd(meanSd(per.map((_, i) => f(i))));
+  return {
+    lr: Object.fromEntries(seeds.map((s, i) => [String(s.seed), per[i]!.lr])),
+    lr_interior: Object.fromEntries(seeds.map((s, i) => [String(s.seed), per[i]!.lrSearch.interior])),
+    lr_curve: Object.fromEntries(seeds.map((s, i) => [String(s.seed), per[i]!.lrSearch.points])),
+    f1: over((i) => seedMean(per[i]!.questions, 'f1')),
+    em_std: over((i) => seedMean(per[i]!.questions, 'em_std')),
+    em_ref: over((i) => seedMean(per[i]!.questions, 'em_ref')),
+    answer_nll: over((i) => seedMean(per[i]!.questions, 'answer_nll')),
+    answer_weight_share: over((i) => per[i]!.selectivity.answerWeightShare),
+    answer_vs_distractor_weight: over((i) => per[i]!.selectivity.answerVsDistractorWeight),
+    answer_token_share: over((i) => per[i]!.selectivity.answerTokenShare),
+  };
+}
+
+/** Paired bootstrap of a − b per metric, over test documents pooled over seeds. */
+function pairedMetrics(seeds: readonly SeedResult[], a: (s: SeedResult) => QuestionResult[], b: (s: SeedResult) => QuestionResult[]): Record<Metric, PairedDiff> {
+  const entry = {} as Record<Metric, PairedDiff>;
+  for (const k of METRICS) {
+    const groups = seeds.map((s) => {
+      const x = perDocument(a(s), s.documents, METRIC_OF[k]);
+      const y = perDocument(b(s), s.documents, METRIC_OF[k]);
+      return x.map((v, d) => [v, y[d]!] as [number, number]).filter(([u, w]) => Number.isFinite(u) && Number.isFinite(w));
+    });
+    entry[k] = pairedBootstrap(groups, { seed: 20231 + METRICS.indexOf(k) });
+  }
+  return entry;
+}
+
 export function aggregate(seeds: readonly SeedResult[], extra: { device: string; seconds: number }): DefaultResults {
   const methods = {} as Record<Method, MethodSummary>;
-  for (const m of METHODS) {
-    const per = seeds.map((s) => s.methods[m]);
-    const over = (f: (i: number) => number) => sd(meanSd(per.map((_, i) => f(i))));
-    methods[m] = {
-      lr: Object.fromEntries(seeds.map((s) => [String(s.seed), s.methods[m].lr])),
-      lr_interior: Object.fromEntries(seeds.map((s) => [String(s.seed), s.methods[m].lrSearch.interior])),
-      lr_curve: Object.fromEntries(seeds.map((s) => [String(s.seed), s.methods[m].lrSearch.points])),
-      f1: over((i) => seedMean(per[i]!.questions, 'f1')),
-      em_std: over((i) => seedMean(per[i]!.questions, 'em_std')),
-      em_ref: over((i) => seedMean(per[i]!.questions, 'em_ref')),
-      answer_nll: over((i) => seedMean(per[i]!.questions, 'answer_nll')),
-      answer_weight_share: over((i) => per[i]!.selectivity.answerWeightShare),
-      answer_vs_distractor_weight: over((i) => per[i]!.selectivity.answerVsDistractorWeight),
-      answer_token_share: over((i) => per[i]!.selectivity.answerTokenShare),
-    };
-  }
+  for (const m of METHODS) methods[m] = summarize(seeds, seeds.map((s) => s.methods[m]));
+  const withOracle = seeds.length > 0 && seeds.every((s) => s.oracle);
+  const oracle = withOracle ? summarize(seeds, seeds.map((s) => s.oracle!)) : null;
   const before = Object.fromEntries(METRICS.map((k) => [k, sd(meanSd(seeds.map((s) => seedMean(s.before, k))))])) as DefaultResults['before'];
   const paired: DefaultResults['paired'] = {};
-  for (const b of METHODS.filter((x) => x !== 'CaMeLS')) {
-    const entry = {} as Record<Metric, PairedDiff>;
-    for (const k of METRICS) {
-      const groups = seeds.map((s) => {
-        const a = perDocument(s.methods.CaMeLS.questions, s.documents, METRIC_OF[k]);
-        const c = perDocument(s.methods[b].questions, s.documents, METRIC_OF[k]);
-        return a.map((x, d) => [x, c[d]!] as [number, number]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-      });
-      entry[k] = pairedBootstrap(groups, { seed: 20231 + METRICS.indexOf(k) });
-    }
-    paired[`CaMeLS-${b}`] = entry;
-  }
+  for (const b of METHODS.filter((x) => x !== 'CaMeLS')) paired[`CaMeLS-${b}`] = pairedMetrics(seeds, (s) => s.methods.CaMeLS.questions, (s) => s.methods[b].questions);
+  const oraclePaired = withOracle
+    ? { 'oracle-uniform': pairedMetrics(seeds, (s) => s.oracle!.questions, (s) => s.methods.uniform.questions), 'CaMeLS-oracle': pairedMetrics(seeds, (s) => s.methods.CaMeLS.questions, (s) => s.oracle!.questions) }
+    : null;
   const withTransfer = seeds.every((s) => s.transfer);
   const transfer_sgd: DefaultResults['transfer_sgd'] = withTransfer
     ? {
@@ -97,6 +111,7 @@ export function aggregate(seeds: readonly SeedResult[], extra: { device: string;
     methods,
     before,
     paired,
+    oracle: oracle && oraclePaired ? { ...oracle, paired: oraclePaired } : null,
     test: {
       documents_per_seed: seeds.map((s) => s.documents),
       questions_per_seed: seeds.map((s) => s.questions),
@@ -113,6 +128,11 @@ export function aggregate(seeds: readonly SeedResult[], extra: { device: string;
 const pm = (x: { mean: number; sd: number }, scale = 1, digits = 1) => `${(scale * x.mean).toFixed(digits)} ± ${(scale * x.sd).toFixed(digits)}`;
 const ci = (p: { diff: number; ci95: [number, number] }, scale = 1, digits = 1) => `${(scale * p.diff).toFixed(digits)} [${(scale * p.ci95[0]).toFixed(digits)}, ${(scale * p.ci95[1]).toFixed(digits)}]`;
 
+function oracleRow(r: DefaultResults, s: MethodSummary): string {
+  const lrs = r.seeds.map((seed) => `${s.lr[String(seed)]}${s.lr_interior[String(seed)] ? '' : '*'}`).join(', ');
+  return `| oracle† | ${lrs} | ${pm(s.answer_nll, 1, 3)} | ${pm(s.f1, 100)} | ${pm(s.em_std, 100)} | ${pm(s.em_ref, 100)} | ${pm(s.answer_weight_share, 100)} | – |`;
+}
+
 /** The printed summary: per-method table and the paired comparisons. */
 export function formatTable(r: DefaultResults): string {
   const nDocs = r.test.documents_per_seed.reduce((a, b) => a + b, 0);
@@ -127,13 +147,16 @@ export function formatTable(r: DefaultResults): string {
       const lrs = r.seeds.map((seed) => `${s.lr[String(seed)]}${s.lr_interior[String(seed)] ? '' : '*'}`).join(', ');
       return `| ${m} | ${lrs} | ${pm(s.answer_nll, 1, 3)} | ${pm(s.f1, 100)} | ${pm(s.em_std, 100)} | ${pm(s.em_ref, 100)} | ${pm(s.answer_weight_share, 100)} | ${pm(s.answer_vs_distractor_weight, 1, 2)} |`;
     }),
+    ...(r.oracle ? [oracleRow(r, r.oracle)] : []),
     '',
     `CaMeLS minus baseline, paired over ${nDocs} test documents pooled over seeds (bootstrap 95% CI; answer NLL: negative favours CaMeLS):`,
     '',
     '| comparison | Δ answer NLL | Δ F1 (points) | Δ EM std. (points) |',
     '|---|---|---|---|',
     ...Object.entries(r.paired).map(([k, p]) => `| ${k} | ${ci(p.answer_nll, 1, 3)} | ${ci(p.f1, 100)} | ${ci(p.em_std, 100)} |`),
+    ...(r.oracle ? Object.entries(r.oracle.paired).map(([k, p]) => `| ${k} (reference) | ${ci(p.answer_nll, 1, 3)} | ${ci(p.f1, 100)} | ${ci(p.em_std, 100)} |`) : []),
   ];
+  if (r.oracle) lines.push('', '† oracle: weight 1 on the answer spans the generator recorded, 0 elsewhere — a reference for the headroom of token weighting under this protocol, not a method.');
   if (r.transfer_sgd) {
     const t = r.transfer_sgd;
     lines.push(

@@ -21,7 +21,11 @@ export interface DefaultScale {
   metaValEvery: number;
   metaValBatches: number;
   updateBatchSize: number;
+  /** Documents after which the meta-training inner loop resets the adapted base (a multiple of updateBatchSize). */
+  resetBaseFreq: number;
   weightModelHidden: number;
+  /** The reference's `normalize` weight-model option: weights rescaled to mean 1 per document. */
+  weightNormalize: boolean;
   innerLr: number;
   outerLr: number;
   cKl: number;
@@ -54,7 +58,9 @@ export const FULL_SCALE: DefaultScale = {
   metaValEvery: 20,
   metaValBatches: 3,
   updateBatchSize: 4,
+  resetBaseFreq: 8,
   weightModelHidden: 32,
+  weightNormalize: false,
   innerLr: 1e-1,
   outerLr: 3e-3,
   cKl: 0.1,
@@ -83,7 +89,9 @@ export const QUICK_SCALE: DefaultScale = {
   metaValEvery: 1,
   metaValBatches: 1,
   updateBatchSize: 2,
+  resetBaseFreq: 4,
   weightModelHidden: 8,
+  weightNormalize: false,
   innerLr: 3e-2,
   outerLr: 3e-4,
   cKl: 0.1,

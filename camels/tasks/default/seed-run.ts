@@ -36,6 +36,7 @@ import { qaLightTune } from '../qa-train.js';
 import { specialIds, tokenizeDocument, tokenizeQa } from '../tokenize.js';
 import { adaptAndScore, scoreStream, type QuestionResult, type ScoredStream } from './adapt.js';
 import { searchLearningRate, type LrSearchResult } from './lr-search.js';
+import { oracleWeighting } from './oracle-weighting.js';
 import type { DefaultScale } from './scale.js';
 
 export const METHODS = ['uniform', 'ssm', 'tfidf', 'CaMeLS'] as const;
@@ -72,6 +73,8 @@ export interface SeedResult {
   meta: { steps: number; bestVal: number; valHistory: { step: number; val: number }[] };
   phaseSeconds: Record<string, number>;
   samples: WeightSample[];
+  /** The reference row: weight on the answer spans only (camels/tasks/default/oracle-weighting.ts). */
+  oracle?: MethodSeedResult;
   /** The transfer check: test answer NLL after one SGD pass at the meta-training inner lr. */
   transfer?: TransferResult;
   seconds: number;
@@ -203,12 +206,12 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     const bodyParams: Record<string, E.Tensor> = {};
     for (const [k, t] of Object.entries(bodyLm.params)) if (k.startsWith('transformer.')) bodyParams[k] = t;
     for (const [k, t] of Object.entries(bodyLm.params)) if (!k.startsWith('transformer.')) t.dispose();
-    const wm = newWeightModel(bodyLm.config, bodyRaw, bodyParams, scale.weightModelHidden, seed * 101 + 3);
+    const wm = newWeightModel(bodyLm.config, bodyRaw, bodyParams, scale.weightModelHidden, seed * 101 + 3, { normalize: scale.weightNormalize });
     const base = loadBase();
     for (const t of Object.values(base.params)) t.requiresGrad = true;
     const metaCfg: TrainConfig = {
       ...TRAIN_DEFAULTS, seed, dataset: 'synthetic', max_text_len: T, max_question_len: MAX_Q, max_answer_len: MAX_A,
-      update_batch_size: scale.updateBatchSize, reset_base_freq: scale.updateBatchSize * 2, grad_acc_steps: 2,
+      update_batch_size: scale.updateBatchSize, reset_base_freq: scale.resetBaseFreq, grad_acc_steps: 2,
       val_steps: scale.metaValEvery, max_outer_steps: scale.metaOuterSteps, n_epochs: 1000, val_batches: scale.metaValBatches,
       outer_lr: scale.outerLr, inner_lr: scale.innerLr, c_kl: scale.cKl,
     };
@@ -254,27 +257,33 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
   }
   const before = state.phases.before as QuestionResult[];
   const methods = (state.phases.methods as Partial<Record<Method, MethodSeedResult>> | undefined) ?? {};
+  const evaluate = async (label: string, w: TokenWeighting): Promise<MethodSeedResult> => {
+    const lrSearch = await timed('lr selection', () => searchLearningRate(async (lr) => {
+      const r = await adaptAndScore(loadBase, tok, valStream, w, adaptOpts(lr), scoreOpts);
+      const p = { lr, nll: mean(r.questions.map((q) => q.nll)), f1: mean(r.questions.map((q) => q.f1)) };
+      log(`${tag} 5/6 lr selection (validation) ${label} lr ${lr}: answer NLL ${p.nll.toFixed(3)}, F1 ${(100 * p.f1).toFixed(1)}`);
+      return p;
+    }, { grid: scale.lrGrid, factor: scale.lrFactor, maxExtensions: scale.lrMaxExtensions }));
+    if (!lrSearch.interior) log(`${tag}    ${label}: the best lr ${lrSearch.best} is still at an edge after ${scale.lrMaxExtensions} extensions`);
+    const r = await timed('evaluate', () => adaptAndScore(loadBase, tok, testStream, w, adaptOpts(lrSearch.best), scoreOpts));
+    const sel = selectivity(await tallies(tok, ds.test, w, device, dtype));
+    const q = r.questions;
+    log(`${tag} 6/6 test ${label}: lr ${lrSearch.best}, answer NLL ${mean(q.map((x) => x.nll)).toFixed(3)}, F1 ${(100 * mean(q.map((x) => x.f1))).toFixed(1)}, EM ${(100 * mean(q.map((x) => x.emStd))).toFixed(1)} (ref. ${(100 * mean(q.map((x) => x.emRef))).toFixed(1)}), answer weight share ${(100 * sel.answerWeightShare).toFixed(1)}%, answer/distractor weight ${sel.answerVsDistractorWeight.toFixed(2)}`);
+    return { lr: lrSearch.best, lrSearch, questions: r.questions, selectivity: sel, adaptSeconds: r.adaptSeconds };
+  };
   for (const m of METHODS) {
     if (methods[m]) continue;
     const { w, dispose } = weighting(m);
     try {
-      const lrSearch = await timed('lr selection', () => searchLearningRate(async (lr) => {
-        const r = await adaptAndScore(loadBase, tok, valStream, w, adaptOpts(lr), scoreOpts);
-        const p = { lr, nll: mean(r.questions.map((q) => q.nll)), f1: mean(r.questions.map((q) => q.f1)) };
-        log(`${tag} 5/6 lr selection (validation) ${m} lr ${lr}: answer NLL ${p.nll.toFixed(3)}, F1 ${(100 * p.f1).toFixed(1)}`);
-        return p;
-      }, { grid: scale.lrGrid, factor: scale.lrFactor, maxExtensions: scale.lrMaxExtensions }));
-      if (!lrSearch.interior) log(`${tag}    ${m}: the best lr ${lrSearch.best} is still at an edge after ${scale.lrMaxExtensions} extensions`);
-      const r = await timed('evaluate', () => adaptAndScore(loadBase, tok, testStream, w, adaptOpts(lrSearch.best), scoreOpts));
-      const sel = selectivity(await tallies(tok, ds.test, w, device, dtype));
-      methods[m] = { lr: lrSearch.best, lrSearch, questions: r.questions, selectivity: sel, adaptSeconds: r.adaptSeconds };
+      methods[m] = await evaluate(m, w);
       stamp('methods', methods);
-      const q = r.questions;
-      log(`${tag} 6/6 test ${m}: lr ${lrSearch.best}, answer NLL ${mean(q.map((x) => x.nll)).toFixed(3)}, F1 ${(100 * mean(q.map((x) => x.f1))).toFixed(1)}, EM ${(100 * mean(q.map((x) => x.emStd))).toFixed(1)} (ref. ${(100 * mean(q.map((x) => x.emRef))).toFixed(1)}), answer weight share ${(100 * sel.answerWeightShare).toFixed(1)}%, answer/distractor weight ${sel.answerVsDistractorWeight.toFixed(2)}`);
     } finally {
       dispose();
     }
   }
+  // The oracle row (not a method): weight only on the answer spans, under the same protocol, lr
+  // chosen the same way on validation documents. It bounds what any weighting could gain here.
+  if (!('oracle' in state.phases)) stamp('oracle', await evaluate('oracle (answer spans)', oracleWeighting(tok, [...ds.validation, ...ds.test])));
   // The transfer check: the weights were meta-learned for SGD steps at inner_lr and are applied with
   // Adam above. Under the meta-training condition (one SGD step per document at inner_lr), compare
   // CaMeLS with uniform and with uniform rescaled to CaMeLS's mean weight per document (same total
@@ -311,6 +320,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     phaseSeconds,
     samples: state.phases.samples as WeightSample[],
     transfer: state.phases.transfer as TransferResult,
+    oracle: state.phases.oracle as MethodSeedResult,
     seconds,
   };
 }
