@@ -21,6 +21,8 @@ export interface DefaultScale {
   metaValEvery: number;
   metaValBatches: number;
   updateBatchSize: number;
+  /** Meta-batches per outer Adam step (the reference's grad_acc_steps). */
+  metaGradAcc: number;
   /** Documents after which the meta-training inner loop resets the adapted base (a multiple of updateBatchSize). */
   resetBaseFreq: number;
   weightModelHidden: number;
@@ -56,15 +58,16 @@ export const FULL_SCALE: DefaultScale = {
   qaTuneLr: 1e-3,
   metaOuterSteps: 120,
   metaValEvery: 20,
-  metaValBatches: 3,
+  metaValBatches: 6,
   updateBatchSize: 4,
-  resetBaseFreq: 8,
+  metaGradAcc: 4,
+  resetBaseFreq: 20,
   weightModelHidden: 32,
   weightNormalize: false,
   innerLr: 1e-1,
   outerLr: 3e-3,
   cKl: 0.1,
-  lrSelectDocs: 8,
+  lrSelectDocs: 20,
   lrGrid: [1e-3, 3.16e-3, 1e-2],
   lrFactor: Math.sqrt(10),
   lrMaxExtensions: 3,
@@ -89,6 +92,7 @@ export const QUICK_SCALE: DefaultScale = {
   metaValEvery: 1,
   metaValBatches: 1,
   updateBatchSize: 2,
+  metaGradAcc: 2,
   resetBaseFreq: 4,
   weightModelHidden: 8,
   weightNormalize: false,

@@ -211,7 +211,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     for (const t of Object.values(base.params)) t.requiresGrad = true;
     const metaCfg: TrainConfig = {
       ...TRAIN_DEFAULTS, seed, dataset: 'synthetic', max_text_len: T, max_question_len: MAX_Q, max_answer_len: MAX_A,
-      update_batch_size: scale.updateBatchSize, reset_base_freq: scale.resetBaseFreq, grad_acc_steps: 2,
+      update_batch_size: scale.updateBatchSize, reset_base_freq: scale.resetBaseFreq, grad_acc_steps: scale.metaGradAcc,
       val_steps: scale.metaValEvery, max_outer_steps: scale.metaOuterSteps, n_epochs: 1000, val_batches: scale.metaValBatches,
       outer_lr: scale.outerLr, inner_lr: scale.innerLr, c_kl: scale.cKl,
     };
