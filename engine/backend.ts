@@ -99,6 +99,11 @@ export interface Backend {
   fromArray(data: TypedArray, dtype: DType): Storage;
   /** Uninitialised-then-filled storage. */
   full(size: number, dtype: DType, value: number): Storage;
+  /**
+   * Optional: y[i] = start + (i mod period) · step for i < size, made on the device (position ids
+   * without an upload). Without it, arange builds the values on the host.
+   */
+  arange?(size: number, dtype: DType, start: number, step: number, period: number): Storage;
   /** The only readback. Returns a fresh array of `size` elements. */
   read(s: Storage): Promise<TypedArray>;
   /** Return memory to the pool (called when refs reach 0). */
@@ -182,6 +187,13 @@ export interface Backend {
    * A query row whose every key is masked yields zeros.
    */
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage;
+
+  /**
+   * Optional: rotary position tables out [n, 2·invFreq.length] from int32 positions [n]:
+   * out[p, 2i] = out[p, 2i + 1] = cos (fn 'cos') or sin (fn 'sin') of positions[p] · invFreq[i].
+   * Without it the tables are built on the host (from positions known there).
+   */
+  rotaryTable?(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage;
 
   // ---- randomness ----
   /**

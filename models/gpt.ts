@@ -43,8 +43,10 @@ function need(params: Params, key: string): Tensor {
   return t;
 }
 
-function defaultPositions(B: number, T: number, offset: number): number[][] {
-  return Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => offset + t));
+/** Position ids [B, T] (int32): the caller's, or offset .. offset + T − 1 made on the device. */
+function positionIds(positions: number[][] | undefined, B: number, T: number, offset: number, like: Tensor): Tensor {
+  if (!positions) return E.arangeRows(B, offset, offset + T, 1, { device: like.device });
+  return E.tensor(positions.flat(), [B, T], { dtype: 'int32', device: like.device });
 }
 
 /** [B, T, C] → [B, H, T, Dh] */
@@ -109,8 +111,7 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
   const Dh = C / H;
   const cache = opts.cache ?? null;
   const past = cache?.length ?? 0;
-  const positions = opts.positions ?? defaultPositions(B, T, past);
-  const maxPos = Math.max(...positions.flat());
+  const maxPos = opts.positions ? Math.max(...opts.positions.flat()) : past + T - 1;
   if (maxPos >= cfg.nPositions && cfg.modelType !== 'gptj') {
     throw new Error(`model: position ${maxPos} is beyond the model's ${cfg.nPositions} positions (sequence too long)`);
   }
@@ -120,13 +121,11 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
   const mask = opts.attentionMask ?? null;
   const keyMask = extendMask(cache, mask, B, T, ids);
 
+  const pos = positionIds(opts.positions, B, T, past, ids); // [B, T]
   let x = E.gather(need(params, 'transformer.wte.weight'), ids); // [B, T, C]
-  if (cfg.modelType !== 'gptj') {
-    const pos = E.tensor(positions.flat(), [B, T], { dtype: 'int32', device: ids.device });
-    x = E.add(x, E.gather(need(params, 'transformer.wpe.weight'), pos));
-  }
+  if (cfg.modelType !== 'gptj') x = E.add(x, E.gather(need(params, 'transformer.wpe.weight'), pos));
   x = drop(x, cfg.embdDropout, 1);
-  const rot = cfg.modelType === 'gptj' ? rotaryTables(positions, cfg.rotaryDim, x) : null;
+  const rot = cfg.modelType === 'gptj' ? rotaryTables(pos, cfg.rotaryDim, x) : null;
   const newK: Tensor[] = [];
   const newV: Tensor[] = [];
 

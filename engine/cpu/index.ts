@@ -23,6 +23,7 @@ import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, sof
 import { matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
+import { arange, rotaryTable } from './positions.js';
 import { reduce } from './reduce.js';
 import { toInt32 } from './scalar.js';
 import { allocArray, convertArray, CpuStorage, dataOf, type LiveCounter } from './storage.js';
@@ -61,6 +62,13 @@ export class CpuBackend implements Backend {
     const data = allocArray(dtype, size);
     data.fill(dtype === 'int32' ? toInt32(value) : value);
     return this.wrap(data, dtype);
+  }
+
+  arange(size: number, dtype: DType, start: number, step: number, period: number): Storage {
+    checkDtype(dtype, 'arange');
+    if (!Number.isInteger(size) || size < 0) throw new Error(`cpu arange: size must be a non-negative integer, got ${size}`);
+    if (!Number.isInteger(period) || period < 1) throw new Error(`cpu arange: period must be a positive integer, got ${period}`);
+    return this.wrap(arange(size, dtype, start, step, period), dtype);
   }
 
   read(s: Storage): Promise<TypedArray> {
@@ -162,6 +170,11 @@ export class CpuBackend implements Backend {
 
   crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
     return this.wrap(crossEntropy(logits, labels, R, V, ignoreIndex), logits.dtype);
+  }
+
+  rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {
+    checkDtype(dtype, 'rotaryTable');
+    return this.wrap(rotaryTable(positions, n, invFreq, fn, dtype), dtype);
   }
 
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {

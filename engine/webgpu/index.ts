@@ -25,6 +25,7 @@ import { runLayerNormBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
 import { runAdam, runSgd, runSgdGroup } from './optim.js';
+import { runArange, runRotaryTable } from './positions.js';
 import { runDropoutMask } from './random.js';
 import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
@@ -171,6 +172,15 @@ export class WebGPUBackend implements Backend {
     if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu full: size must be a non-negative integer, got ${size}`);
     const s = this.out(size, dtype);
     runFill(this.rt, s.buf!, size, dtype, value);
+    return s;
+  }
+
+  arange(size: number, dtype: DType, start: number, step: number, period: number): Storage {
+    checkDType(dtype, 'arange');
+    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu arange: size must be a non-negative integer, got ${size}`);
+    if (!Number.isInteger(period) || period < 1) throw new Error(`webgpu arange: period must be a positive integer, got ${period}`);
+    const s = this.out(size, dtype);
+    runArange(this.rt, s.buf!, size, dtype, start, step, period);
     return s;
   }
 
@@ -463,6 +473,21 @@ export class WebGPUBackend implements Backend {
       throw e;
     }
     return dx;
+  }
+
+  rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {
+    checkDType(dtype, 'rotaryTable');
+    requireInt32(positions, 'rotaryTable', 'positions');
+    requireSize(positions, n, 'rotaryTable', 'positions');
+    if (dtype !== 'float32') throw new Error(`webgpu rotaryTable: the table must be float32, got ${dtype}`);
+    const y = this.out(n * 2 * invFreq.length, dtype);
+    try {
+      runRotaryTable(this.rt, gpuBuf(positions, 'positions'), y.buf!, n, invFreq, fn);
+    } catch (e) {
+      this.free(y);
+      throw e;
+    }
+    return y;
   }
 
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
