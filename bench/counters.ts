@@ -45,6 +45,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   geluBackward: 'kernel',
   maskedSoftmax: 'kernel',
   attention: 'kernel',
+  attentionBackward: 'kernel',
   rotaryTable: 'kernel',
   dropoutMask: 'kernel',
   adamStep: 'kernel',

@@ -187,6 +187,13 @@ export interface Backend {
    * A query row whose every key is masked yields zeros.
    */
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage;
+  /**
+   * Optional first-order backward of attention (values only, never differentiated again):
+   * [dq, dk, dv] from q, k, v, the forward output `out` and its gradient g (all [B, H, T, D]), the
+   * probabilities recomputed inside (never stored). Null where the backend prefers the op's
+   * composite backward for this call.
+   */
+  attentionBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
 
   /**
    * Optional: rotary position tables out [n, 2·invFreq.length] from int32 positions [n]:

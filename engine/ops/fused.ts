@@ -231,7 +231,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     causal: opts.causal ?? true,
     window: opts.window ?? 0,
   });
-  return record('attention', out, q.shape, [q, k, v], (g) => {
+  return record('attention', out, q.shape, [q, k, v], (g, o) => {
+    if (!isGradEnabled() && q.backend.attentionBackward && q.dtype === 'float32' && g.dtype === 'float32' && km?.dtype !== 'float64') {
+      // Not recorded: one fused backward (probabilities recomputed inside, never stored).
+      const [qs, ks, vs, os, gs, ...ms] = storages('attentionBackward', q, k, v, o, g, ...(km ? [km] : []));
+      const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
+      if (grads) return grads.map((s) => record('attentionBackward', s, q.shape, [q, k, v, g], null));
+    }
     const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
     const dv = matmul(p, g, { transA: true });
     const dp = matmul(g, v, { transB: true });

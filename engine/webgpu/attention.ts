@@ -138,3 +138,56 @@ function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
 }
+
+/** Tiles of the fused backward (shaders/attention_backward.wgsl) for head dim D, or null when none fits. */
+export function attentionBackwardTiles(D: number, sharedLimit: number): { BQ: number; BKV: number; DPT: number } | null {
+  const DPT = Math.max(1, Math.ceil(D / LANES));
+  if (DPT > 32) return null;
+  const DP = DPT * LANES;
+  for (const BQ of [16, 8]) {
+    for (const BKV of [32, 16, 8]) {
+      const floats = 2 * BQ * DP + 2 * BKV * (DP + 1) + 2 * BQ * BKV + 2 * BKV + BQ * LANES;
+      if (4 * floats <= sharedLimit) return { BQ, BKV, DPT };
+    }
+  }
+  return null;
+}
+
+/**
+ * Fused first-order attention backward: dq, dk, dv [B, H, T, D] from q, k, v, the forward output
+ * and its gradient g, in two dispatches (dq with the row logsumexp and g·out, then dk / dv over key
+ * blocks). Returns false (nothing recorded) where it does not apply: the software kernel family,
+ * operands larger than one binding, or a head dim whose tiles do not fit workgroup memory.
+ */
+export function runAttentionBackward(
+  rt: Runtime,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  o: Binding,
+  g: Binding,
+  keyMask: Binding | null,
+  maskFloat: boolean,
+  spec: AttentionSpec,
+  dq: Binding,
+  dk: Binding,
+  dv: Binding,
+): boolean {
+  const { B, H, T, D } = spec;
+  if (rt.softwareAdapter) return false;
+  if (![q, k, v, o, g].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
+  const t = attentionBackwardTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
+  if (!t) return false;
+  const gx = Math.ceil(T / t.BQ);
+  const gy = B * H;
+  if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
+  if (B * H * T * D === 0) return true;
+  const constants = { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT };
+  const stats = rt.alloc(2 * B * H * T * 4);
+  const kdq = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dq', bindings: 'rrrrrrww', constants });
+  rt.dispatch(kdq, [q, k, v, keyMask ?? q, o, g, dq, stats], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  const kdkv = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dkv', bindings: 'rrrr-r--rww', constants });
+  rt.dispatch(kdkv, [q, k, v, keyMask ?? q, g, stats, dk, dv], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  rt.release(stats);
+  return true;
+}

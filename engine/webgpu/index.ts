@@ -18,7 +18,7 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
-import { runAttention, runMaskedSoftmax } from './attention.js';
+import { runAttention, runAttentionBackward, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
 import { runAddScaled, runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
 import { runLayerNormBackward } from './layernorm-backward.js';
@@ -473,6 +473,29 @@ export class WebGPUBackend implements Backend {
       throw e;
     }
     return dx;
+  }
+
+  attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    const n = spec.B * spec.H * spec.T * spec.D;
+    for (const [s, what] of [[q, 'q'], [k, 'k'], [v, 'v'], [out, 'out'], [g, 'g']] as const) {
+      requireFloat32(s, 'attentionBackward', what);
+      requireSize(s, n, 'attentionBackward', what);
+    }
+    if (keyMask) {
+      checkDType(keyMask.dtype, 'attentionBackward');
+      requireSize(keyMask, spec.B * spec.T, 'attentionBackward', 'keyMask');
+    }
+    const dq = this.out(n, 'float32');
+    const dk = this.out(n, 'float32');
+    const dv = this.out(n, 'float32');
+    const done = runAttentionBackward(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, dq.buf!, dk.buf!, dv.buf!);
+    if (!done) {
+      this.free(dq);
+      this.free(dk);
+      this.free(dv);
+      return null;
+    }
+    return [dq, dk, dv];
   }
 
   rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {

@@ -34,7 +34,7 @@ function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Calls of one backend method while `fn` runs. */
-async function countCalls<T>(name: 'layerNormBackward' | 'geluBackward' | 'maskedSoftmax' | 'fromArray', fn: () => Promise<T>): Promise<[T, number]> {
+async function countCalls<T>(name: 'layerNormBackward' | 'geluBackward' | 'maskedSoftmax' | 'attentionBackward' | 'fromArray', fn: () => Promise<T>): Promise<[T, number]> {
   const target = gpu as unknown as Record<string, (...a: unknown[]) => unknown>;
   const original = target[name]!;
   let calls = 0;
@@ -146,12 +146,37 @@ describe.skipIf(!gpu)('webgpu fused first-order backward kernels', () => {
             return (await Promise.all([y, ...first, ...hvp].map((t) => t.data()))).map((a) => Float64Array.from(a));
           });
         const ref = await second('cpu');
-        const [got, calls] = await countCalls('maskedSoftmax', () => second('webgpu'));
-        expect(calls, 'maskedSoftmax kernel used by both backward passes').toBe(2);
+        const [[got, calls], fusedCalls] = await countCalls('attentionBackward', () => countCalls('maskedSoftmax', () => second('webgpu')));
+        // gpu family: the first-order backward is the fused kernel (it returns null on the software family).
+        expect(calls, 'maskedSoftmax kernel used by the composite backward passes').toBe(family === 'gpu' ? 1 : 2);
+        expect(fusedCalls, 'fused attention backward tried by the first-order pass').toBe(1);
         ref.forEach((want, i) => expect(relNorm(got[i]!, want), `${JSON.stringify(opts)} array ${i}`).toBeLessThan(5e-5));
       }
     });
   }
+
+  it('fused attention backward (gpu kernels) equals the cpu float64 reference, odd sizes, masks', async () => {
+    gpu!.kernelFamily = 'gpu';
+    const shapes: Array<[number, number, number, number]> = [[1, 1, 1, 8], [2, 3, 19, 5], [2, 1, 33, 20], [1, 2, 70, 64], [1, 1, 40, 100]];
+    for (const [B, H, T, D] of shapes) {
+      const n = B * H * T * D;
+      const inputs = [0, 1, 2].map((i) => ({ shape: [B, H, T, D], data: values(n, 20 + i + T) }));
+      // the last sequence is left-padded by up to 3 keys: causally its first query rows see no key.
+      const pads = Math.min(3, T - 1);
+      const mask = Array.from({ length: B * T }, (_, i) => (i >= (B - 1) * T && i - (B - 1) * T < pads ? 0 : 1));
+      for (const opts of [{}, { window: 4 }, { causal: false, window: 0 }, { causal: false, window: 3, scale: 1 }, { mask: true }, { mask: true, window: 5 }] as const) {
+        const f = (q: Tensor, k: Tensor, v: Tensor) => {
+          const keyMask = 'mask' in opts ? E.tensor(mask, [B, T], { dtype: q.dtype, device: q.device }) : null;
+          const { mask: _m, ...rest } = { mask: false, ...opts };
+          return E.attention(q, k, v, { ...rest, keyMask });
+        };
+        const ref = await grads(f, inputs, 'cpu');
+        const [got, calls] = await countCalls('attentionBackward', () => grads(f, inputs, 'webgpu'));
+        expect(calls).toBe(1);
+        for (let i = 0; i < 4; i++) expect(relNorm(got[i]!, ref[i]!), `[${B}, ${H}, ${T}, ${D}] ${JSON.stringify(opts)} array ${i}`).toBeLessThan(5e-5);
+      }
+    }
+  });
 
   it('the attention backward uploads nothing from the host', async () => {
     const [q, k, v] = [0, 1, 2].map((i) => E.tensor(values(2 * 2 * 9 * 4, i), [2, 2, 9, 4], { device: 'webgpu', requiresGrad: true }));
