@@ -46,6 +46,8 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   maskedSoftmax: 'kernel',
   attention: 'kernel',
   attentionBackward: 'kernel',
+  attentionPacked: 'kernel',
+  attentionPackedBackward: 'kernel',
   rotaryTable: 'kernel',
   dropoutMask: 'kernel',
   adamStep: 'kernel',

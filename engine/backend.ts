@@ -194,6 +194,15 @@ export interface Backend {
    * composite backward for this call.
    */
   attentionBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
+  /**
+   * Optional: attention over heads read from one packed projection qkv [B, T, 3·H·D] (columns
+   * q | k | v, head h at columns h·D of each), output [B, T, H·D] with the heads merged — the values
+   * of slicing, splitting the heads, attention and merging, without the copies. Null where the
+   * backend does not do it for this call (the op then composes it).
+   */
+  attentionPacked?(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
+  /** Optional first-order backward of attentionPacked: dqkv [B, T, 3·H·D] from qkv, the output and its gradient g [B, T, H·D]; null as above. */
+  attentionPackedBackward?(qkv: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
 
   /**
    * Optional: rotary position tables out [n, 2·invFreq.length] from int32 positions [n]:

@@ -135,6 +135,9 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     const site = 100 + 10 * l;
     const a = E.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), cfg.layerNormEpsilon);
 
+    const scale = attentionScale(cfg, l, Dh);
+    const window = attentionWindow(cfg, l);
+    const attnDrop = training && cfg.attnDropout > 0;
     // q, k, v: [B, H, T, Dh]
     let q: Tensor;
     let k: Tensor;
@@ -142,11 +145,19 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     let outW: Tensor;
     let outB: Tensor | null;
     let outLayout: 'in_out' | 'out_in';
+    // GPT-2 without a cache or attention dropout: the heads are read from the packed projection
+    // and written merged by one op (no slices or permutes where the backend fuses it).
+    let merged: Tensor | null = null; // [B, T, C]
     if (cfg.modelType === 'gpt2') {
       const qkv = E.linear(a, p('attn.c_attn.weight'), p('attn.c_attn.bias'), 'in_out'); // [B, T, 3C]
-      q = splitHeads(E.slice(qkv, [0, 0, 0], [B, T, C]), H);
-      k = splitHeads(E.slice(qkv, [0, 0, C], [B, T, 2 * C]), H);
-      v = splitHeads(E.slice(qkv, [0, 0, 2 * C], [B, T, 3 * C]), H);
+      if (!cache && !attnDrop) {
+        merged = E.attentionPacked(qkv, H, { scale, causal: true, window, keyMask });
+        q = k = v = qkv; // not used on this path
+      } else {
+        q = splitHeads(E.slice(qkv, [0, 0, 0], [B, T, C]), H);
+        k = splitHeads(E.slice(qkv, [0, 0, C], [B, T, 2 * C]), H);
+        v = splitHeads(E.slice(qkv, [0, 0, 2 * C], [B, T, 3 * C]), H);
+      }
       outW = p('attn.c_proj.weight');
       outB = p('attn.c_proj.bias');
       outLayout = 'in_out';
@@ -176,14 +187,14 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
       newK.push(k);
       newV.push(v);
     }
-    const scale = attentionScale(cfg, l, Dh);
-    const window = attentionWindow(cfg, l);
-    const attnDrop = training && cfg.attnDropout > 0;
     const ctx =
-      cache || attnDrop
-        ? attentionGeneral(q, k, v, keyMask, scale, window, attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null)
-        : E.attention(q, k, v, { scale, causal: true, window, keyMask });
-    const attnOut = drop(E.linear(mergeHeads(ctx), outW, outB, outLayout), cfg.residDropout, site + 2);
+      merged ??
+      mergeHeads(
+        cache || attnDrop
+          ? attentionGeneral(q, k, v, keyMask, scale, window, attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null)
+          : E.attention(q, k, v, { scale, causal: true, window, keyMask }),
+      );
+    const attnOut = drop(E.linear(ctx, outW, outB, outLayout), cfg.residDropout, site + 2);
 
     if (cfg.modelType === 'gptj') {
       // parallel residual: x + attn(ln_1 x) + mlp(ln_1 x)

@@ -1,4 +1,5 @@
-// Fused attention forward: out = softmax(scale * q k^T + masks) v for q, k, v, out [B, H, T, D].
+// Fused attention forward: out = softmax(scale * q k^T + masks) v for q, k, v, out [B, H, T, D]
+// (or heads read from / written to row-packed layouts, see Layout).
 //
 // One workgroup per (query block of BQ rows, b * H + h), LANES threads per query row. Keys are
 // visited in tiles of BKV rows staged in workgroup memory with an online (running max) softmax, so
@@ -15,6 +16,16 @@ override DPT: u32 = 8u;       // dims per lane, at most 32
 override DP: u32 = LANES * DPT;     // padded head dim
 override KSTRIDE: u32 = DP + 1u; // padded row stride of the key tile (spreads lanes over banks)
 
+// Where row t of head h of sequence b starts: off + b * sb + h * sh + t * st (dims contiguous).
+// [B, H, T, D] contiguous: (0, H T D, T D, D); heads read from a packed [B, T, 3 H D] projection
+// or written merged into [B, T, H D]: (column offset, T W, D, W) for rows of width W.
+struct Layout {
+  off: u32,
+  sb: u32,
+  sh: u32,
+  st: u32,
+}
+
 struct Params {
   B: u32,
   H: u32,
@@ -25,6 +36,17 @@ struct Params {
   window: u32,
   has_mask: u32,
   mask_float: u32,
+  _p0: u32,
+  _p1: u32,
+  _p2: u32,
+  lq: Layout,
+  lk: Layout,
+  lv: Layout,
+  lo: Layout,
+}
+
+fn row_at(l: Layout, b: u32, h: u32, t: u32) -> u32 {
+  return l.off + b * l.sb + h * l.sh + t * l.st;
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -50,7 +72,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let D = u.D;
   let bh = wid.y;
   let b = bh / u.H;
-  let base = bh * T * D;
+  let h = bh % u.H;
   let q0 = wid.x * BQ;
   let r = lid / LANES;
   let lane = lid % LANES;
@@ -62,7 +84,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let rr = e / DP;
     let dd = e % DP;
     var val = 0.0;
-    if (q0 + rr < T && dd < D) { val = q[base + (q0 + rr) * D + dd] * u.scale; }
+    if (q0 + rr < T && dd < D) { val = q[row_at(u.lq, b, h, q0 + rr) + dd] * u.scale; }
     Qs[e] = val;
   }
 
@@ -87,8 +109,8 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
       var kv = 0.0;
       var vv = 0.0;
       if (j < T && dd < D) {
-        kv = k[base + j * D + dd];
-        vv = v[base + j * D + dd];
+        kv = k[row_at(u.lk, b, h, j) + dd];
+        vv = v[row_at(u.lv, b, h, j) + dd];
       }
       Ks[jj * KSTRIDE + dd] = kv;
       Vs[e] = vv;
@@ -135,7 +157,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     if (l > 0.0) { inv = 1.0 / l; }
     for (var t = 0u; t < DPT; t++) {
       let d = lane + t * LANES;
-      if (d < D) { out[base + i * D + d] = acc[t] * inv; }
+      if (d < D) { out[row_at(u.lo, b, h, i) + d] = acc[t] * inv; }
     }
   }
 }

@@ -18,6 +18,14 @@ override DPT: u32 = 8u;       // dims per lane, at most 32
 override DP: u32 = LANES * DPT;     // padded head dim
 override KSTRIDE: u32 = DP + 1u;    // padded row stride of the tiles read across rows
 
+// Where row t of head h of sequence b starts (as in attention.wgsl): off + b sb + h sh + t st.
+struct Layout {
+  off: u32,
+  sb: u32,
+  sh: u32,
+  st: u32,
+}
+
 struct Params {
   B: u32,
   H: u32,
@@ -28,6 +36,21 @@ struct Params {
   window: u32,
   has_mask: u32,
   mask_float: u32,
+  kv_same: u32,   // dk and dv are written through the dk binding (one packed gradient)
+  _p1: u32,
+  _p2: u32,
+  lq: Layout,
+  lk: Layout,
+  lv: Layout,
+  lo: Layout,
+  lg: Layout,
+  ldq: Layout,
+  ldk: Layout,
+  ldv: Layout,
+}
+
+fn row_at(l: Layout, b: u32, h: u32, t: u32) -> u32 {
+  return l.off + b * l.sb + h * l.sh + t * l.st;
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -72,7 +95,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   let D = u.D;
   let bh = wid.y;
   let b = bh / u.H;
-  let base = bh * T * D;
+  let h = bh % u.H;
   let q0 = wid.x * BQ;
   let r = lid / LANES;
   let lane = lid % LANES;
@@ -85,8 +108,8 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     var qv = 0.0;
     var gv = 0.0;
     if (q0 + rr < T && dd < D) {
-      qv = q[base + (q0 + rr) * D + dd] * u.scale;
-      gv = g[base + (q0 + rr) * D + dd];
+      qv = q[row_at(u.lq, b, h, q0 + rr) + dd] * u.scale;
+      gv = g[row_at(u.lg, b, h, q0 + rr) + dd];
     }
     Ra[e] = qv;
     Rb[e] = gv;
@@ -95,7 +118,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   if (i < T) {
     for (var t = 0u; t < DPT; t++) {
       let d = lane + t * LANES;
-      if (d < D) { part = fma(g[base + i * D + d], o[base + i * D + d], part); }
+      if (d < D) { part = fma(g[row_at(u.lg, b, h, i) + d], o[row_at(u.lo, b, h, i) + d], part); }
     }
   }
   red[lid] = part;
@@ -119,7 +142,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
       let dd = e % DP;
       let j = k0 + jj;
       var kv = 0.0;
-      if (j < T && dd < D) { kv = k[base + j * D + dd]; }
+      if (j < T && dd < D) { kv = k[row_at(u.lk, b, h, j) + dd]; }
       Ca[jj * KSTRIDE + dd] = kv;
     }
     workgroupBarrier();
@@ -162,8 +185,8 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
       var kv = 0.0;
       var vv = 0.0;
       if (j < T && dd < D) {
-        kv = k[base + j * D + dd];
-        vv = v[base + j * D + dd];
+        kv = k[row_at(u.lk, b, h, j) + dd];
+        vv = v[row_at(u.lv, b, h, j) + dd];
       }
       Ca[jj * KSTRIDE + dd] = kv;
       Cb[jj * KSTRIDE + dd] = vv;
@@ -192,7 +215,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   if (i < T) {
     for (var t = 0u; t < DPT; t++) {
       let d = lane + t * LANES;
-      if (d < D) { dq[base + i * D + d] = acc[t] * u.scale; }
+      if (d < D) { dq[row_at(u.ldq, b, h, i) + d] = acc[t] * u.scale; }
     }
   }
 }
@@ -203,7 +226,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   let D = u.D;
   let bh = wid.y;
   let b = bh / u.H;
-  let base = bh * T * D;
+  let h = bh % u.H;
   let BHT = u.B * u.H * T;
   let j0 = wid.x * BQ;
   let r = lid / LANES;
@@ -217,8 +240,8 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     var kv = 0.0;
     var vv = 0.0;
     if (j0 + rr < T && dd < D) {
-      kv = k[base + (j0 + rr) * D + dd];
-      vv = v[base + (j0 + rr) * D + dd];
+      kv = k[row_at(u.lk, b, h, j0 + rr) + dd];
+      vv = v[row_at(u.lv, b, h, j0 + rr) + dd];
     }
     Ra[e] = kv;
     Rb[e] = vv;
@@ -246,8 +269,8 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
       var qv = 0.0;
       var gv = 0.0;
       if (i < T && dd < D) {
-        qv = q[base + i * D + dd] * u.scale;
-        gv = g[base + i * D + dd];
+        qv = q[row_at(u.lq, b, h, i) + dd] * u.scale;
+        gv = g[row_at(u.lg, b, h, i) + dd];
       }
       Ca[ii * KSTRIDE + dd] = qv;
       Cb[ii * KSTRIDE + dd] = gv;
@@ -296,8 +319,12 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     for (var t = 0u; t < DPT; t++) {
       let d = lane + t * LANES;
       if (d < D) {
-        dk[base + j * D + d] = acc_k[t];
-        dv[base + j * D + d] = acc_v[t];
+        dk[row_at(u.ldk, b, h, j) + d] = acc_k[t];
+        if (u.kv_same != 0u) {
+          dk[row_at(u.ldv, b, h, j) + d] = acc_v[t];
+        } else {
+          dv[row_at(u.ldv, b, h, j) + d] = acc_v[t];
+        }
       }
     }
   }

@@ -7,7 +7,7 @@ import { Tensor, shapeStr } from '../tensor.js';
 import { add, addScalar, cast, exp, mul, mulScalar, ne, rsqrt, sub } from './elementwise.js';
 import { oneHot } from './indexing.js';
 import { matmul } from './matmul.js';
-import { reshape, expand } from './movement.js';
+import { concat, expand, permute, reshape, slice } from './movement.js';
 import { assertFloat, assertInt, record, storages } from './record.js';
 import { logsumexp, mean, sum } from './reduce.js';
 import { full, fullLike, tensor } from './creation.js';
@@ -238,10 +238,81 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
       if (grads) return grads.map((s) => record('attentionBackward', s, q.shape, [q, k, v, g], null));
     }
-    const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
-    const dv = matmul(p, g, { transA: true });
-    const dp = matmul(g, v, { transB: true });
-    const ds = mulScalar(softmaxVjp(dp, p), scale);
-    return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
+    return attentionVjp(q, k, v, g, opts, scale);
+  });
+}
+
+/** The attention vjp in ops (differentiable to any order): [dq, dk, dv] for g = d out. */
+function attentionVjp(q: Tensor, k: Tensor, v: Tensor, g: Tensor, opts: AttentionOptions, scale: number): Tensor[] {
+  const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
+  const dv = matmul(p, g, { transA: true });
+  const dp = matmul(g, v, { transB: true });
+  const ds = mulScalar(softmaxVjp(dp, p), scale);
+  return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
+}
+
+/** [B, T, H·D] → [B, H, T, D] */
+function splitHeadsOf(x: Tensor, H: number): Tensor {
+  const [B, T, C] = x.shape as [number, number, number];
+  return permute(reshape(x, [B, T, H, C / H]), [0, 2, 1, 3]);
+}
+/** [B, H, T, D] → [B, T, H·D] */
+function mergeHeadsOf(x: Tensor): Tensor {
+  const [B, H, T, D] = x.shape as [number, number, number, number];
+  return reshape(permute(x, [0, 2, 1, 3]), [B, T, H * D]);
+}
+
+function packedShape(qkv: Tensor, H: number): [number, number, number] {
+  const [B, T, C3] = qkv.shape as [number, number, number];
+  if (qkv.rank !== 3 || C3 % 3 !== 0 || !Number.isInteger(H) || H < 1 || (C3 / 3) % H !== 0) {
+    throw new Error(`attentionPacked: qkv must be [B, T, 3 C] with C a multiple of ${H} heads, got ${shapeStr(qkv.shape)}`);
+  }
+  return [B, T, C3 / 3];
+}
+
+/** The packed projection's q, k, v heads [B, H, T, D] (slices and permutes). */
+function unpackHeads(qkv: Tensor, H: number): [Tensor, Tensor, Tensor] {
+  const [B, T, C] = packedShape(qkv, H);
+  const part = (i: number) => splitHeadsOf(slice(qkv, [0, 0, i * C], [B, T, (i + 1) * C]), H);
+  return [part(0), part(1), part(2)];
+}
+
+/** attentionPacked from primitives: slice q | k | v, split the heads, attention, merge the heads. */
+export function attentionPackedComposite(qkv: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  const [q, k, v] = unpackHeads(qkv, H);
+  return mergeHeadsOf(attention(q, k, v, opts));
+}
+
+/**
+ * Causal self-attention over H heads packed in one projection qkv [B, T, 3C] (q | k | v columns,
+ * GPT-2's c_attn output), output [B, T, C] with the heads merged. One kernel reads the heads in
+ * place and writes them merged where the backend has it (no slices or permutes), and the
+ * first-order backward is one kernel writing the packed gradient; otherwise (and for a recorded
+ * backward) the composite: slices, permutes, attention. Equal to attentionPackedComposite.
+ */
+export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  const [B, T, C] = packedShape(qkv, H);
+  const km = opts.keyMask ?? null;
+  if (km && (km.rank !== 2 || km.shape[0] !== B || km.shape[1] !== T)) {
+    throw new Error(`attentionPacked: keyMask ${shapeStr(km.shape)} must be [B, T] = [${B}, ${T}]`);
+  }
+  assertFloat('attentionPacked', qkv);
+  const D = C / H;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const b = qkv.backend;
+  if (!b.attentionPacked || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
+  const ss = storages('attentionPacked', qkv, ...(km ? [km] : []));
+  const out = b.attentionPacked(ss[0]!, km ? ss[1]! : null, spec);
+  if (!out) return attentionPackedComposite(qkv, H, opts);
+  return record('attentionPacked', out, [B, T, C], [qkv], (g, o) => {
+    if (!isGradEnabled() && b.attentionPackedBackward && g.dtype === 'float32') {
+      const gs = storages('attentionPackedBackward', qkv, o, g, ...(km ? [km] : []));
+      const d = b.attentionPackedBackward(gs[0]!, gs[1]!, gs[2]!, km ? gs[3]! : null, spec);
+      if (d) return [record('attentionPackedBackward', d, qkv.shape, [qkv, g], null)];
+    }
+    const [q, k, v] = unpackHeads(qkv, H);
+    const [dq, dk, dv] = attentionVjp(q, k, v, splitHeadsOf(g, H), opts, scale);
+    return [concat([mergeHeadsOf(dq!), mergeHeadsOf(dk!), mergeHeadsOf(dv!)], 2)];
   });
 }

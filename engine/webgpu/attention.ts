@@ -68,12 +68,62 @@ export function runAttention(
   const gx = Math.ceil(T / t.BQ);
   const gy = B * H;
   if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) throw new Error(`webgpu attention: B*H=${gy} or T=${T} too large`);
-  rt.dispatch(kern, [q, k, v, keyMask ?? q, out], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  const c = contiguousHeads(spec);
+  rt.dispatch(kern, [q, k, v, keyMask ?? q, out], (w) => writeParams(w, spec, keyMask !== null, maskFloat, [c, c, c, c]), gx, gy);
 }
 
-function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean): void {
+/** Where row t of head h of sequence b starts: off + b·sb + h·sh + t·st (head dims contiguous). */
+export interface HeadLayout {
+  off: number;
+  sb: number;
+  sh: number;
+  st: number;
+}
+
+/** [B, H, T, D] contiguous. */
+export function contiguousHeads(spec: AttentionSpec): HeadLayout {
+  return { off: 0, sb: spec.H * spec.T * spec.D, sh: spec.T * spec.D, st: spec.D };
+}
+
+/** Heads of width D at column `col` of rows [B, T, W] (a packed q|k|v projection, or merged heads). */
+export function rowHeads(spec: AttentionSpec, W: number, col: number): HeadLayout {
+  return { off: col, sb: spec.T * W, sh: spec.D, st: W };
+}
+
+function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean, layouts: readonly HeadLayout[] = [], kvSame = false): void {
   w.u(spec.B).u(spec.H).u(spec.T).u(spec.D).f(spec.scale);
-  w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0);
+  w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0).u(kvSame ? 1 : 0).u(0).u(0);
+  for (const l of layouts) w.u(l.off).u(l.sb).u(l.sh).u(l.st);
+}
+
+/**
+ * The fused forward kernel with explicit layouts [q, k, v, out] (heads read from a packed
+ * projection, output written with heads merged). Returns false where it does not apply (the
+ * software kernel family, operands larger than one binding, a head dim too wide).
+ */
+export function runAttentionLayouts(
+  rt: Runtime,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  keyMask: Binding | null,
+  maskFloat: boolean,
+  spec: AttentionSpec,
+  out: Binding,
+  layouts: readonly [HeadLayout, HeadLayout, HeadLayout, HeadLayout],
+): boolean {
+  const { B, H, T, D } = spec;
+  if (rt.softwareAdapter) return false;
+  if (![q, k, v, out].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
+  if (Math.ceil(D / LANES) > 32) return false;
+  const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
+  const gx = Math.ceil(T / t.BQ);
+  const gy = B * H;
+  if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
+  if (B * H * T * D === 0) return true;
+  const kern = rt.kernel({ file: 'attention.wgsl', entry: 'attention', bindings: 'rrrrw', constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT } });
+  rt.dispatch(kern, [q, k, v, keyMask ?? q, out], (w) => writeParams(w, spec, keyMask !== null, maskFloat, layouts), gx, gy);
+  return true;
 }
 
 /** scores = q k^T (batched over B*H), p = masked softmax(scale * scores), out = p v. */
@@ -171,11 +221,12 @@ export function runAttentionBackward(
   spec: AttentionSpec,
   dq: Binding,
   dk: Binding,
-  dv: Binding,
+  dv: Binding | null,
+  layouts?: readonly HeadLayout[],
 ): boolean {
   const { B, H, T, D } = spec;
   if (rt.softwareAdapter) return false;
-  if (![q, k, v, o, g].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
+  if (![q, k, v, o, g, dq, dk, ...(dv ? [dv] : [])].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
   const t = attentionBackwardTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
   if (!t) return false;
   const gx = Math.ceil(T / t.BQ);
@@ -183,11 +234,17 @@ export function runAttentionBackward(
   if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
   if (B * H * T * D === 0) return true;
   const constants = { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT };
+  const c = contiguousHeads(spec);
+  const ls = layouts ?? [c, c, c, c, c, c, c, c];
+  // dv null: dk and dv are written into the one dk binding (a packed gradient); a scratch buffer fills the dv slot.
+  const kvSame = dv === null;
   const stats = rt.alloc(2 * B * H * T * 4);
+  const scratch = kvSame ? rt.alloc(16) : null;
   const kdq = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dq', bindings: 'rrrrrrww', constants });
-  rt.dispatch(kdq, [q, k, v, keyMask ?? q, o, g, dq, stats], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  rt.dispatch(kdq, [q, k, v, keyMask ?? q, o, g, dq, stats], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame), gx, gy);
   const kdkv = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dkv', bindings: 'rrrr-r--rww', constants });
-  rt.dispatch(kdkv, [q, k, v, keyMask ?? q, g, stats, dk, dv], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  rt.dispatch(kdkv, [q, k, v, keyMask ?? q, g, stats, dk, dv ?? scratch!], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame), gx, gy);
   rt.release(stats);
+  if (scratch) rt.release(scratch);
   return true;
 }

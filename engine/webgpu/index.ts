@@ -18,7 +18,7 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
-import { runAttention, runAttentionBackward, runMaskedSoftmax } from './attention.js';
+import { rowHeads, runAttention, runAttentionBackward, runAttentionLayouts, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
 import { runAddScaled, runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
 import { runLayerNormBackward } from './layernorm-backward.js';
@@ -496,6 +496,49 @@ export class WebGPUBackend implements Backend {
       return null;
     }
     return [dq, dk, dv];
+  }
+
+  attentionPacked(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+    const C = spec.H * spec.D;
+    this.checkPacked('attentionPacked', qkv, keyMask, spec);
+    const y = this.out(spec.B * spec.T * C, 'float32');
+    const b = gpuBuf(qkv);
+    const ls = [rowHeads(spec, 3 * C, 0), rowHeads(spec, 3 * C, C), rowHeads(spec, 3 * C, 2 * C), rowHeads(spec, C, 0)] as const;
+    if (!runAttentionLayouts(this.rt, b, b, b, keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, ls)) {
+      this.free(y);
+      return null;
+    }
+    return y;
+  }
+
+  attentionPackedBackward(qkv: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+    const C = spec.H * spec.D;
+    this.checkPacked('attentionPackedBackward', qkv, keyMask, spec);
+    for (const [s, what] of [[out, 'out'], [g, 'g']] as const) {
+      requireFloat32(s, 'attentionPackedBackward', what);
+      requireSize(s, spec.B * spec.T * C, 'attentionPackedBackward', what);
+    }
+    const d = this.out(spec.B * spec.T * 3 * C, 'float32');
+    const b = gpuBuf(qkv);
+    const q = rowHeads(spec, 3 * C, 0);
+    const k = rowHeads(spec, 3 * C, C);
+    const v = rowHeads(spec, 3 * C, 2 * C);
+    const m = rowHeads(spec, C, 0);
+    const done = runAttentionBackward(this.rt, b, b, b, gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, d.buf!, d.buf!, null, [q, k, v, m, m, q, k, v]);
+    if (!done) {
+      this.free(d);
+      return null;
+    }
+    return d;
+  }
+
+  private checkPacked(op: string, qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): void {
+    requireFloat32(qkv, op, 'qkv');
+    requireSize(qkv, spec.B * spec.T * 3 * spec.H * spec.D, op, 'qkv');
+    if (keyMask) {
+      checkDType(keyMask.dtype, op);
+      requireSize(keyMask, spec.B * spec.T, op, 'keyMask');
+    }
   }
 
   rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {

@@ -100,6 +100,12 @@ export const opCases: OpCase[] = [
     inputs: [any(2, 1, 6, 4), any(2, 1, 6, 4), any(2, 1, 6, 4), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0] }],
     f: (q, k, v, m) => E.attention(q, k, v, { causal: true, window: 3, scale: 1, keyMask: E.cast(m, q.dtype) }),
   },
+  { name: 'attentionPacked (heads read from one q|k|v projection, written merged)', inputs: [any(2, 5, 12)], f: (x) => E.attentionPacked(x, 2) },
+  {
+    name: 'attentionPacked window + key mask',
+    inputs: [any(2, 6, 9), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1] }],
+    f: (x, m) => E.attentionPacked(x, 3, { window: 3, scale: 0.7, keyMask: E.cast(m, x.dtype) }),
+  },
   { name: 'dropout', inputs: [any(33)], f: (x) => E.dropout(x, 0.3, 1234) },
   { name: 'linear', inputs: [any(2, 3, 4), any(5, 4), any(5)], f: (x, w, b) => E.linear(x, w, b, 'out_in') },
 ];
