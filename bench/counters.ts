@@ -42,6 +42,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   crossEntropyBackward: 'kernel',
   softmaxBackward: 'kernel',
   layerNormBackward: 'kernel',
+  layerNormGradBackward: 'kernel',
   geluBackward: 'kernel',
   maskedSoftmax: 'kernel',
   attention: 'kernel',

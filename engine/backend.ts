@@ -173,6 +173,12 @@ export interface Backend {
    * backward runs): for x [R, C], w [C], g [R, C] → [dx [R, C], dw [C], db [C]].
    */
   layerNormBackward?(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
+  /**
+   * Optional first-order vjp of layerNormBackward's dx at cotangent u (values only; the backward of
+   * a recorded layer-norm backward): for x, g, dx (layerNormBackward's dx), u [R, C] and w [C] →
+   * [x̄ [R, C], ḡ [R, C], w̄ [C]] (formulas in engine/ops/fused.ts, layerNormGrad).
+   */
+  layerNormGradBackward?(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
   /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
   geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
   /**

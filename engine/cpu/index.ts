@@ -20,6 +20,7 @@ import { attention } from './attention.js';
 import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
+import { layerNormBackward, layerNormGradBackward } from './layernorm-backward.js';
 import { matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
@@ -158,6 +159,16 @@ export class CpuBackend implements Backend {
 
   layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
     return this.wrap(layerNorm(x, w, b, R, C, eps), x.dtype);
+  }
+
+  layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    const [dx, dw, db] = layerNormBackward(x, w, g, R, C, eps);
+    return [this.wrap(dx, x.dtype), this.wrap(dw, x.dtype), this.wrap(db, x.dtype)];
+  }
+
+  layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    const [xBar, gBar, wBar] = layerNormGradBackward(x, w, g, dx, u, R, C, eps);
+    return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype), this.wrap(wBar, x.dtype)];
   }
 
   crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {

@@ -4,7 +4,7 @@
 import type { Storage } from '../backend.js';
 import { isGradEnabled, noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
-import { add, addScalar, cast, exp, mul, mulScalar, ne, rsqrt, sub } from './elementwise.js';
+import { add, addScalar, cast, exp, mul, mulScalar, ne, neg, rsqrt, sub } from './elementwise.js';
 import { oneHot } from './indexing.js';
 import { matmul } from './matmul.js';
 import { concat, expand, permute, reshape, slice } from './movement.js';
@@ -61,16 +61,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   }
   const out = x.backend.layerNorm(xs!, ws!, bs!, R, C, eps);
   return record('layerNorm', out, x.shape, [x, weight, bias], (g) => {
-    if (!isGradEnabled() && x.backend.layerNormBackward && x.dtype === 'float32' && g.dtype === 'float32') {
-      // Not recorded: one fused kernel for dx, dw and db (never differentiated again).
-      const [xs2, ws2, gs] = storages('layerNormBackward', x, weight, g);
-      const [dx, dw, db] = x.backend.layerNormBackward(xs2!, ws2!, gs!, R, C, eps);
-      return [
-        record('layerNormBackward', dx, x.shape, [x, weight, g], null),
-        record('layerNormBackward', dw, weight.shape, [x, weight, g], null),
-        record('layerNormBackward', db, bias.shape, [x, weight, g], null),
-      ];
-    }
+    // One fused kernel for dx, dw and db; recorded (createGraph), the three results are
+    // differentiable ops whose vjps are written in ops (layerNormGrad), so second order stays exact.
+    if (layerNormKernel(x, weight, g)) return layerNormGrad(x, weight, g, eps);
     const xc = sub(x, mean(x, -1, true));
     const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
     const xhat = mul(xc, rstd);
@@ -79,6 +72,66 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     const lead = Array.from({ length: x.rank - 1 }, (_, i) => i);
     return [dx, sum(mul(g, xhat), lead), sum(g, lead)];
   });
+}
+
+/** The backend's layerNormBackward applies (float32, or float64 where the backend has it). */
+function layerNormKernel(x: Tensor, w: Tensor, g: Tensor): boolean {
+  if (!x.backend.layerNormBackward || g.dtype !== x.dtype || w.dtype !== x.dtype) return false;
+  return x.dtype === 'float32' || (x.dtype === 'float64' && x.backend.supportsDType('float64'));
+}
+
+/**
+ * The layer-norm gradients [dx, dw, db] for cotangent g, from one kernel. Not recorded: plain
+ * values. Recorded: each result is a differentiable op. With x̂ = (x − μ)·r, r = (σ² + ε)^−½,
+ * ĝ = g·w, P v = v − mean v − x̂·mean(v x̂) (rows), and LNdx(v) = r·P v (the dx of unit weight):
+ *   dx = LNdx(ĝ),  dw = Σ_rows g x̂,  db = Σ_rows g;
+ * vjp of dx at u: ḡ = w·LNdx(u), w̄ = Σ_rows g·LNdx(u),
+ *   x̄ = −LNdx(r·(mean(ĝ x̂)·u + mean(u x̂)·ĝ)) − r·mean(u·dx)·x̂;
+ * vjp of dw at a: ḡ = a·x̂, x̄ = LNdx(a·g);  vjp of db at c: ḡ = c.
+ */
+function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
+  const [xs, ws, gs] = storages('layerNormBackward', x, w, g);
+  const [R, C] = rowsOf('layerNormBackward', x);
+  const [dxs, dws, dbs] = x.backend.layerNormBackward!(xs!, ws!, gs!, R, C, eps);
+  if (!isGradEnabled()) {
+    return [
+      record('layerNormBackward', dxs, x.shape, [x, w, g], null),
+      record('layerNormBackward', dws, w.shape, [x, w, g], null),
+      record('layerNormBackward', dbs, w.shape, [x, w, g], null),
+    ];
+  }
+  const lead = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const stats = () => {
+    const xc = sub(x, mean(x, -1, true));
+    const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
+    return { xhat: mul(xc, rstd), rstd };
+  };
+  const project = (v: Tensor) => layerNormGrad(x, fullLike(w, 1), v, eps)[0]!; // LNdx(v), differentiable
+  const dx = record('layerNormBackward', dxs, x.shape, [x, w, g], (u, dxOut) => {
+    if (!isGradEnabled() && x.backend.layerNormGradBackward && u.dtype === x.dtype) {
+      // Not recorded: one fused kernel (values only).
+      const [xs2, ws2, gs2, dxs2, us] = storages('layerNormGradBackward', x, w, g, dxOut, u);
+      const [xb, gb, wb] = x.backend.layerNormGradBackward(xs2!, ws2!, gs2!, dxs2!, us!, R, C, eps);
+      return [
+        record('layerNormGradBackward', xb, x.shape, [x, w, g, u], null),
+        record('layerNormGradBackward', wb, w.shape, [x, w, g, u], null),
+        record('layerNormGradBackward', gb, g.shape, [x, w, g, u], null),
+      ];
+    }
+    const { xhat, rstd } = stats();
+    const gh = mul(g, w);
+    const t = project(u);
+    const m2 = mean(mul(gh, xhat), -1, true);
+    const k = mean(mul(u, xhat), -1, true);
+    const s = mean(mul(u, dxOut), -1, true);
+    const xBar = neg(add(project(mul(add(mul(u, m2), mul(gh, k)), rstd)), mul(xhat, mul(rstd, s))));
+    return [xBar, sum(mul(g, t), lead), mul(t, w)];
+  });
+  // x̂ for dw's vjp: the layer-norm kernel with unit weight and zero bias (differentiable in x).
+  const xhatOf = () => layerNorm(x, fullLike(w, 1), fullLike(w, 0), eps);
+  const dw = record('layerNormBackward', dws, w.shape, [x, w, g], (a) => [project(mul(g, a)), null, mul(xhatOf(), a)]);
+  const db = record('layerNormBackward', dbs, w.shape, [x, w, g], (c) => [null, null, expand(c, g.shape)]);
+  return [dx, dw, db];
 }
 
 export function layerNormComposite(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
