@@ -44,6 +44,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   layerNormBackward: 'kernel',
   layerNormGradBackward: 'kernel',
   geluBackward: 'kernel',
+  geluGradBackward: 'kernel',
   maskedSoftmax: 'kernel',
   attention: 'kernel',
   attentionBackward: 'kernel',

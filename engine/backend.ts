@@ -182,6 +182,11 @@ export interface Backend {
   /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
   geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
   /**
+   * Optional first-order vjp of geluBackward at cotangent u (values only; the backward of a recorded
+   * GELU backward): [x̄ = u · g · gelu''(x), ḡ = u · gelu'(x)].
+   */
+  geluGradBackward?(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage];
+  /**
    * Attention probabilities from scores [B, H, T, T] (optional; without it the op builds the mask
    * with tensors): p = softmax over keys of spec.scale · scores with the causal / window masks and
    * keyMask [B, T] (1 = real token) applied; masked keys and rows with no visible key are 0.

@@ -9,6 +9,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GeluKind,
   MatmulSpec,
   ReduceOp,
   Storage,
@@ -20,6 +21,7 @@ import { attention } from './attention.js';
 import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
+import { geluBackward, geluGradBackward } from './gelu-backward.js';
 import { layerNormBackward, layerNormGradBackward } from './layernorm-backward.js';
 import { matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
@@ -164,6 +166,15 @@ export class CpuBackend implements Backend {
   layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
     const [dx, dw, db] = layerNormBackward(x, w, g, R, C, eps);
     return [this.wrap(dx, x.dtype), this.wrap(dw, x.dtype), this.wrap(db, x.dtype)];
+  }
+
+  geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
+    return this.wrap(geluBackward(kind, x, g), x.dtype);
+  }
+
+  geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
+    const [xBar, gBar] = geluGradBackward(kind, x, g, u);
+    return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype)];
   }
 
   layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {

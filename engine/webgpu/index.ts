@@ -20,7 +20,7 @@ import type {
 } from '../backend.js';
 import { rowHeads, runAttention, runAttentionBackward, runAttentionLayouts, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
-import { runAddScaled, runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
+import { runAddScaled, runCast, runFill, runGeluBackward, runGeluSecond, runUnary } from './elementwise.js';
 import { runLayerNormBackward, runLayerNormGradBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
@@ -488,6 +488,18 @@ export class WebGPUBackend implements Backend {
       throw e;
     }
     return dx;
+  }
+
+  geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
+    for (const [s, what] of [[x, 'x'], [g, 'g'], [u, 'u']] as const) {
+      requireFloat32(s, 'geluGradBackward', what);
+      requireSize(s, x.size, 'geluGradBackward', what);
+    }
+    const xBar = this.out(x.size, 'float32');
+    const gBar = this.out(x.size, 'float32');
+    runGeluSecond(this.rt, kind, gpuBuf(x), gpuBuf(g), gpuBuf(u), xBar.buf!, x.size);
+    runGeluBackward(this.rt, kind, gpuBuf(x), gpuBuf(u), gBar.buf!, x.size);
+    return [xBar, gBar];
   }
 
   attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {

@@ -71,3 +71,17 @@ describe('layer norm: the recorded second backward (the fused op\'s vjps in ops)
     });
   });
 });
+
+describe('gelu: the recorded second backward (the fused op\'s vjp in ops) equals the fused one', () => {
+  for (const [name, f] of [['geluTanh', E.geluTanh], ['geluErf', E.geluErf]] as const) {
+    it(name, async () => {
+      const specs: InputSpec[] = [{ shape: [4, 9] }];
+      const values = [makeValues({ kind: 'any', ...specs[0]! }, 21).map((v) => 2 * v)];
+      const a = await evalBoth((x) => f(x), specs, values, true);
+      const b = await evalBoth((x) => f(x), specs, values, false);
+      a.forEach((arr, i) => {
+        arr.forEach((v, j) => expect(Math.abs(v - b[i]![j]!), `array ${i} element ${j}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(b[i]![j]!))));
+      });
+    });
+  }
+});
