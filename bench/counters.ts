@@ -43,6 +43,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   softmaxBackward: 'kernel',
   layerNormBackward: 'kernel',
   layerNormGradBackward: 'kernel',
+  layerNormWeightGradBackward: 'kernel',
   geluBackward: 'kernel',
   geluGradBackward: 'kernel',
   maskedSoftmax: 'kernel',

@@ -179,6 +179,8 @@ export interface Backend {
    * [x̄ [R, C], ḡ [R, C], w̄ [C]] (formulas in engine/ops/fused.ts, layerNormGrad).
    */
   layerNormGradBackward?(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
+  /** Optional first-order vjp of layerNormBackward's dw at cotangent a [C]: [x̄ = LNdx(a·g), ḡ = a·x̂] (both [R, C]). */
+  layerNormWeightGradBackward?(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage];
   /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
   geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
   /**

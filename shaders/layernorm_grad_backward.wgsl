@@ -114,3 +114,37 @@ fn layer_norm_grad_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
     gt[base + c] = gc * t;
   }
 }
+
+// First-order vjp of layer norm's dw = Σ_rows g x̂ at cotangent a [C] (the w binding holds a):
+//   x̄ = LNdx(a g),  ḡ = a x̂.  One workgroup per row.
+@compute @workgroup_size(WG)
+fn layer_norm_wgrad_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                             @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  let live = row < p.R;
+  let base = min(row, p.R - 1u) * p.C;
+  let n = f32(p.C);
+  var s0 = 0.0;
+  for (var c = lid; c < p.C; c += WG) { s0 += x[base + c]; }
+  let mean = sum_mean(s0, lid) / n;
+  var q = 0.0;
+  for (var c = lid; c < p.C; c += WG) {
+    let d = x[base + c] - mean;
+    q += d * d;
+  }
+  let r = 1.0 / sqrt(sum_var(q, lid) / n + p.eps);
+  var acc2 = vec2<f32>(0.0);
+  for (var c = lid; c < p.C; c += WG) {
+    let xh = (x[base + c] - mean) * r;
+    let v = w[c] * g[base + c];
+    acc2 += vec2<f32>(v, v * xh);
+  }
+  let mv = sum_two(acc2, lid) / n;
+  if (!live) { return; }
+  for (var c = lid; c < p.C; c += WG) {
+    let xh = (x[base + c] - mean) * r;
+    let v = w[c] * g[base + c];
+    x_bar[base + c] = r * (v - mv.x - xh * mv.y);
+    g_bar[base + c] = w[c] * xh;
+  }
+}

@@ -22,7 +22,7 @@ import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
 import { geluBackward, geluGradBackward } from './gelu-backward.js';
-import { layerNormBackward, layerNormGradBackward } from './layernorm-backward.js';
+import { layerNormBackward, layerNormGradBackward, layerNormWeightGradBackward } from './layernorm-backward.js';
 import { matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
@@ -174,6 +174,11 @@ export class CpuBackend implements Backend {
 
   geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
     const [xBar, gBar] = geluGradBackward(kind, x, g, u);
+    return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype)];
+  }
+
+  layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage] {
+    const [xBar, gBar] = layerNormWeightGradBackward(x, g, a, R, C, eps);
     return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype)];
   }
 

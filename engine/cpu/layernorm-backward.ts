@@ -117,3 +117,46 @@ export function layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: St
   for (let c = 0; c < C; c++) wb[c] = wBar[c]!;
   return [xBar, gBar, wb];
 }
+
+/** First-order vjp of layer norm's dw at cotangent a [C]: x̄ = LNdx(a g), ḡ = a x̂. */
+export function layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [TypedArray, TypedArray] {
+  const op = 'layerNormWeightGradBackward';
+  const X = dataOf(x, op);
+  const G = dataOf(g, op);
+  const A = dataOf(a, op);
+  requireFloat(x, op, 'x');
+  requireSameDtype(op, ['x', x], ['g', g], ['a', a]);
+  requireSize(x, R * C, op, `x [${R}, ${C}]`);
+  requireSize(g, R * C, op, `g [${R}, ${C}]`);
+  requireSize(a, C, op, 'a');
+  const xBar = allocArray(x.dtype, R * C);
+  const gBar = allocArray(x.dtype, R * C);
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    let mean = 0;
+    for (let c = 0; c < C; c++) mean += X[o + c]!;
+    mean /= C;
+    let var_ = 0;
+    for (let c = 0; c < C; c++) {
+      const d = X[o + c]! - mean;
+      var_ += d * d;
+    }
+    const rstd = 1 / Math.sqrt(var_ / C + eps);
+    let mv = 0;
+    let kv = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c]! - mean) * rstd;
+      const v = A[c]! * G[o + c]!;
+      mv += v;
+      kv += v * xh;
+    }
+    mv /= C;
+    kv /= C;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c]! - mean) * rstd;
+      xBar[o + c] = rstd * (A[c]! * G[o + c]! - mv - xh * kv);
+      gBar[o + c] = A[c]! * xh;
+    }
+  }
+  return [xBar, gBar];
+}

@@ -129,7 +129,15 @@ function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
   });
   // x̂ for dw's vjp: the layer-norm kernel with unit weight and zero bias (differentiable in x).
   const xhatOf = () => layerNorm(x, fullLike(w, 1), fullLike(w, 0), eps);
-  const dw = record('layerNormBackward', dws, w.shape, [x, w, g], (a) => [project(mul(g, a)), null, mul(xhatOf(), a)]);
+  const dw = record('layerNormBackward', dws, w.shape, [x, w, g], (a) => {
+    if (!isGradEnabled() && x.backend.layerNormWeightGradBackward && a.dtype === x.dtype) {
+      // Not recorded: one fused kernel (values only).
+      const [xs2, gs2, as] = storages('layerNormWeightGradBackward', x, g, a);
+      const [xb, gb] = x.backend.layerNormWeightGradBackward(xs2!, gs2!, as!, R, C, eps);
+      return [record('layerNormWeightGradBackward', xb, x.shape, [x, g, a], null), null, record('layerNormWeightGradBackward', gb, g.shape, [x, g, a], null)];
+    }
+    return [project(mul(g, a)), null, mul(xhatOf(), a)];
+  });
   const db = record('layerNormBackward', dbs, w.shape, [x, w, g], (c) => [null, null, expand(c, g.shape)]);
   return [dx, dw, db];
 }
@@ -323,11 +331,20 @@ function packedShape(qkv: Tensor, H: number): [number, number, number] {
   return [B, T, C3 / 3];
 }
 
-/** The packed projection's q, k, v heads [B, H, T, D] (slices and permutes). */
+/** The packed projection's q, k, v heads [B, H, T, D]: one permute to [3, B, H, T, D], three leading slices. */
 function unpackHeads(qkv: Tensor, H: number): [Tensor, Tensor, Tensor] {
   const [B, T, C] = packedShape(qkv, H);
-  const part = (i: number) => splitHeadsOf(slice(qkv, [0, 0, i * C], [B, T, (i + 1) * C]), H);
+  const D = C / H;
+  const all = permute(reshape(qkv, [B, T, 3, H, D]), [2, 0, 3, 1, 4]);
+  const part = (i: number) => reshape(slice(all, [i, 0, 0, 0, 0], [i + 1, B, H, T, D]), [B, H, T, D]);
   return [part(0), part(1), part(2)];
+}
+
+/** dq, dk, dv [B, H, T, D] → the packed gradient [B, T, 3 H D] (stacked, one permute). */
+function packHeads(dq: Tensor, dk: Tensor, dv: Tensor): Tensor {
+  const [B, H, T, D] = dq.shape as [number, number, number, number];
+  const st = concat([dq, dk, dv].map((t) => reshape(t, [1, B, H, T, D])), 0); // [3, B, H, T, D]
+  return reshape(permute(st, [1, 3, 0, 2, 4]), [B, T, 3 * H * D]);
 }
 
 /** attentionPacked from primitives: slice q | k | v, split the heads, attention, merge the heads. */
@@ -366,6 +383,6 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
     }
     const [q, k, v] = unpackHeads(qkv, H);
     const [dq, dk, dv] = attentionVjp(q, k, v, splitHeadsOf(g, H), opts, scale);
-    return [concat([mergeHeadsOf(dq!), mergeHeadsOf(dk!), mergeHeadsOf(dv!)], 2)];
+    return [packHeads(dq!, dk!, dv!)];
   });
 }

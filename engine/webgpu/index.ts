@@ -21,7 +21,7 @@ import type {
 import { rowHeads, runAttention, runAttentionBackward, runAttentionLayouts, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
 import { runAddScaled, runCast, runFill, runGeluBackward, runGeluSecond, runUnary } from './elementwise.js';
-import { runLayerNormBackward, runLayerNormGradBackward } from './layernorm-backward.js';
+import { runLayerNormBackward, runLayerNormGradBackward, runLayerNormWeightGradBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
 import { runAdam, runSgd, runSgdGroup } from './optim.js';
@@ -459,6 +459,20 @@ export class WebGPUBackend implements Backend {
     const db = this.out(C, 'float32');
     runLayerNormBackward(this.rt, gpuBuf(x), gpuBuf(w), gpuBuf(g), R, C, eps, dx.buf!, dw.buf!, db.buf!);
     return [dx, dw, db];
+  }
+
+  layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage] {
+    const op = 'layerNormWeightGradBackward';
+    for (const [s, what] of [[x, 'x'], [g, 'g']] as const) {
+      requireFloat32(s, op, what);
+      requireSize(s, R * C, op, `${what} [${R}, ${C}]`);
+    }
+    requireFloat32(a, op, 'a');
+    requireSize(a, C, op, 'a');
+    const xBar = this.out(R * C, 'float32');
+    const gBar = this.out(R * C, 'float32');
+    runLayerNormWeightGradBackward(this.rt, gpuBuf(x), gpuBuf(g), gpuBuf(a), R, C, eps, xBar.buf!, gBar.buf!);
+    return [xBar, gBar];
   }
 
   layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {

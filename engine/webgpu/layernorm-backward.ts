@@ -99,3 +99,14 @@ export function runLayerNormGradBackward(
   runReduce(rt, 'sum', 'float32', gt, [R, C], [0], wBar);
   rt.release(gt);
 }
+
+/** First-order vjp of layer norm's dw at cotangent a [C]: x̄ = LNdx(a g), ḡ = a x̂ (both [R, C]). */
+export function runLayerNormWeightGradBackward(rt: Runtime, x: Binding, g: Binding, a: Binding, R: number, C: number, eps: number, xBar: Binding, gBar: Binding): void {
+  if (C === 0 || R === 0) return;
+  const WG = rowWorkgroup(C, rt.softwareAdapter);
+  const k = rt.kernel({ file: 'layernorm_grad_backward.wgsl', entry: 'layer_norm_wgrad_backward', bindings: 'rrr--ww', constants: { WG } });
+  forEachRowPiece(rt, 'layerNormWeightGradBackward', R, [[x, C, 'r'], [g, C, 'r'], [xBar, C, 'w'], [gBar, C, 'w']], ([xb, gb, xbb, gbb], _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, [xb!, a, gb!, xbb!, gbb!], (w) => w.u(rows).u(C).f(eps), gx, gy);
+  });
+}
