@@ -18,6 +18,7 @@ import type {
   View,
 } from '../backend.js';
 import { attention } from './attention.js';
+import { attentionBackward } from './attention-backward.js';
 import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
@@ -197,6 +198,16 @@ export class CpuBackend implements Backend {
 
   crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
     return this.wrap(crossEntropy(logits, labels, R, V, ignoreIndex), logits.dtype);
+  }
+
+  /**
+   * The reference loop for float64 (gradient checks test the fused first-order backward through it);
+   * float32 keeps the composite backward (the fast cpu path's matmuls and softmax).
+   */
+  attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    if (q.dtype !== 'float64') return null;
+    const [dq, dk, dv] = attentionBackward(q, k, v, out, g, keyMask, spec);
+    return [this.wrap(dq, q.dtype), this.wrap(dk, q.dtype), this.wrap(dv, q.dtype)];
   }
 
   rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {

@@ -293,7 +293,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     window: opts.window ?? 0,
   });
   return record('attention', out, q.shape, [q, k, v], (g, o) => {
-    if (!isGradEnabled() && q.backend.attentionBackward && q.dtype === 'float32' && g.dtype === 'float32' && km?.dtype !== 'float64') {
+    if (!isGradEnabled() && q.backend.attentionBackward && g.dtype === q.dtype) {
       // Not recorded: one fused backward (probabilities recomputed inside, never stored).
       const [qs, ks, vs, os, gs, ...ms] = storages('attentionBackward', q, k, v, o, g, ...(km ? [km] : []));
       const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
