@@ -51,6 +51,8 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   attentionBackward: 'kernel',
   attentionPacked: 'kernel',
   attentionPackedBackward: 'kernel',
+  attentionRows: 'kernel',
+  attentionRowsBackward: 'kernel',
   rotaryTable: 'kernel',
   dropoutMask: 'kernel',
   adamStep: 'kernel',

@@ -216,6 +216,13 @@ export interface Backend {
   attentionPacked?(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
   /** Optional first-order backward of attentionPacked: dqkv [B, T, 3·H·D] from qkv, the output and its gradient g [B, T, H·D]; null as above. */
   attentionPackedBackward?(qkv: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
+  /**
+   * Optional: attention over heads read in place from q, k, v [B, T, H·D] (head h at columns h·D),
+   * output [B, T, H·D] with the heads merged; null where the backend does not do it (the op composes).
+   */
+  attentionRows?(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
+  /** Optional first-order backward of attentionRows: [dq, dk, dv] [B, T, H·D]; null as above. */
+  attentionRowsBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
 
   /**
    * Optional: rotary position tables out [n, 2·invFreq.length] from int32 positions [n]:

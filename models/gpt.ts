@@ -164,17 +164,27 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     } else {
       const pre = cfg.modelType === 'gpt_neo' ? 'attn.attention' : 'attn';
       const proj = (name: string) => E.linear(a, p(`${pre}.${name}.weight`), null, 'out_in'); // [B, T, C]
+      // q, k, v rows [B, T, C] (GPT-J: rotated per head)
+      let qr: Tensor;
+      let kr: Tensor;
       if (cfg.modelType === 'gptj') {
         const r = rot!;
-        const qh = applyRotary(E.reshape(proj('q_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim);
-        const kh = applyRotary(E.reshape(proj('k_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim);
-        q = E.permute(qh, [0, 2, 1, 3]);
-        k = E.permute(kh, [0, 2, 1, 3]);
+        qr = E.reshape(applyRotary(E.reshape(proj('q_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim), [B, T, C]);
+        kr = E.reshape(applyRotary(E.reshape(proj('k_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim), [B, T, C]);
       } else {
-        q = splitHeads(proj('q_proj'), H);
-        k = splitHeads(proj('k_proj'), H);
+        qr = proj('q_proj');
+        kr = proj('k_proj');
       }
-      v = splitHeads(proj('v_proj'), H);
+      const vr = proj('v_proj');
+      if (!cache && !attnDrop) {
+        // heads read and written in place by one op (no permutes where the backend fuses it)
+        merged = E.attentionRows(qr, kr, vr, H, { scale, causal: true, window, keyMask });
+        q = k = v = qr; // not used on this path
+      } else {
+        q = splitHeads(qr, H);
+        k = splitHeads(kr, H);
+        v = splitHeads(vr, H);
+      }
       outW = p(`${pre}.out_proj.weight`);
       outB = cfg.modelType === 'gpt_neo' ? p(`${pre}.out_proj.bias`) : null;
       outLayout = 'out_in';

@@ -353,6 +353,52 @@ export function attentionPackedComposite(qkv: Tensor, H: number, opts: Attention
   return mergeHeadsOf(attention(q, k, v, opts));
 }
 
+function rowsShape(q: Tensor, k: Tensor, v: Tensor, H: number): [number, number, number] {
+  const [B, T, C] = q.shape as [number, number, number];
+  if (q.rank !== 3 || [k, v].some((t) => t.rank !== 3 || t.shape.some((d, i) => d !== q.shape[i])) || !Number.isInteger(H) || H < 1 || C % H !== 0) {
+    throw new Error(`attentionRows: q, k, v must all be [B, T, C] with C a multiple of ${H} heads, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+  }
+  return [B, T, C];
+}
+
+/** attentionRows from primitives: split the heads, attention, merge the heads. */
+export function attentionRowsComposite(q: Tensor, k: Tensor, v: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  rowsShape(q, k, v, H);
+  return mergeHeadsOf(attention(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), opts));
+}
+
+/**
+ * Causal self-attention over H heads of q, k, v [B, T, C] (head h at columns h·C/H, as a linear
+ * projection makes them), output [B, T, C] with the heads merged: the kernels read and write the
+ * heads in place where the backend has them (no permutes), else (and for a recorded backward) the
+ * composite. Equal to attentionRowsComposite.
+ */
+export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  const [B, T, C] = rowsShape(q, k, v, H);
+  const km = opts.keyMask ?? null;
+  if (km && (km.rank !== 2 || km.shape[0] !== B || km.shape[1] !== T)) {
+    throw new Error(`attentionRows: keyMask ${shapeStr(km.shape)} must be [B, T] = [${B}, ${T}]`);
+  }
+  assertFloat('attentionRows', q);
+  const D = C / H;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const b = q.backend;
+  if (!b.attentionRows || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
+  const ss = storages('attentionRows', q, k, v, ...(km ? [km] : []));
+  const out = b.attentionRows(ss[0]!, ss[1]!, ss[2]!, km ? ss[3]! : null, spec);
+  if (!out) return attentionRowsComposite(q, k, v, H, opts);
+  return record('attentionRows', out, [B, T, C], [q, k, v], (g, o) => {
+    if (!isGradEnabled() && b.attentionRowsBackward && g.dtype === 'float32') {
+      const gs = storages('attentionRowsBackward', q, k, v, o, g, ...(km ? [km] : []));
+      const d = b.attentionRowsBackward(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, km ? gs[5]! : null, spec);
+      if (d) return d.map((s) => record('attentionRowsBackward', s, q.shape, [q, k, v, g], null));
+    }
+    const grads = attentionVjp(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), splitHeadsOf(g, H), opts, scale);
+    return grads.map((t) => mergeHeadsOf(t));
+  });
+}
+
 /**
  * Causal self-attention over H heads packed in one projection qkv [B, T, 3C] (q | k | v columns,
  * GPT-2's c_attn output), output [B, T, C] with the heads merged. One kernel reads the heads in

@@ -573,6 +573,46 @@ export class WebGPUBackend implements Backend {
     return d;
   }
 
+  attentionRows(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+    const C = spec.H * spec.D;
+    this.checkRows('attentionRows', [q, k, v], keyMask, spec);
+    const y = this.out(spec.B * spec.T * C, 'float32');
+    const l = rowHeads(spec, C, 0);
+    if (!runAttentionLayouts(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, [l, l, l, l])) {
+      this.free(y);
+      return null;
+    }
+    return y;
+  }
+
+  attentionRowsBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    const n = spec.B * spec.T * spec.H * spec.D;
+    this.checkRows('attentionRowsBackward', [q, k, v, out, g], keyMask, spec);
+    const dq = this.out(n, 'float32');
+    const dk = this.out(n, 'float32');
+    const dv = this.out(n, 'float32');
+    const l = rowHeads(spec, spec.H * spec.D, 0);
+    const done = runAttentionBackward(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, dq.buf!, dk.buf!, dv.buf!, [l, l, l, l, l, l, l, l]);
+    if (!done) {
+      this.free(dq);
+      this.free(dk);
+      this.free(dv);
+      return null;
+    }
+    return [dq, dk, dv];
+  }
+
+  private checkRows(op: string, xs: Storage[], keyMask: Storage | null, spec: AttentionSpec): void {
+    for (const x of xs) {
+      requireFloat32(x, op, 'operand');
+      requireSize(x, spec.B * spec.T * spec.H * spec.D, op, 'operand');
+    }
+    if (keyMask) {
+      checkDType(keyMask.dtype, op);
+      requireSize(keyMask, spec.B * spec.T, op, 'keyMask');
+    }
+  }
+
   private checkPacked(op: string, qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): void {
     requireFloat32(qkv, op, 'qkv');
     requireSize(qkv, spec.B * spec.T * 3 * spec.H * spec.D, op, 'qkv');

@@ -106,6 +106,11 @@ export const opCases: OpCase[] = [
     inputs: [any(2, 6, 9), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1] }],
     f: (x, m) => E.attentionPacked(x, 3, { window: 3, scale: 0.7, keyMask: E.cast(m, x.dtype) }),
   },
+  {
+    name: 'attentionRows (heads read from [B, T, C] rows, written merged), window + key mask',
+    inputs: [any(2, 6, 6), any(2, 6, 6), any(2, 6, 6), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1] }],
+    f: (q, k, v, m) => E.attentionRows(q, k, v, 2, { window: 4, keyMask: E.cast(m, q.dtype) }),
+  },
   { name: 'dropout', inputs: [any(33)], f: (x) => E.dropout(x, 0.3, 1234) },
   { name: 'linear', inputs: [any(2, 3, 4), any(5, 4), any(5)], f: (x, w, b) => E.linear(x, w, b, 'out_in') },
 ];

@@ -34,7 +34,7 @@ function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Calls of one backend method while `fn` runs. */
-async function countCalls<T>(name: 'layerNormBackward' | 'layerNormGradBackward' | 'geluBackward' | 'geluGradBackward' | 'maskedSoftmax' | 'attentionBackward' | 'attentionPacked' | 'attentionPackedBackward' | 'fromArray', fn: () => Promise<T>): Promise<[T, number]> {
+async function countCalls<T>(name: 'layerNormBackward' | 'layerNormGradBackward' | 'geluBackward' | 'geluGradBackward' | 'maskedSoftmax' | 'attentionBackward' | 'attentionPacked' | 'attentionPackedBackward' | 'attentionRows' | 'attentionRowsBackward' | 'fromArray', fn: () => Promise<T>): Promise<[T, number]> {
   const target = gpu as unknown as Record<string, (...a: unknown[]) => unknown>;
   const original = target[name]!;
   let calls = 0;
@@ -249,6 +249,38 @@ describe.skipIf(!gpu)('webgpu fused first-order backward kernels', () => {
           const [[got, fwd], bwd] = await countCalls('attentionPackedBackward', () => countCalls('attentionPacked', () => run('webgpu')));
           expect(fwd, 'packed forward kernel tried').toBe(1);
           expect(bwd, 'packed backward kernel tried once (first order only)').toBe(family === 'gpu' ? 1 : 0);
+          ref.forEach((want, i) => expect(relNorm(got[i]!, want), `[${B}, ${T}, ${H}, ${D}] ${JSON.stringify(opts)} array ${i}`).toBeLessThan(5e-5));
+        }
+      }
+    });
+  }
+
+  for (const family of families) {
+    it(`attentionRows (${family} kernels): values, first and second order equal the cpu float64 composite`, async () => {
+      gpu!.kernelFamily = family;
+      for (const [B, T, H, D] of [[2, 19, 3, 5], [1, 40, 2, 64]] as const) {
+        const C = H * D;
+        const data = [0, 1, 2].map((i) => values(B * T * C, T + D + i));
+        const mask = Array.from({ length: B * T }, (_, i) => (i >= (B - 1) * T && i - (B - 1) * T < 2 ? 0 : 1));
+        for (const opts of [{}, { window: 4 }, { mask: true }] as const) {
+          const run = async (device: 'cpu' | 'webgpu'): Promise<Float64Array[]> =>
+            E.tidyAsync(async () => {
+              const dtype = device === 'cpu' ? 'float64' : 'float32';
+              const [q, k, v] = data.map((d) => E.tensor(d, [B, T, C], { dtype, device, requiresGrad: true }));
+              const keyMask = 'mask' in opts ? E.tensor(mask, [B, T], { dtype, device }) : null;
+              const o = { window: 'window' in opts ? opts.window : 0, keyMask };
+              const y = device === 'cpu' ? E.attentionRowsComposite(q!, k!, v!, H, o) : E.attentionRows(q!, k!, v!, H, o);
+              const u = E.tensor(values(y.size, 99), y.shape, { dtype, device });
+              const first = E.grad(E.sum(E.mul(y, u)), [q!, k!, v!], { retainGraph: true });
+              const [dq] = E.grad(E.sum(E.mul(y, u)), [q!], { createGraph: true });
+              const r = E.tensor(values(dq!.size, 98), dq!.shape, { dtype, device });
+              const hvp = E.grad(E.sum(E.mul(dq!, r)), [q!, k!, v!]);
+              return (await Promise.all([y, ...first, ...hvp].map((t) => t.data()))).map((a) => Float64Array.from(a));
+            });
+          const ref = await run('cpu');
+          const [[got, fwd], bwd] = await countCalls('attentionRowsBackward', () => countCalls('attentionRows', () => run('webgpu')));
+          expect(fwd, 'rows forward kernel tried').toBe(1);
+          expect(bwd, 'rows backward kernel tried once (first order only)').toBe(family === 'gpu' ? 1 : 0);
           ref.forEach((want, i) => expect(relNorm(got[i]!, want), `[${B}, ${T}, ${H}, ${D}] ${JSON.stringify(opts)} array ${i}`).toBeLessThan(5e-5));
         }
       }
