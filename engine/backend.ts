@@ -211,18 +211,23 @@ export interface Backend {
    * Optional: attention over heads read from one packed projection qkv [B, T, 3·H·D] (columns
    * q | k | v, head h at columns h·D of each), output [B, T, H·D] with the heads merged — the values
    * of slicing, splitting the heads, attention and merging, without the copies. Null where the
-   * backend does not do it for this call (the op then composes it).
+   * backend does not do it for this call (the op then composes it). Also returns each query row's
+   * logsumexp of the scaled scores, lse [B·H·T], for the backward.
    */
-  attentionPacked?(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
-  /** Optional first-order backward of attentionPacked: dqkv [B, T, 3·H·D] from qkv, the output and its gradient g [B, T, H·D]; null as above. */
-  attentionPackedBackward?(qkv: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
+  attentionPacked?(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null;
+  /**
+   * Optional first-order backward of attentionPacked: dqkv [B, T, 3·H·D] from qkv, the output and its
+   * gradient g [B, T, H·D] and the forward's lse (null: recomputed); null as above.
+   */
+  attentionPackedBackward?(qkv: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
   /**
    * Optional: attention over heads read in place from q, k, v [B, T, H·D] (head h at columns h·D),
-   * output [B, T, H·D] with the heads merged; null where the backend does not do it (the op composes).
+   * output [B, T, H·D] with the heads merged, and lse [B·H·T] as attentionPacked; null where the
+   * backend does not do it (the op composes).
    */
-  attentionRows?(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
-  /** Optional first-order backward of attentionRows: [dq, dk, dv] [B, T, H·D]; null as above. */
-  attentionRowsBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
+  attentionRows?(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null;
+  /** Optional first-order backward of attentionRows: [dq, dk, dv] [B, T, H·D] (lse as attentionPackedBackward); null as above. */
+  attentionRowsBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
 
   /**
    * Optional: rotary position tables out [n, 2·invFreq.length] from int32 positions [n]:

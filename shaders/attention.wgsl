@@ -36,7 +36,7 @@ struct Params {
   window: u32,
   has_mask: u32,
   mask_float: u32,
-  _p0: u32,
+  write_lse: u32,  // also write each query row's logsumexp of the scaled scores to lse_out [B * H * T]
   _p1: u32,
   _p2: u32,
   lq: Layout,
@@ -55,6 +55,7 @@ fn row_at(l: Layout, b: u32, h: u32, t: u32) -> u32 {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> key_mask: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse_out: array<f32>;
 
 // A float from its bits (a function call, so infinities are not rejected by constant evaluation).
 fn f32_bits(b: u32) -> f32 {
@@ -158,6 +159,12 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     for (var t = 0u; t < DPT; t++) {
       let d = lane + t * LANES;
       if (d < D) { out[row_at(u.lo, b, h, i) + d] = acc[t] * inv; }
+    }
+    // (a row with no allowed key: +huge, so the backward's p = exp(s - lse) is 0)
+    if (u.write_lse != 0u && lane == 0u) {
+      var lse = 3.0e38;
+      if (l > 0.0) { lse = m + log(l); }
+      lse_out[bh * T + i] = lse;
     }
   }
 }

@@ -37,7 +37,7 @@ struct Params {
   has_mask: u32,
   mask_float: u32,
   kv_same: u32,   // dk and dv are written through the dk binding (one packed gradient)
-  _p1: u32,
+  has_lse: u32,   // the forward's row logsumexp is given in lse_in (the dq kernel skips its first pass)
   _p2: u32,
   lq: Layout,
   lk: Layout,
@@ -65,6 +65,7 @@ fn row_at(l: Layout, b: u32, h: u32, t: u32) -> u32 {
 @group(0) @binding(9) var<storage, read> stats_r: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(12) var<storage, read> lse_in: array<f32>;
 
 // Row tiles (BQ rows, one per query / key of the block) and column tiles (BKV rows, read by every lane).
 var<workgroup> Ra: array<f32, BQ * DP>;
@@ -132,42 +133,46 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   var Di = 0.0;
   for (var x = 0u; x < LANES; x++) { Di += red[r * LANES + x]; }
 
-  // Pass 1: the row's max and sum of exp (lanes split the keys, then combine through S1 / S2).
-  var m = -3.0e38;
-  var l = 0.0;
-  for (var k0 = k_begin; k0 < k_end; k0 += BKV) {
-    workgroupBarrier();
-    for (var e = lid; e < BKV * DP; e += BQ * LANES) {
-      let jj = e / DP;
-      let dd = e % DP;
-      let j = k0 + jj;
-      var kv = 0.0;
-      if (j < T && dd < D) { kv = k[row_at(u.lk, b, h, j) + dd]; }
-      Ca[jj * KSTRIDE + dd] = kv;
-    }
-    workgroupBarrier();
-    for (var jj = lane; jj < BKV; jj += LANES) {
-      let j = k0 + jj;
-      if (allowed(b, i, j)) {
-        var dot = 0.0;
-        for (var d = 0u; d < DP; d++) { dot = fma(Ra[r * DP + d], Ca[jj * KSTRIDE + d], dot); }
-        let mb = max(m, dot);
-        l = l * exp(m - mb) + exp(dot - mb);
-        m = mb;
+  var lse = 3.0e38;
+  if (u.has_lse != 0u) {
+    if (i < T) { lse = lse_in[bh * T + i]; }
+  } else {
+    // Pass 1: the row's max and sum of exp (lanes split the keys, then combine through S1 / S2).
+    var m = -3.0e38;
+    var l = 0.0;
+    for (var k0 = k_begin; k0 < k_end; k0 += BKV) {
+      workgroupBarrier();
+      for (var e = lid; e < BKV * DP; e += BQ * LANES) {
+        let jj = e / DP;
+        let dd = e % DP;
+        let j = k0 + jj;
+        var kv = 0.0;
+        if (j < T && dd < D) { kv = k[row_at(u.lk, b, h, j) + dd]; }
+        Ca[jj * KSTRIDE + dd] = kv;
+      }
+      workgroupBarrier();
+      for (var jj = lane; jj < BKV; jj += LANES) {
+        let j = k0 + jj;
+        if (allowed(b, i, j)) {
+          var dot = 0.0;
+          for (var d = 0u; d < DP; d++) { dot = fma(Ra[r * DP + d], Ca[jj * KSTRIDE + d], dot); }
+          let mb = max(m, dot);
+          l = l * exp(m - mb) + exp(dot - mb);
+          m = mb;
+        }
       }
     }
+    workgroupBarrier();
+    S1[r * BKV + lane] = m;
+    S2[r * BKV + lane] = l;
+    workgroupBarrier();
+    var mr = -3.0e38;
+    for (var x = 0u; x < LANES; x++) { mr = max(mr, S1[r * BKV + x]); }
+    var lr = 0.0;
+    for (var x = 0u; x < LANES; x++) { lr += S2[r * BKV + x] * exp(S1[r * BKV + x] - mr); }
+    // A row with no allowed key: lse = +huge so every p is 0.
+    if (lr > 0.0) { lse = mr + log(lr); }
   }
-  workgroupBarrier();
-  S1[r * BKV + lane] = m;
-  S2[r * BKV + lane] = l;
-  workgroupBarrier();
-  var mr = -3.0e38;
-  for (var x = 0u; x < LANES; x++) { mr = max(mr, S1[r * BKV + x]); }
-  var lr = 0.0;
-  for (var x = 0u; x < LANES; x++) { lr += S2[r * BKV + x] * exp(S1[r * BKV + x] - mr); }
-  // A row with no allowed key: lse = +huge so every p is 0.
-  var lse = 3.0e38;
-  if (lr > 0.0) { lse = mr + log(lr); }
   if (i < T && lane == 0u) {
     stats_w[bh * T + i] = lse;
     stats_w[u.B * u.H * T + bh * T + i] = Di;

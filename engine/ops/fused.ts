@@ -386,12 +386,15 @@ export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: 
   const b = q.backend;
   if (!b.attentionRows || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
   const ss = storages('attentionRows', q, k, v, ...(km ? [km] : []));
-  const out = b.attentionRows(ss[0]!, ss[1]!, ss[2]!, km ? ss[3]! : null, spec);
-  if (!out) return attentionRowsComposite(q, k, v, H, opts);
-  return record('attentionRows', out, [B, T, C], [q, k, v], (g, o) => {
+  const made = b.attentionRows(ss[0]!, ss[1]!, ss[2]!, km ? ss[3]! : null, spec);
+  if (!made) return attentionRowsComposite(q, k, v, H, opts);
+  // The row logsumexp: an intermediate of the forward (same scope and lifetime); recomputed if gone.
+  const lse = new Tensor(made[1], [B * H * T], b);
+  if (!isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) lse.dispose(); // no backward will read it
+  return record('attentionRows', made[0], [B, T, C], [q, k, v], (g, o) => {
     if (!isGradEnabled() && b.attentionRowsBackward && g.dtype === 'float32') {
       const gs = storages('attentionRowsBackward', q, k, v, o, g, ...(km ? [km] : []));
-      const d = b.attentionRowsBackward(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, km ? gs[5]! : null, spec);
+      const d = b.attentionRowsBackward(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, lse.isDisposed ? null : lse.storageFor('attentionRowsBackward'), km ? gs[5]! : null, spec);
       if (d) return d.map((s) => record('attentionRowsBackward', s, q.shape, [q, k, v, g], null));
     }
     const grads = attentionVjp(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), splitHeadsOf(g, H), opts, scale);
@@ -419,12 +422,15 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
   const b = qkv.backend;
   if (!b.attentionPacked || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
   const ss = storages('attentionPacked', qkv, ...(km ? [km] : []));
-  const out = b.attentionPacked(ss[0]!, km ? ss[1]! : null, spec);
-  if (!out) return attentionPackedComposite(qkv, H, opts);
-  return record('attentionPacked', out, [B, T, C], [qkv], (g, o) => {
+  const made = b.attentionPacked(ss[0]!, km ? ss[1]! : null, spec);
+  if (!made) return attentionPackedComposite(qkv, H, opts);
+  // The row logsumexp: an intermediate of the forward (same scope and lifetime); recomputed if gone.
+  const lse = new Tensor(made[1], [B * H * T], b);
+  if (!isGradEnabled() || !qkv.requiresGrad) lse.dispose(); // no backward will read it
+  return record('attentionPacked', made[0], [B, T, C], [qkv], (g, o) => {
     if (!isGradEnabled() && b.attentionPackedBackward && g.dtype === 'float32') {
       const gs = storages('attentionPackedBackward', qkv, o, g, ...(km ? [km] : []));
-      const d = b.attentionPackedBackward(gs[0]!, gs[1]!, gs[2]!, km ? gs[3]! : null, spec);
+      const d = b.attentionPackedBackward(gs[0]!, gs[1]!, gs[2]!, lse.isDisposed ? null : lse.storageFor('attentionPackedBackward'), km ? gs[3]! : null, spec);
       if (d) return [record('attentionPackedBackward', d, qkv.shape, [qkv, g], null)];
     }
     const [q, k, v] = unpackHeads(qkv, H);

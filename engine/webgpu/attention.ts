@@ -62,14 +62,16 @@ export function runAttention(
   const kern = rt.kernel({
     file: 'attention.wgsl',
     entry: 'attention',
-    bindings: 'rrrrw',
+    bindings: 'rrrrww',
     constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT },
   });
   const gx = Math.ceil(T / t.BQ);
   const gy = B * H;
   if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) throw new Error(`webgpu attention: B*H=${gy} or T=${T} too large`);
   const c = contiguousHeads(spec);
-  rt.dispatch(kern, [q, k, v, keyMask ?? q, out], (w) => writeParams(w, spec, keyMask !== null, maskFloat, [c, c, c, c]), gx, gy);
+  const scratch = rt.alloc(16); // the lse binding (not written)
+  rt.dispatch(kern, [q, k, v, keyMask ?? q, out, scratch], (w) => writeParams(w, spec, keyMask !== null, maskFloat, [c, c, c, c]), gx, gy);
+  rt.release(scratch);
 }
 
 /** Where row t of head h of sequence b starts: off + b·sb + h·sh + t·st (head dims contiguous). */
@@ -90,9 +92,10 @@ export function rowHeads(spec: AttentionSpec, W: number, col: number): HeadLayou
   return { off: col, sb: spec.T * W, sh: spec.D, st: W };
 }
 
-function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean, layouts: readonly HeadLayout[] = [], kvSame = false): void {
+/** flag0: the forward writes lse / the backward writes dk and dv through one binding; flag1: the backward is given lse. */
+function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean, layouts: readonly HeadLayout[] = [], flag0 = false, flag1 = false): void {
   w.u(spec.B).u(spec.H).u(spec.T).u(spec.D).f(spec.scale);
-  w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0).u(kvSame ? 1 : 0).u(0).u(0);
+  w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0).u(flag0 ? 1 : 0).u(flag1 ? 1 : 0).u(0);
   for (const l of layouts) w.u(l.off).u(l.sb).u(l.sh).u(l.st);
 }
 
@@ -111,18 +114,21 @@ export function runAttentionLayouts(
   spec: AttentionSpec,
   out: Binding,
   layouts: readonly [HeadLayout, HeadLayout, HeadLayout, HeadLayout],
+  lse: Binding | null = null,
 ): boolean {
   const { B, H, T, D } = spec;
   if (rt.softwareAdapter) return false;
-  if (![q, k, v, out].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
+  if (![q, k, v, out, ...(lse ? [lse] : [])].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
   if (Math.ceil(D / LANES) > 32) return false;
   const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
   const gx = Math.ceil(T / t.BQ);
   const gy = B * H;
   if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
   if (B * H * T * D === 0) return true;
-  const kern = rt.kernel({ file: 'attention.wgsl', entry: 'attention', bindings: 'rrrrw', constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT } });
-  rt.dispatch(kern, [q, k, v, keyMask ?? q, out], (w) => writeParams(w, spec, keyMask !== null, maskFloat, layouts), gx, gy);
+  const kern = rt.kernel({ file: 'attention.wgsl', entry: 'attention', bindings: 'rrrrww', constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT } });
+  const scratch = lse ? null : rt.alloc(16);
+  rt.dispatch(kern, [q, k, v, keyMask ?? q, out, lse ?? scratch!], (w) => writeParams(w, spec, keyMask !== null, maskFloat, layouts, lse !== null), gx, gy);
+  if (scratch) rt.release(scratch);
   return true;
 }
 
@@ -223,6 +229,7 @@ export function runAttentionBackward(
   dk: Binding,
   dv: Binding | null,
   layouts?: readonly HeadLayout[],
+  lse: Binding | null = null,
 ): boolean {
   const { B, H, T, D } = spec;
   if (rt.softwareAdapter) return false;
@@ -240,8 +247,9 @@ export function runAttentionBackward(
   const kvSame = dv === null;
   const stats = rt.alloc(2 * B * H * T * 4);
   const scratch = kvSame ? rt.alloc(16) : null;
-  const kdq = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dq', bindings: 'rrrrrrww', constants });
-  rt.dispatch(kdq, [q, k, v, keyMask ?? q, o, g, dq, stats], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame), gx, gy);
+  const kdq = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dq', bindings: 'rrrrrrww---r', constants });
+  // without the forward's lse, q fills its (read-only, unread) slot
+  rt.dispatch(kdq, [q, k, v, keyMask ?? q, o, g, dq, stats, lse ?? q], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame, lse !== null), gx, gy);
   const kdkv = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dkv', bindings: 'rrrr-r--rww', constants });
   rt.dispatch(kdkv, [q, k, v, keyMask ?? q, g, stats, dk, dv ?? scratch!], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame), gx, gy);
   rt.release(stats);

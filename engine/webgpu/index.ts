@@ -539,20 +539,23 @@ export class WebGPUBackend implements Backend {
     return [dq, dk, dv];
   }
 
-  attentionPacked(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+  attentionPacked(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null {
     const C = spec.H * spec.D;
     this.checkPacked('attentionPacked', qkv, keyMask, spec);
     const y = this.out(spec.B * spec.T * C, 'float32');
+    const lse = this.out(spec.B * spec.H * spec.T, 'float32');
     const b = gpuBuf(qkv);
     const ls = [rowHeads(spec, 3 * C, 0), rowHeads(spec, 3 * C, C), rowHeads(spec, 3 * C, 2 * C), rowHeads(spec, C, 0)] as const;
-    if (!runAttentionLayouts(this.rt, b, b, b, keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, ls)) {
+    if (!runAttentionLayouts(this.rt, b, b, b, keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, ls, lse.buf!)) {
       this.free(y);
+      this.free(lse);
       return null;
     }
-    return y;
+    return [y, lse];
   }
 
-  attentionPackedBackward(qkv: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+  attentionPackedBackward(qkv: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+    if (lse) requireSize(lse, spec.B * spec.H * spec.T, 'attentionPackedBackward', 'lse');
     const C = spec.H * spec.D;
     this.checkPacked('attentionPackedBackward', qkv, keyMask, spec);
     for (const [s, what] of [[out, 'out'], [g, 'g']] as const) {
@@ -565,7 +568,7 @@ export class WebGPUBackend implements Backend {
     const k = rowHeads(spec, 3 * C, C);
     const v = rowHeads(spec, 3 * C, 2 * C);
     const m = rowHeads(spec, C, 0);
-    const done = runAttentionBackward(this.rt, b, b, b, gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, d.buf!, d.buf!, null, [q, k, v, m, m, q, k, v]);
+    const done = runAttentionBackward(this.rt, b, b, b, gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, d.buf!, d.buf!, null, [q, k, v, m, m, q, k, v], lse ? gpuBuf(lse) : null);
     if (!done) {
       this.free(d);
       return null;
@@ -573,26 +576,29 @@ export class WebGPUBackend implements Backend {
     return d;
   }
 
-  attentionRows(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+  attentionRows(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null {
     const C = spec.H * spec.D;
     this.checkRows('attentionRows', [q, k, v], keyMask, spec);
     const y = this.out(spec.B * spec.T * C, 'float32');
+    const lse = this.out(spec.B * spec.H * spec.T, 'float32');
     const l = rowHeads(spec, C, 0);
-    if (!runAttentionLayouts(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, [l, l, l, l])) {
+    if (!runAttentionLayouts(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, [l, l, l, l], lse.buf!)) {
       this.free(y);
+      this.free(lse);
       return null;
     }
-    return y;
+    return [y, lse];
   }
 
-  attentionRowsBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+  attentionRowsBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    if (lse) requireSize(lse, spec.B * spec.H * spec.T, 'attentionRowsBackward', 'lse');
     const n = spec.B * spec.T * spec.H * spec.D;
     this.checkRows('attentionRowsBackward', [q, k, v, out, g], keyMask, spec);
     const dq = this.out(n, 'float32');
     const dk = this.out(n, 'float32');
     const dv = this.out(n, 'float32');
     const l = rowHeads(spec, spec.H * spec.D, 0);
-    const done = runAttentionBackward(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, dq.buf!, dk.buf!, dv.buf!, [l, l, l, l, l, l, l, l]);
+    const done = runAttentionBackward(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, dq.buf!, dk.buf!, dv.buf!, [l, l, l, l, l, l, l, l], lse ? gpuBuf(lse) : null);
     if (!done) {
       this.free(dq);
       this.free(dk);
