@@ -99,6 +99,11 @@ export interface Backend {
   fromArray(data: TypedArray, dtype: DType): Storage;
   /** Uninitialised-then-filled storage. */
   full(size: number, dtype: DType, value: number): Storage;
+  /**
+   * Optional: y[i] = start + (i mod period) · step for i < size, made on the device (position ids
+   * without an upload). Without it, arange builds the values on the host.
+   */
+  arange?(size: number, dtype: DType, start: number, step: number, period: number): Storage;
   /** The only readback. Returns a fresh array of `size` elements. */
   read(s: Storage): Promise<TypedArray>;
   /** Return memory to the pool (called when refs reach 0). */
@@ -168,8 +173,21 @@ export interface Backend {
    * backward runs): for x [R, C], w [C], g [R, C] → [dx [R, C], dw [C], db [C]].
    */
   layerNormBackward?(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
+  /**
+   * Optional first-order vjp of layerNormBackward's dx at cotangent u (values only; the backward of
+   * a recorded layer-norm backward): for x, g, dx (layerNormBackward's dx), u [R, C] and w [C] →
+   * [x̄ [R, C], ḡ [R, C], w̄ [C]] (formulas in engine/ops/fused.ts, layerNormGrad).
+   */
+  layerNormGradBackward?(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage];
+  /** Optional first-order vjp of layerNormBackward's dw at cotangent a [C]: [x̄ = LNdx(a·g), ḡ = a·x̂] (both [R, C]). */
+  layerNormWeightGradBackward?(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage];
   /** First-order backward of a GELU (values only; optional): dx = g · gelu'(x), x and g of one size. */
   geluBackward?(kind: GeluKind, x: Storage, g: Storage): Storage;
+  /**
+   * Optional first-order vjp of geluBackward at cotangent u (values only; the backward of a recorded
+   * GELU backward): [x̄ = u · g · gelu''(x), ḡ = u · gelu'(x)].
+   */
+  geluGradBackward?(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage];
   /**
    * Attention probabilities from scores [B, H, T, T] (optional; without it the op builds the mask
    * with tensors): p = softmax over keys of spec.scale · scores with the causal / window masks and
@@ -182,6 +200,41 @@ export interface Backend {
    * A query row whose every key is masked yields zeros.
    */
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage;
+  /**
+   * Optional first-order backward of attention (values only, never differentiated again):
+   * [dq, dk, dv] from q, k, v, the forward output `out` and its gradient g (all [B, H, T, D]), the
+   * probabilities recomputed inside (never stored). Null where the backend prefers the op's
+   * composite backward for this call.
+   */
+  attentionBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
+  /**
+   * Optional: attention over heads read from one packed projection qkv [B, T, 3·H·D] (columns
+   * q | k | v, head h at columns h·D of each), output [B, T, H·D] with the heads merged — the values
+   * of slicing, splitting the heads, attention and merging, without the copies. Null where the
+   * backend does not do it for this call (the op then composes it). Also returns each query row's
+   * logsumexp of the scaled scores, lse [B·H·T], for the backward.
+   */
+  attentionPacked?(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null;
+  /**
+   * Optional first-order backward of attentionPacked: dqkv [B, T, 3·H·D] from qkv, the output and its
+   * gradient g [B, T, H·D] and the forward's lse (null: recomputed); null as above.
+   */
+  attentionPackedBackward?(qkv: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): Storage | null;
+  /**
+   * Optional: attention over heads read in place from q, k, v [B, T, H·D] (head h at columns h·D),
+   * output [B, T, H·D] with the heads merged, and lse [B·H·T] as attentionPacked; null where the
+   * backend does not do it (the op composes).
+   */
+  attentionRows?(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null;
+  /** Optional first-order backward of attentionRows: [dq, dk, dv] [B, T, H·D] (lse as attentionPackedBackward); null as above. */
+  attentionRowsBackward?(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null;
+
+  /**
+   * Optional: rotary position tables out [n, 2·invFreq.length] from int32 positions [n]:
+   * out[p, 2i] = out[p, 2i + 1] = cos (fn 'cos') or sin (fn 'sin') of positions[p] · invFreq[i].
+   * Without it the tables are built on the host (from positions known there).
+   */
+  rotaryTable?(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage;
 
   // ---- randomness ----
   /**

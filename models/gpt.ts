@@ -43,8 +43,10 @@ function need(params: Params, key: string): Tensor {
   return t;
 }
 
-function defaultPositions(B: number, T: number, offset: number): number[][] {
-  return Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => offset + t));
+/** Position ids [B, T] (int32): the caller's, or offset .. offset + T − 1 made on the device. */
+function positionIds(positions: number[][] | undefined, B: number, T: number, offset: number, like: Tensor): Tensor {
+  if (!positions) return E.arangeRows(B, offset, offset + T, 1, { device: like.device });
+  return E.tensor(positions.flat(), [B, T], { dtype: 'int32', device: like.device });
 }
 
 /** [B, T, C] → [B, H, T, Dh] */
@@ -109,8 +111,7 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
   const Dh = C / H;
   const cache = opts.cache ?? null;
   const past = cache?.length ?? 0;
-  const positions = opts.positions ?? defaultPositions(B, T, past);
-  const maxPos = Math.max(...positions.flat());
+  const maxPos = opts.positions ? Math.max(...opts.positions.flat()) : past + T - 1;
   if (maxPos >= cfg.nPositions && cfg.modelType !== 'gptj') {
     throw new Error(`model: position ${maxPos} is beyond the model's ${cfg.nPositions} positions (sequence too long)`);
   }
@@ -120,13 +121,11 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
   const mask = opts.attentionMask ?? null;
   const keyMask = extendMask(cache, mask, B, T, ids);
 
+  const pos = positionIds(opts.positions, B, T, past, ids); // [B, T]
   let x = E.gather(need(params, 'transformer.wte.weight'), ids); // [B, T, C]
-  if (cfg.modelType !== 'gptj') {
-    const pos = E.tensor(positions.flat(), [B, T], { dtype: 'int32', device: ids.device });
-    x = E.add(x, E.gather(need(params, 'transformer.wpe.weight'), pos));
-  }
+  if (cfg.modelType !== 'gptj') x = E.add(x, E.gather(need(params, 'transformer.wpe.weight'), pos));
   x = drop(x, cfg.embdDropout, 1);
-  const rot = cfg.modelType === 'gptj' ? rotaryTables(positions, cfg.rotaryDim, x) : null;
+  const rot = cfg.modelType === 'gptj' ? rotaryTables(pos, cfg.rotaryDim, x) : null;
   const newK: Tensor[] = [];
   const newV: Tensor[] = [];
 
@@ -136,6 +135,9 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     const site = 100 + 10 * l;
     const a = E.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), cfg.layerNormEpsilon);
 
+    const scale = attentionScale(cfg, l, Dh);
+    const window = attentionWindow(cfg, l);
+    const attnDrop = training && cfg.attnDropout > 0;
     // q, k, v: [B, H, T, Dh]
     let q: Tensor;
     let k: Tensor;
@@ -143,28 +145,46 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     let outW: Tensor;
     let outB: Tensor | null;
     let outLayout: 'in_out' | 'out_in';
+    // GPT-2 without a cache or attention dropout: the heads are read from the packed projection
+    // and written merged by one op (no slices or permutes where the backend fuses it).
+    let merged: Tensor | null = null; // [B, T, C]
     if (cfg.modelType === 'gpt2') {
       const qkv = E.linear(a, p('attn.c_attn.weight'), p('attn.c_attn.bias'), 'in_out'); // [B, T, 3C]
-      q = splitHeads(E.slice(qkv, [0, 0, 0], [B, T, C]), H);
-      k = splitHeads(E.slice(qkv, [0, 0, C], [B, T, 2 * C]), H);
-      v = splitHeads(E.slice(qkv, [0, 0, 2 * C], [B, T, 3 * C]), H);
+      if (!cache && !attnDrop) {
+        merged = E.attentionPacked(qkv, H, { scale, causal: true, window, keyMask });
+        q = k = v = qkv; // not used on this path
+      } else {
+        q = splitHeads(E.slice(qkv, [0, 0, 0], [B, T, C]), H);
+        k = splitHeads(E.slice(qkv, [0, 0, C], [B, T, 2 * C]), H);
+        v = splitHeads(E.slice(qkv, [0, 0, 2 * C], [B, T, 3 * C]), H);
+      }
       outW = p('attn.c_proj.weight');
       outB = p('attn.c_proj.bias');
       outLayout = 'in_out';
     } else {
       const pre = cfg.modelType === 'gpt_neo' ? 'attn.attention' : 'attn';
       const proj = (name: string) => E.linear(a, p(`${pre}.${name}.weight`), null, 'out_in'); // [B, T, C]
+      // q, k, v rows [B, T, C] (GPT-J: rotated per head)
+      let qr: Tensor;
+      let kr: Tensor;
       if (cfg.modelType === 'gptj') {
         const r = rot!;
-        const qh = applyRotary(E.reshape(proj('q_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim);
-        const kh = applyRotary(E.reshape(proj('k_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim);
-        q = E.permute(qh, [0, 2, 1, 3]);
-        k = E.permute(kh, [0, 2, 1, 3]);
+        qr = E.reshape(applyRotary(E.reshape(proj('q_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim), [B, T, C]);
+        kr = E.reshape(applyRotary(E.reshape(proj('k_proj'), [B, T, H, Dh]), r.cos, r.sin, cfg.rotaryDim), [B, T, C]);
       } else {
-        q = splitHeads(proj('q_proj'), H);
-        k = splitHeads(proj('k_proj'), H);
+        qr = proj('q_proj');
+        kr = proj('k_proj');
       }
-      v = splitHeads(proj('v_proj'), H);
+      const vr = proj('v_proj');
+      if (!cache && !attnDrop) {
+        // heads read and written in place by one op (no permutes where the backend fuses it)
+        merged = E.attentionRows(qr, kr, vr, H, { scale, causal: true, window, keyMask });
+        q = k = v = qr; // not used on this path
+      } else {
+        q = splitHeads(qr, H);
+        k = splitHeads(kr, H);
+        v = splitHeads(vr, H);
+      }
       outW = p(`${pre}.out_proj.weight`);
       outB = cfg.modelType === 'gpt_neo' ? p(`${pre}.out_proj.bias`) : null;
       outLayout = 'out_in';
@@ -177,14 +197,14 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
       newK.push(k);
       newV.push(v);
     }
-    const scale = attentionScale(cfg, l, Dh);
-    const window = attentionWindow(cfg, l);
-    const attnDrop = training && cfg.attnDropout > 0;
     const ctx =
-      cache || attnDrop
-        ? attentionGeneral(q, k, v, keyMask, scale, window, attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null)
-        : E.attention(q, k, v, { scale, causal: true, window, keyMask });
-    const attnOut = drop(E.linear(mergeHeads(ctx), outW, outB, outLayout), cfg.residDropout, site + 2);
+      merged ??
+      mergeHeads(
+        cache || attnDrop
+          ? attentionGeneral(q, k, v, keyMask, scale, window, attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null)
+          : E.attention(q, k, v, { scale, causal: true, window, keyMask }),
+      );
+    const attnOut = drop(E.linear(ctx, outW, outB, outLayout), cfg.residDropout, site + 2);
 
     if (cfg.modelType === 'gptj') {
       // parallel residual: x + attn(ln_1 x) + mlp(ln_1 x)

@@ -4,26 +4,12 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 
-/** cos and sin tables [B, T, 1, rd], each frequency repeated for its pair, from host positions. */
-export function rotaryTables(positions: number[][], rotaryDim: number, like: Tensor): { cos: Tensor; sin: Tensor } {
-  const B = positions.length;
-  const T = positions[0]!.length;
-  const cos = new Float64Array(B * T * rotaryDim);
-  const sin = new Float64Array(B * T * rotaryDim);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const pos = positions[b]![t]!;
-      for (let i = 0; i < rotaryDim / 2; i++) {
-        const invFreq = 1 / Math.pow(10000, (2 * i) / rotaryDim);
-        const ang = pos * invFreq;
-        const at = (b * T + t) * rotaryDim + 2 * i;
-        cos[at] = cos[at + 1] = Math.cos(ang);
-        sin[at] = sin[at + 1] = Math.sin(ang);
-      }
-    }
-  }
-  const opts = { dtype: like.dtype, device: like.device };
-  return { cos: E.tensor(cos, [B, T, 1, rotaryDim], opts), sin: E.tensor(sin, [B, T, 1, rotaryDim], opts) };
+/** cos and sin tables [B, T, 1, rd], each frequency repeated for its pair, from positions [B, T] (int32). */
+export function rotaryTables(positions: Tensor, rotaryDim: number, like: Tensor): { cos: Tensor; sin: Tensor } {
+  const [B, T] = positions.shape as [number, number];
+  const dtype = like.dtype === 'float64' ? 'float64' : 'float32';
+  const { cos, sin } = E.rotaryTables(positions, rotaryDim, { dtype });
+  return { cos: E.reshape(cos, [B, T, 1, rotaryDim]), sin: E.reshape(sin, [B, T, 1, rotaryDim]) };
 }
 
 /** (x[2i], x[2i+1]) → (−x[2i+1], x[2i]) over the last dim of x [..., rd]. */

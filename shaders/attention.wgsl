@@ -1,4 +1,5 @@
-// Fused attention forward: out = softmax(scale * q k^T + masks) v for q, k, v, out [B, H, T, D].
+// Fused attention forward: out = softmax(scale * q k^T + masks) v for q, k, v, out [B, H, T, D]
+// (or heads read from / written to row-packed layouts, see Layout).
 //
 // One workgroup per (query block of BQ rows, b * H + h), LANES threads per query row. Keys are
 // visited in tiles of BKV rows staged in workgroup memory with an online (running max) softmax, so
@@ -15,6 +16,16 @@ override DPT: u32 = 8u;       // dims per lane, at most 32
 override DP: u32 = LANES * DPT;     // padded head dim
 override KSTRIDE: u32 = DP + 1u; // padded row stride of the key tile (spreads lanes over banks)
 
+// Where row t of head h of sequence b starts: off + b * sb + h * sh + t * st (dims contiguous).
+// [B, H, T, D] contiguous: (0, H T D, T D, D); heads read from a packed [B, T, 3 H D] projection
+// or written merged into [B, T, H D]: (column offset, T W, D, W) for rows of width W.
+struct Layout {
+  off: u32,
+  sb: u32,
+  sh: u32,
+  st: u32,
+}
+
 struct Params {
   B: u32,
   H: u32,
@@ -25,6 +36,17 @@ struct Params {
   window: u32,
   has_mask: u32,
   mask_float: u32,
+  write_lse: u32,  // also write each query row's logsumexp of the scaled scores to lse_out [B * H * T]
+  _p1: u32,
+  _p2: u32,
+  lq: Layout,
+  lk: Layout,
+  lv: Layout,
+  lo: Layout,
+}
+
+fn row_at(l: Layout, b: u32, h: u32, t: u32) -> u32 {
+  return l.off + b * l.sb + h * l.sh + t * l.st;
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -33,6 +55,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> key_mask: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse_out: array<f32>;
 
 // A float from its bits (a function call, so infinities are not rejected by constant evaluation).
 fn f32_bits(b: u32) -> f32 {
@@ -50,7 +73,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let D = u.D;
   let bh = wid.y;
   let b = bh / u.H;
-  let base = bh * T * D;
+  let h = bh % u.H;
   let q0 = wid.x * BQ;
   let r = lid / LANES;
   let lane = lid % LANES;
@@ -62,7 +85,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let rr = e / DP;
     let dd = e % DP;
     var val = 0.0;
-    if (q0 + rr < T && dd < D) { val = q[base + (q0 + rr) * D + dd] * u.scale; }
+    if (q0 + rr < T && dd < D) { val = q[row_at(u.lq, b, h, q0 + rr) + dd] * u.scale; }
     Qs[e] = val;
   }
 
@@ -87,8 +110,8 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
       var kv = 0.0;
       var vv = 0.0;
       if (j < T && dd < D) {
-        kv = k[base + j * D + dd];
-        vv = v[base + j * D + dd];
+        kv = k[row_at(u.lk, b, h, j) + dd];
+        vv = v[row_at(u.lv, b, h, j) + dd];
       }
       Ks[jj * KSTRIDE + dd] = kv;
       Vs[e] = vv;
@@ -135,7 +158,13 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     if (l > 0.0) { inv = 1.0 / l; }
     for (var t = 0u; t < DPT; t++) {
       let d = lane + t * LANES;
-      if (d < D) { out[base + i * D + d] = acc[t] * inv; }
+      if (d < D) { out[row_at(u.lo, b, h, i) + d] = acc[t] * inv; }
+    }
+    // (a row with no allowed key: +huge, so the backward's p = exp(s - lse) is 0)
+    if (u.write_lse != 0u && lane == 0u) {
+      var lse = 3.0e38;
+      if (l > 0.0) { lse = m + log(l); }
+      lse_out[bh * T + i] = lse;
     }
   }
 }

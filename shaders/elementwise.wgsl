@@ -7,6 +7,7 @@
 // gelu_backward: dx[i] = g[i] * gelu'(x[i]) for the first-order backward (GRAD 0: gelu_tanh,
 // 1: gelu_erf); its pipelines use the identity op body and f32 aliases.
 // add_scaled: y[i] = x[i] + p0 * g[i] (the functional SGD step), same pipeline setup.
+// gelu_second: y[i] = g[i] g2[i] gelu''(x[i]) (GRAD as above), same pipeline setup.
 
 override WG: u32 = 256u;
 
@@ -21,6 +22,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<vec4<TI>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<TO>>;
 @group(0) @binding(3) var<storage, read> g: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> g2: array<vec4<f32>>;
 
 override GRAD: u32 = 0u;
 
@@ -107,6 +109,29 @@ fn gelu_erf_grad_f(v: f32) -> f32 {
   return 0.5 * erfc_f(-v * FRAC_1_SQRT_2) + v * exp(-0.5 * v * v) * (0.5 * FRAC_2_SQRT_PI * FRAC_1_SQRT_2);
 }
 
+// d²/dv² of gelu_tanh: (1 - t^2) (s' + 3 * 0.044715 c v^2 - v t s'^2), s' = c (1 + 3 * 0.044715 v^2).
+// 1 - t^2 as 4e / (1 + e)^2 with e = exp(-2|s|) (no cancellation where t is near ±1).
+fn gelu_tanh_grad2_f(v: f32) -> f32 {
+  let s = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+  let e = exp(-2.0 * abs(s));
+  let t = sign(s) * (1.0 - e) / (1.0 + e);
+  let sech2 = 4.0 * e / ((1.0 + e) * (1.0 + e));
+  let sp = SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * v * v);
+  return sech2 * (sp + 3.0 * 0.044715 * SQRT_2_OVER_PI * v * v - v * t * sp * sp);
+}
+
+// d²/dv² of gelu_erf: phi(v) (2 - v^2).
+fn gelu_erf_grad2_f(v: f32) -> f32 {
+  return exp(-0.5 * v * v) * (0.5 * FRAC_2_SQRT_PI * FRAC_1_SQRT_2) * (2.0 - v * v);
+}
+
+fn gelu_grad2(v: f32) -> f32 {
+  if (GRAD == 0u) {
+    return gelu_tanh_grad2_f(v);
+  }
+  return gelu_erf_grad2_f(v);
+}
+
 fn gelu_grad(v: f32) -> f32 {
   if (GRAD == 0u) {
     return gelu_tanh_grad_f(v);
@@ -174,6 +199,18 @@ fn gelu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let v = vec4<f32>(x[i]);
     let d = g[i];
     y[i] = vec4<TO>(vec4<f32>(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w)));
+  }
+}
+
+// gelu_second: y[i] = g[i] * g2[i] * gelu''(x[i]) (the x-part of the first-order vjp of gelu_backward).
+@compute @workgroup_size(WG)
+fn gelu_second(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i * 4u < u.n) {
+    let v = vec4<f32>(x[i]);
+    let d = g[i] * g2[i];
+    y[i] = vec4<TO>(vec4<f32>(d.x * gelu_grad2(v.x), d.y * gelu_grad2(v.y), d.z * gelu_grad2(v.z), d.w * gelu_grad2(v.w)));
   }
 }
 

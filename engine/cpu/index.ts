@@ -9,6 +9,7 @@ import type {
   Backend,
   BinaryOp,
   DType,
+  GeluKind,
   MatmulSpec,
   ReduceOp,
   Storage,
@@ -17,12 +18,16 @@ import type {
   View,
 } from '../backend.js';
 import { attention } from './attention.js';
+import { attentionBackward } from './attention-backward.js';
 import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
+import { geluBackward, geluGradBackward } from './gelu-backward.js';
+import { layerNormBackward, layerNormGradBackward, layerNormWeightGradBackward } from './layernorm-backward.js';
 import { matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
+import { arange, rotaryTable } from './positions.js';
 import { reduce } from './reduce.js';
 import { toInt32 } from './scalar.js';
 import { allocArray, convertArray, CpuStorage, dataOf, type LiveCounter } from './storage.js';
@@ -61,6 +66,13 @@ export class CpuBackend implements Backend {
     const data = allocArray(dtype, size);
     data.fill(dtype === 'int32' ? toInt32(value) : value);
     return this.wrap(data, dtype);
+  }
+
+  arange(size: number, dtype: DType, start: number, step: number, period: number): Storage {
+    checkDtype(dtype, 'arange');
+    if (!Number.isInteger(size) || size < 0) throw new Error(`cpu arange: size must be a non-negative integer, got ${size}`);
+    if (!Number.isInteger(period) || period < 1) throw new Error(`cpu arange: period must be a positive integer, got ${period}`);
+    return this.wrap(arange(size, dtype, start, step, period), dtype);
   }
 
   read(s: Storage): Promise<TypedArray> {
@@ -152,6 +164,30 @@ export class CpuBackend implements Backend {
     return this.wrap(layerNorm(x, w, b, R, C, eps), x.dtype);
   }
 
+  layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    const [dx, dw, db] = layerNormBackward(x, w, g, R, C, eps);
+    return [this.wrap(dx, x.dtype), this.wrap(dw, x.dtype), this.wrap(db, x.dtype)];
+  }
+
+  geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
+    return this.wrap(geluBackward(kind, x, g), x.dtype);
+  }
+
+  geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
+    const [xBar, gBar] = geluGradBackward(kind, x, g, u);
+    return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype)];
+  }
+
+  layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage] {
+    const [xBar, gBar] = layerNormWeightGradBackward(x, g, a, R, C, eps);
+    return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype)];
+  }
+
+  layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    const [xBar, gBar, wBar] = layerNormGradBackward(x, w, g, dx, u, R, C, eps);
+    return [this.wrap(xBar, x.dtype), this.wrap(gBar, x.dtype), this.wrap(wBar, x.dtype)];
+  }
+
   crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
     return this.wrap(crossEntropyBackward(logits, labels, g, R, V, ignoreIndex), logits.dtype);
   }
@@ -162,6 +198,21 @@ export class CpuBackend implements Backend {
 
   crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
     return this.wrap(crossEntropy(logits, labels, R, V, ignoreIndex), logits.dtype);
+  }
+
+  /**
+   * The reference loop for float64 (gradient checks test the fused first-order backward through it);
+   * float32 keeps the composite backward (the fast cpu path's matmuls and softmax).
+   */
+  attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    if (q.dtype !== 'float64') return null;
+    const [dq, dk, dv] = attentionBackward(q, k, v, out, g, keyMask, spec);
+    return [this.wrap(dq, q.dtype), this.wrap(dk, q.dtype), this.wrap(dv, q.dtype)];
+  }
+
+  rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {
+    checkDtype(dtype, 'rotaryTable');
+    return this.wrap(rotaryTable(positions, n, invFreq, fn, dtype), dtype);
   }
 
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {

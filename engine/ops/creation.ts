@@ -110,8 +110,36 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
   }
   if (step === 0) throw new Error('arange: step must be non-zero');
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const vals = Array.from({ length: n }, (_, i) => start + i * step);
-  return tensor(vals, [n], { dtype: 'int32', ...opts });
+  return ranges('arange', 1, n, [n], start, step, opts);
+}
+
+/**
+ * [rows, n]: every row is arange(start, stop, step) (position ids of a batch), made on the device
+ * when the backend can (no upload); int32 by default.
+ */
+export function arangeRows(rows: number, start: number, stop: number, step = 1, opts: CreateOptions = {}): Tensor {
+  if (step === 0) throw new Error('arangeRows: step must be non-zero');
+  if (!Number.isInteger(rows) || rows < 0) throw new Error(`arangeRows: rows must be a non-negative integer, got ${rows}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  return ranges('arangeRows', rows, n, [rows, n], start, step, opts);
+}
+
+/** rows × n values start + (i mod n) · step shaped `shape`: on the device when the backend can. */
+function ranges(op: string, rows: number, n: number, shape: number[], start: number, step: number, opts: CreateOptions): Tensor {
+  const dtype = opts.dtype ?? 'int32';
+  const size = rows * n;
+  const value = (i: number) => start + (i % n) * step;
+  const b = backendFor(op, dtype, opts.device);
+  const exact = dtype !== 'int32' || (Number.isInteger(start) && Number.isInteger(step));
+  if (!b.arange || size === 0 || !exact) return tensor(Array.from({ length: size }, (_, i) => value(i)), shape, { ...opts, dtype });
+  const t = new Tensor(b.arange(size, dtype, start, step, n), shape, b);
+  if (dtype === 'int32' && size <= 1 << 22) {
+    // The values are known here: index checks (gather) keep working without a readback.
+    const host = new Int32Array(size);
+    for (let i = 0; i < size; i++) host[i] = value(i);
+    t.hostInt = host;
+  }
+  return finish(t, opts);
 }
 
 export interface RandomOptions extends CreateOptions {

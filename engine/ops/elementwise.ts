@@ -34,9 +34,32 @@ export const erf = (x: Tensor): Tensor =>
  * (never differentiated again); null otherwise, and the vjp is built from ops.
  */
 function fusedGeluBackward(kind: GeluKind, x: Tensor, g: Tensor): Tensor | null {
-  if (isGradEnabled() || !x.backend.geluBackward || x.dtype !== 'float32' || g.dtype !== 'float32') return null;
+  if (!x.backend.geluBackward || g.dtype !== x.dtype) return null;
+  if (x.dtype !== 'float32' && !(x.dtype === 'float64' && x.backend.supportsDType('float64'))) return null;
   const [xs, gs] = storages('geluBackward', x, g);
-  return record('geluBackward', x.backend.geluBackward(kind, xs!, gs!), x.shape, [x, g], null);
+  const out = x.backend.geluBackward(kind, xs!, gs!);
+  if (!isGradEnabled()) return record('geluBackward', out, x.shape, [x, g], null);
+  // Recorded (createGraph): a differentiable op. vjp at u: x̄ = u · g · gelu''(x), ḡ = u · gelu'(x) —
+  // one fused kernel when not recorded, else ops (gelu'' composed, ḡ this op again).
+  return record('geluBackward', out, x.shape, [x, g], (u) => {
+    if (!isGradEnabled() && x.backend.geluGradBackward && u.dtype === x.dtype) {
+      const [xs2, gs2, us] = storages('geluGradBackward', x, g, u);
+      const [xb, gb] = x.backend.geluGradBackward(kind, xs2!, gs2!, us!);
+      return [record('geluGradBackward', xb, x.shape, [x, g, u], null), record('geluGradBackward', gb, x.shape, [x, g, u], null)];
+    }
+    return [mul(mul(u, g), geluSecondDerivative(kind, x)), fusedGeluBackward(kind, x, u)!];
+  });
+}
+
+/** gelu''(x) from ops: tanh form (1 − t²)(s' + 3ac x² − x t s'²), s' = c (1 + 3a x²); erf form φ(x)(2 − x²). */
+function geluSecondDerivative(kind: GeluKind, x: Tensor): Tensor {
+  const x2 = mul(x, x);
+  if (kind === 'gelu_erf') return mul(mulScalar(exp(mulScalar(x2, -0.5)), 1 / Math.sqrt(2 * Math.PI)), rsubScalar(2, x2));
+  const a = 0.044715;
+  const t = tanh(mulScalar(add(x, mulScalar(mul(x2, x), a)), GELU_C));
+  const sp = mulScalar(addScalar(mulScalar(x2, 3 * a), 1), GELU_C);
+  const inner = sub(add(sp, mulScalar(x2, 3 * a * GELU_C)), mul(mul(x, t), mul(sp, sp)));
+  return mul(rsubScalar(1, mul(t, t)), inner);
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI);

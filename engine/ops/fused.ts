@@ -4,10 +4,10 @@
 import type { Storage } from '../backend.js';
 import { isGradEnabled, noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
-import { add, addScalar, cast, exp, mul, mulScalar, ne, rsqrt, sub } from './elementwise.js';
+import { add, addScalar, cast, exp, mul, mulScalar, ne, neg, rsqrt, sub } from './elementwise.js';
 import { oneHot } from './indexing.js';
 import { matmul } from './matmul.js';
-import { reshape, expand } from './movement.js';
+import { concat, expand, permute, reshape, slice } from './movement.js';
 import { assertFloat, assertInt, record, storages } from './record.js';
 import { logsumexp, mean, sum } from './reduce.js';
 import { full, fullLike, tensor } from './creation.js';
@@ -61,16 +61,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   }
   const out = x.backend.layerNorm(xs!, ws!, bs!, R, C, eps);
   return record('layerNorm', out, x.shape, [x, weight, bias], (g) => {
-    if (!isGradEnabled() && x.backend.layerNormBackward && x.dtype === 'float32' && g.dtype === 'float32') {
-      // Not recorded: one fused kernel for dx, dw and db (never differentiated again).
-      const [xs2, ws2, gs] = storages('layerNormBackward', x, weight, g);
-      const [dx, dw, db] = x.backend.layerNormBackward(xs2!, ws2!, gs!, R, C, eps);
-      return [
-        record('layerNormBackward', dx, x.shape, [x, weight, g], null),
-        record('layerNormBackward', dw, weight.shape, [x, weight, g], null),
-        record('layerNormBackward', db, bias.shape, [x, weight, g], null),
-      ];
-    }
+    // One fused kernel for dx, dw and db; recorded (createGraph), the three results are
+    // differentiable ops whose vjps are written in ops (layerNormGrad), so second order stays exact.
+    if (layerNormKernel(x, weight, g)) return layerNormGrad(x, weight, g, eps);
     const xc = sub(x, mean(x, -1, true));
     const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
     const xhat = mul(xc, rstd);
@@ -79,6 +72,74 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     const lead = Array.from({ length: x.rank - 1 }, (_, i) => i);
     return [dx, sum(mul(g, xhat), lead), sum(g, lead)];
   });
+}
+
+/** The backend's layerNormBackward applies (float32, or float64 where the backend has it). */
+function layerNormKernel(x: Tensor, w: Tensor, g: Tensor): boolean {
+  if (!x.backend.layerNormBackward || g.dtype !== x.dtype || w.dtype !== x.dtype) return false;
+  return x.dtype === 'float32' || (x.dtype === 'float64' && x.backend.supportsDType('float64'));
+}
+
+/**
+ * The layer-norm gradients [dx, dw, db] for cotangent g, from one kernel. Not recorded: plain
+ * values. Recorded: each result is a differentiable op. With x̂ = (x − μ)·r, r = (σ² + ε)^−½,
+ * ĝ = g·w, P v = v − mean v − x̂·mean(v x̂) (rows), and LNdx(v) = r·P v (the dx of unit weight):
+ *   dx = LNdx(ĝ),  dw = Σ_rows g x̂,  db = Σ_rows g;
+ * vjp of dx at u: ḡ = w·LNdx(u), w̄ = Σ_rows g·LNdx(u),
+ *   x̄ = −LNdx(r·(mean(ĝ x̂)·u + mean(u x̂)·ĝ)) − r·mean(u·dx)·x̂;
+ * vjp of dw at a: ḡ = a·x̂, x̄ = LNdx(a·g);  vjp of db at c: ḡ = c.
+ */
+function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
+  const [xs, ws, gs] = storages('layerNormBackward', x, w, g);
+  const [R, C] = rowsOf('layerNormBackward', x);
+  const [dxs, dws, dbs] = x.backend.layerNormBackward!(xs!, ws!, gs!, R, C, eps);
+  if (!isGradEnabled()) {
+    return [
+      record('layerNormBackward', dxs, x.shape, [x, w, g], null),
+      record('layerNormBackward', dws, w.shape, [x, w, g], null),
+      record('layerNormBackward', dbs, w.shape, [x, w, g], null),
+    ];
+  }
+  const lead = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const stats = () => {
+    const xc = sub(x, mean(x, -1, true));
+    const rstd = rsqrt(addScalar(mean(mul(xc, xc), -1, true), eps));
+    return { xhat: mul(xc, rstd), rstd };
+  };
+  const project = (v: Tensor) => layerNormGrad(x, fullLike(w, 1), v, eps)[0]!; // LNdx(v), differentiable
+  const dx = record('layerNormBackward', dxs, x.shape, [x, w, g], (u, dxOut) => {
+    if (!isGradEnabled() && x.backend.layerNormGradBackward && u.dtype === x.dtype) {
+      // Not recorded: one fused kernel (values only).
+      const [xs2, ws2, gs2, dxs2, us] = storages('layerNormGradBackward', x, w, g, dxOut, u);
+      const [xb, gb, wb] = x.backend.layerNormGradBackward(xs2!, ws2!, gs2!, dxs2!, us!, R, C, eps);
+      return [
+        record('layerNormGradBackward', xb, x.shape, [x, w, g, u], null),
+        record('layerNormGradBackward', wb, w.shape, [x, w, g, u], null),
+        record('layerNormGradBackward', gb, g.shape, [x, w, g, u], null),
+      ];
+    }
+    const { xhat, rstd } = stats();
+    const gh = mul(g, w);
+    const t = project(u);
+    const m2 = mean(mul(gh, xhat), -1, true);
+    const k = mean(mul(u, xhat), -1, true);
+    const s = mean(mul(u, dxOut), -1, true);
+    const xBar = neg(add(project(mul(add(mul(u, m2), mul(gh, k)), rstd)), mul(xhat, mul(rstd, s))));
+    return [xBar, sum(mul(g, t), lead), mul(t, w)];
+  });
+  // x̂ for dw's vjp: the layer-norm kernel with unit weight and zero bias (differentiable in x).
+  const xhatOf = () => layerNorm(x, fullLike(w, 1), fullLike(w, 0), eps);
+  const dw = record('layerNormBackward', dws, w.shape, [x, w, g], (a) => {
+    if (!isGradEnabled() && x.backend.layerNormWeightGradBackward && a.dtype === x.dtype) {
+      // Not recorded: one fused kernel (values only).
+      const [xs2, gs2, as] = storages('layerNormWeightGradBackward', x, g, a);
+      const [xb, gb] = x.backend.layerNormWeightGradBackward(xs2!, gs2!, as!, R, C, eps);
+      return [record('layerNormWeightGradBackward', xb, x.shape, [x, g, a], null), null, record('layerNormWeightGradBackward', gb, g.shape, [x, g, a], null)];
+    }
+    return [project(mul(g, a)), null, mul(xhatOf(), a)];
+  });
+  const db = record('layerNormBackward', dbs, w.shape, [x, w, g], (c) => [null, null, expand(c, g.shape)]);
+  return [dx, dw, db];
 }
 
 export function layerNormComposite(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
@@ -231,11 +292,149 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     causal: opts.causal ?? true,
     window: opts.window ?? 0,
   });
-  return record('attention', out, q.shape, [q, k, v], (g) => {
-    const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
-    const dv = matmul(p, g, { transA: true });
-    const dp = matmul(g, v, { transB: true });
-    const ds = mulScalar(softmaxVjp(dp, p), scale);
-    return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
+  return record('attention', out, q.shape, [q, k, v], (g, o) => {
+    if (!isGradEnabled() && q.backend.attentionBackward && g.dtype === q.dtype) {
+      // Not recorded: one fused backward (probabilities recomputed inside, never stored).
+      const [qs, ks, vs, os, gs, ...ms] = storages('attentionBackward', q, k, v, o, g, ...(km ? [km] : []));
+      const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
+      if (grads) return grads.map((s) => record('attentionBackward', s, q.shape, [q, k, v, g], null));
+    }
+    return attentionVjp(q, k, v, g, opts, scale);
+  });
+}
+
+/** The attention vjp in ops (differentiable to any order): [dq, dk, dv] for g = d out. */
+function attentionVjp(q: Tensor, k: Tensor, v: Tensor, g: Tensor, opts: AttentionOptions, scale: number): Tensor[] {
+  const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
+  const dv = matmul(p, g, { transA: true });
+  const dp = matmul(g, v, { transB: true });
+  const ds = mulScalar(softmaxVjp(dp, p), scale);
+  return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
+}
+
+/** [B, T, H·D] → [B, H, T, D] */
+function splitHeadsOf(x: Tensor, H: number): Tensor {
+  const [B, T, C] = x.shape as [number, number, number];
+  return permute(reshape(x, [B, T, H, C / H]), [0, 2, 1, 3]);
+}
+/** [B, H, T, D] → [B, T, H·D] */
+function mergeHeadsOf(x: Tensor): Tensor {
+  const [B, H, T, D] = x.shape as [number, number, number, number];
+  return reshape(permute(x, [0, 2, 1, 3]), [B, T, H * D]);
+}
+
+function packedShape(qkv: Tensor, H: number): [number, number, number] {
+  const [B, T, C3] = qkv.shape as [number, number, number];
+  if (qkv.rank !== 3 || C3 % 3 !== 0 || !Number.isInteger(H) || H < 1 || (C3 / 3) % H !== 0) {
+    throw new Error(`attentionPacked: qkv must be [B, T, 3 C] with C a multiple of ${H} heads, got ${shapeStr(qkv.shape)}`);
+  }
+  return [B, T, C3 / 3];
+}
+
+/** The packed projection's q, k, v heads [B, H, T, D]: one permute to [3, B, H, T, D], three leading slices. */
+function unpackHeads(qkv: Tensor, H: number): [Tensor, Tensor, Tensor] {
+  const [B, T, C] = packedShape(qkv, H);
+  const D = C / H;
+  const all = permute(reshape(qkv, [B, T, 3, H, D]), [2, 0, 3, 1, 4]);
+  const part = (i: number) => reshape(slice(all, [i, 0, 0, 0, 0], [i + 1, B, H, T, D]), [B, H, T, D]);
+  return [part(0), part(1), part(2)];
+}
+
+/** dq, dk, dv [B, H, T, D] → the packed gradient [B, T, 3 H D] (stacked, one permute). */
+function packHeads(dq: Tensor, dk: Tensor, dv: Tensor): Tensor {
+  const [B, H, T, D] = dq.shape as [number, number, number, number];
+  const st = concat([dq, dk, dv].map((t) => reshape(t, [1, B, H, T, D])), 0); // [3, B, H, T, D]
+  return reshape(permute(st, [1, 3, 0, 2, 4]), [B, T, 3 * H * D]);
+}
+
+/** attentionPacked from primitives: slice q | k | v, split the heads, attention, merge the heads. */
+export function attentionPackedComposite(qkv: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  const [q, k, v] = unpackHeads(qkv, H);
+  return mergeHeadsOf(attention(q, k, v, opts));
+}
+
+function rowsShape(q: Tensor, k: Tensor, v: Tensor, H: number): [number, number, number] {
+  const [B, T, C] = q.shape as [number, number, number];
+  if (q.rank !== 3 || [k, v].some((t) => t.rank !== 3 || t.shape.some((d, i) => d !== q.shape[i])) || !Number.isInteger(H) || H < 1 || C % H !== 0) {
+    throw new Error(`attentionRows: q, k, v must all be [B, T, C] with C a multiple of ${H} heads, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+  }
+  return [B, T, C];
+}
+
+/** attentionRows from primitives: split the heads, attention, merge the heads. */
+export function attentionRowsComposite(q: Tensor, k: Tensor, v: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  rowsShape(q, k, v, H);
+  return mergeHeadsOf(attention(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), opts));
+}
+
+/**
+ * Causal self-attention over H heads of q, k, v [B, T, C] (head h at columns h·C/H, as a linear
+ * projection makes them), output [B, T, C] with the heads merged: the kernels read and write the
+ * heads in place where the backend has them (no permutes), else (and for a recorded backward) the
+ * composite. Equal to attentionRowsComposite.
+ */
+export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  const [B, T, C] = rowsShape(q, k, v, H);
+  const km = opts.keyMask ?? null;
+  if (km && (km.rank !== 2 || km.shape[0] !== B || km.shape[1] !== T)) {
+    throw new Error(`attentionRows: keyMask ${shapeStr(km.shape)} must be [B, T] = [${B}, ${T}]`);
+  }
+  assertFloat('attentionRows', q);
+  const D = C / H;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const b = q.backend;
+  if (!b.attentionRows || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
+  const ss = storages('attentionRows', q, k, v, ...(km ? [km] : []));
+  const made = b.attentionRows(ss[0]!, ss[1]!, ss[2]!, km ? ss[3]! : null, spec);
+  if (!made) return attentionRowsComposite(q, k, v, H, opts);
+  // The row logsumexp: an intermediate of the forward (same scope and lifetime); recomputed if gone.
+  const lse = new Tensor(made[1], [B * H * T], b);
+  if (!isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) lse.dispose(); // no backward will read it
+  return record('attentionRows', made[0], [B, T, C], [q, k, v], (g, o) => {
+    if (!isGradEnabled() && b.attentionRowsBackward && g.dtype === 'float32') {
+      const gs = storages('attentionRowsBackward', q, k, v, o, g, ...(km ? [km] : []));
+      const d = b.attentionRowsBackward(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, lse.isDisposed ? null : lse.storageFor('attentionRowsBackward'), km ? gs[5]! : null, spec);
+      if (d) return d.map((s) => record('attentionRowsBackward', s, q.shape, [q, k, v, g], null));
+    }
+    const grads = attentionVjp(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), splitHeadsOf(g, H), opts, scale);
+    return grads.map((t) => mergeHeadsOf(t));
+  });
+}
+
+/**
+ * Causal self-attention over H heads packed in one projection qkv [B, T, 3C] (q | k | v columns,
+ * GPT-2's c_attn output), output [B, T, C] with the heads merged. One kernel reads the heads in
+ * place and writes them merged where the backend has it (no slices or permutes), and the
+ * first-order backward is one kernel writing the packed gradient; otherwise (and for a recorded
+ * backward) the composite: slices, permutes, attention. Equal to attentionPackedComposite.
+ */
+export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions = {}): Tensor {
+  const [B, T, C] = packedShape(qkv, H);
+  const km = opts.keyMask ?? null;
+  if (km && (km.rank !== 2 || km.shape[0] !== B || km.shape[1] !== T)) {
+    throw new Error(`attentionPacked: keyMask ${shapeStr(km.shape)} must be [B, T] = [${B}, ${T}]`);
+  }
+  assertFloat('attentionPacked', qkv);
+  const D = C / H;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const b = qkv.backend;
+  if (!b.attentionPacked || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
+  const ss = storages('attentionPacked', qkv, ...(km ? [km] : []));
+  const made = b.attentionPacked(ss[0]!, km ? ss[1]! : null, spec);
+  if (!made) return attentionPackedComposite(qkv, H, opts);
+  // The row logsumexp: an intermediate of the forward (same scope and lifetime); recomputed if gone.
+  const lse = new Tensor(made[1], [B * H * T], b);
+  if (!isGradEnabled() || !qkv.requiresGrad) lse.dispose(); // no backward will read it
+  return record('attentionPacked', made[0], [B, T, C], [qkv], (g, o) => {
+    if (!isGradEnabled() && b.attentionPackedBackward && g.dtype === 'float32') {
+      const gs = storages('attentionPackedBackward', qkv, o, g, ...(km ? [km] : []));
+      const d = b.attentionPackedBackward(gs[0]!, gs[1]!, gs[2]!, lse.isDisposed ? null : lse.storageFor('attentionPackedBackward'), km ? gs[3]! : null, spec);
+      if (d) return [record('attentionPackedBackward', d, qkv.shape, [qkv, g], null)];
+    }
+    const [q, k, v] = unpackHeads(qkv, H);
+    const [dq, dk, dv] = attentionVjp(q, k, v, splitHeadsOf(g, H), opts, scale);
+    return [packHeads(dq!, dk!, dv!)];
   });
 }

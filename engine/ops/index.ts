@@ -7,3 +7,4 @@ export * from './matmul.js';
 export * from './indexing.js';
 export * from './fused.js';
 export * from './nn.js';
+export * from './positions.js';

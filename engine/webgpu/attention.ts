@@ -62,18 +62,74 @@ export function runAttention(
   const kern = rt.kernel({
     file: 'attention.wgsl',
     entry: 'attention',
-    bindings: 'rrrrw',
+    bindings: 'rrrrww',
     constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT },
   });
   const gx = Math.ceil(T / t.BQ);
   const gy = B * H;
   if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) throw new Error(`webgpu attention: B*H=${gy} or T=${T} too large`);
-  rt.dispatch(kern, [q, k, v, keyMask ?? q, out], (w) => writeParams(w, spec, keyMask !== null, maskFloat), gx, gy);
+  const c = contiguousHeads(spec);
+  const scratch = rt.alloc(16); // the lse binding (not written)
+  rt.dispatch(kern, [q, k, v, keyMask ?? q, out, scratch], (w) => writeParams(w, spec, keyMask !== null, maskFloat, [c, c, c, c]), gx, gy);
+  rt.release(scratch);
 }
 
-function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean): void {
+/** Where row t of head h of sequence b starts: off + b·sb + h·sh + t·st (head dims contiguous). */
+export interface HeadLayout {
+  off: number;
+  sb: number;
+  sh: number;
+  st: number;
+}
+
+/** [B, H, T, D] contiguous. */
+export function contiguousHeads(spec: AttentionSpec): HeadLayout {
+  return { off: 0, sb: spec.H * spec.T * spec.D, sh: spec.T * spec.D, st: spec.D };
+}
+
+/** Heads of width D at column `col` of rows [B, T, W] (a packed q|k|v projection, or merged heads). */
+export function rowHeads(spec: AttentionSpec, W: number, col: number): HeadLayout {
+  return { off: col, sb: spec.T * W, sh: spec.D, st: W };
+}
+
+/** flag0: the forward writes lse / the backward writes dk and dv through one binding; flag1: the backward is given lse. */
+function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean, layouts: readonly HeadLayout[] = [], flag0 = false, flag1 = false): void {
   w.u(spec.B).u(spec.H).u(spec.T).u(spec.D).f(spec.scale);
-  w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0);
+  w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0).u(flag0 ? 1 : 0).u(flag1 ? 1 : 0).u(0);
+  for (const l of layouts) w.u(l.off).u(l.sb).u(l.sh).u(l.st);
+}
+
+/**
+ * The fused forward kernel with explicit layouts [q, k, v, out] (heads read from a packed
+ * projection, output written with heads merged). Returns false where it does not apply (the
+ * software kernel family, operands larger than one binding, a head dim too wide).
+ */
+export function runAttentionLayouts(
+  rt: Runtime,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  keyMask: Binding | null,
+  maskFloat: boolean,
+  spec: AttentionSpec,
+  out: Binding,
+  layouts: readonly [HeadLayout, HeadLayout, HeadLayout, HeadLayout],
+  lse: Binding | null = null,
+): boolean {
+  const { B, H, T, D } = spec;
+  if (rt.softwareAdapter) return false;
+  if (![q, k, v, out, ...(lse ? [lse] : [])].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
+  if (Math.ceil(D / LANES) > 32) return false;
+  const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
+  const gx = Math.ceil(T / t.BQ);
+  const gy = B * H;
+  if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
+  if (B * H * T * D === 0) return true;
+  const kern = rt.kernel({ file: 'attention.wgsl', entry: 'attention', bindings: 'rrrrww', constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT } });
+  const scratch = lse ? null : rt.alloc(16);
+  rt.dispatch(kern, [q, k, v, keyMask ?? q, out, lse ?? scratch!], (w) => writeParams(w, spec, keyMask !== null, maskFloat, layouts, lse !== null), gx, gy);
+  if (scratch) rt.release(scratch);
+  return true;
 }
 
 /** scores = q k^T (batched over B*H), p = masked softmax(scale * scores), out = p v. */
@@ -137,4 +193,66 @@ export function runMaskedSoftmax(
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
+}
+
+/** Tiles of the fused backward (shaders/attention_backward.wgsl) for head dim D, or null when none fits. */
+export function attentionBackwardTiles(D: number, sharedLimit: number): { BQ: number; BKV: number; DPT: number } | null {
+  const DPT = Math.max(1, Math.ceil(D / LANES));
+  if (DPT > 32) return null;
+  const DP = DPT * LANES;
+  for (const BQ of [16, 8]) {
+    for (const BKV of [32, 16, 8]) {
+      const floats = 2 * BQ * DP + 2 * BKV * (DP + 1) + 2 * BQ * BKV + 2 * BKV + BQ * LANES;
+      if (4 * floats <= sharedLimit) return { BQ, BKV, DPT };
+    }
+  }
+  return null;
+}
+
+/**
+ * Fused first-order attention backward: dq, dk, dv [B, H, T, D] from q, k, v, the forward output
+ * and its gradient g, in two dispatches (dq with the row logsumexp and g·out, then dk / dv over key
+ * blocks). Returns false (nothing recorded) where it does not apply: the software kernel family,
+ * operands larger than one binding, or a head dim whose tiles do not fit workgroup memory.
+ */
+export function runAttentionBackward(
+  rt: Runtime,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  o: Binding,
+  g: Binding,
+  keyMask: Binding | null,
+  maskFloat: boolean,
+  spec: AttentionSpec,
+  dq: Binding,
+  dk: Binding,
+  dv: Binding | null,
+  layouts?: readonly HeadLayout[],
+  lse: Binding | null = null,
+): boolean {
+  const { B, H, T, D } = spec;
+  if (rt.softwareAdapter) return false;
+  if (![q, k, v, o, g, dq, dk, ...(dv ? [dv] : [])].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
+  const t = attentionBackwardTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
+  if (!t) return false;
+  const gx = Math.ceil(T / t.BQ);
+  const gy = B * H;
+  if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
+  if (B * H * T * D === 0) return true;
+  const constants = { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT };
+  const c = contiguousHeads(spec);
+  const ls = layouts ?? [c, c, c, c, c, c, c, c];
+  // dv null: dk and dv are written into the one dk binding (a packed gradient); a scratch buffer fills the dv slot.
+  const kvSame = dv === null;
+  const stats = rt.alloc(2 * B * H * T * 4);
+  const scratch = kvSame ? rt.alloc(16) : null;
+  const kdq = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dq', bindings: 'rrrrrrww---r', constants });
+  // without the forward's lse, q fills its (read-only, unread) slot
+  rt.dispatch(kdq, [q, k, v, keyMask ?? q, o, g, dq, stats, lse ?? q], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame, lse !== null), gx, gy);
+  const kdkv = rt.kernel({ file: 'attention_backward.wgsl', entry: 'attention_bwd_dkv', bindings: 'rrrr-r--rww', constants });
+  rt.dispatch(kdkv, [q, k, v, keyMask ?? q, g, stats, dk, dv ?? scratch!], (w) => writeParams(w, spec, keyMask !== null, maskFloat, ls, kvSame), gx, gy);
+  rt.release(stats);
+  if (scratch) rt.release(scratch);
+  return true;
 }

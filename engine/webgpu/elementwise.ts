@@ -85,6 +85,17 @@ export function runGeluBackward(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Bi
   });
 }
 
+/** dx = g · g2 · gelu''(x) over n float32 elements (x, g, g2, dx contiguous). */
+export function runGeluSecond(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Binding, g: Binding, g2: Binding, dx: Binding, n: number): void {
+  const GRAD = GELU_GRAD[kind];
+  if (GRAD === undefined) throw new Error(`webgpu geluGradBackward: unknown kind '${String(kind)}' (gelu_tanh or gelu_erf)`);
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'gelu_second', bindings: 'rwrr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;', constants: { GRAD } });
+  forEachElementPiece(rt, n, [x, dx, g, g2], (b, _start, count) => {
+    const [gx, gy] = grid(rt, count);
+    rt.dispatch(k, b, (w) => w.u(count), gx, gy);
+  });
+}
+
 /** y = a + alpha * b over n float32 elements (a, b, y contiguous). */
 export function runAddScaled(rt: Runtime, a: Binding, b: Binding, alpha: number, y: Binding, n: number): void {
   const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'add_scaled', bindings: 'rwr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;' });

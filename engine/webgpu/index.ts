@@ -18,13 +18,14 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
-import { runAttention, runMaskedSoftmax } from './attention.js';
+import { rowHeads, runAttention, runAttentionBackward, runAttentionLayouts, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
-import { runAddScaled, runCast, runFill, runGeluBackward, runUnary } from './elementwise.js';
-import { runLayerNormBackward } from './layernorm-backward.js';
+import { runAddScaled, runCast, runFill, runGeluBackward, runGeluSecond, runUnary } from './elementwise.js';
+import { runLayerNormBackward, runLayerNormGradBackward, runLayerNormWeightGradBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
 import { runAdam, runSgd, runSgdGroup } from './optim.js';
+import { runArange, runRotaryTable } from './positions.js';
 import { runDropoutMask } from './random.js';
 import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
@@ -171,6 +172,15 @@ export class WebGPUBackend implements Backend {
     if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu full: size must be a non-negative integer, got ${size}`);
     const s = this.out(size, dtype);
     runFill(this.rt, s.buf!, size, dtype, value);
+    return s;
+  }
+
+  arange(size: number, dtype: DType, start: number, step: number, period: number): Storage {
+    checkDType(dtype, 'arange');
+    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu arange: size must be a non-negative integer, got ${size}`);
+    if (!Number.isInteger(period) || period < 1) throw new Error(`webgpu arange: period must be a positive integer, got ${period}`);
+    const s = this.out(size, dtype);
+    runArange(this.rt, s.buf!, size, dtype, start, step, period);
     return s;
   }
 
@@ -451,6 +461,35 @@ export class WebGPUBackend implements Backend {
     return [dx, dw, db];
   }
 
+  layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage] {
+    const op = 'layerNormWeightGradBackward';
+    for (const [s, what] of [[x, 'x'], [g, 'g']] as const) {
+      requireFloat32(s, op, what);
+      requireSize(s, R * C, op, `${what} [${R}, ${C}]`);
+    }
+    requireFloat32(a, op, 'a');
+    requireSize(a, C, op, 'a');
+    const xBar = this.out(R * C, 'float32');
+    const gBar = this.out(R * C, 'float32');
+    runLayerNormWeightGradBackward(this.rt, gpuBuf(x), gpuBuf(g), gpuBuf(a), R, C, eps, xBar.buf!, gBar.buf!);
+    return [xBar, gBar];
+  }
+
+  layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
+    const op = 'layerNormGradBackward';
+    for (const [s, what] of [[x, 'x'], [g, 'g'], [dx, 'dx'], [u, 'u']] as const) {
+      requireFloat32(s, op, what);
+      requireSize(s, R * C, op, `${what} [${R}, ${C}]`);
+    }
+    requireFloat32(w, op, 'w');
+    requireSize(w, C, op, 'w');
+    const xBar = this.out(R * C, 'float32');
+    const gBar = this.out(R * C, 'float32');
+    const wBar = this.out(C, 'float32');
+    runLayerNormGradBackward(this.rt, gpuBuf(x), gpuBuf(w), gpuBuf(g), gpuBuf(dx), gpuBuf(u), R, C, eps, xBar.buf!, gBar.buf!, wBar.buf!);
+    return [xBar, gBar, wBar];
+  }
+
   geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
     requireFloat32(x, 'geluBackward', 'x');
     requireFloat32(g, 'geluBackward', 'g');
@@ -463,6 +502,145 @@ export class WebGPUBackend implements Backend {
       throw e;
     }
     return dx;
+  }
+
+  geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
+    for (const [s, what] of [[x, 'x'], [g, 'g'], [u, 'u']] as const) {
+      requireFloat32(s, 'geluGradBackward', what);
+      requireSize(s, x.size, 'geluGradBackward', what);
+    }
+    const xBar = this.out(x.size, 'float32');
+    const gBar = this.out(x.size, 'float32');
+    runGeluSecond(this.rt, kind, gpuBuf(x), gpuBuf(g), gpuBuf(u), xBar.buf!, x.size);
+    runGeluBackward(this.rt, kind, gpuBuf(x), gpuBuf(u), gBar.buf!, x.size);
+    return [xBar, gBar];
+  }
+
+  attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    const n = spec.B * spec.H * spec.T * spec.D;
+    for (const [s, what] of [[q, 'q'], [k, 'k'], [v, 'v'], [out, 'out'], [g, 'g']] as const) {
+      requireFloat32(s, 'attentionBackward', what);
+      requireSize(s, n, 'attentionBackward', what);
+    }
+    if (keyMask) {
+      checkDType(keyMask.dtype, 'attentionBackward');
+      requireSize(keyMask, spec.B * spec.T, 'attentionBackward', 'keyMask');
+    }
+    const dq = this.out(n, 'float32');
+    const dk = this.out(n, 'float32');
+    const dv = this.out(n, 'float32');
+    const done = runAttentionBackward(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, dq.buf!, dk.buf!, dv.buf!);
+    if (!done) {
+      this.free(dq);
+      this.free(dk);
+      this.free(dv);
+      return null;
+    }
+    return [dq, dk, dv];
+  }
+
+  attentionPacked(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null {
+    const C = spec.H * spec.D;
+    this.checkPacked('attentionPacked', qkv, keyMask, spec);
+    const y = this.out(spec.B * spec.T * C, 'float32');
+    const lse = this.out(spec.B * spec.H * spec.T, 'float32');
+    const b = gpuBuf(qkv);
+    const ls = [rowHeads(spec, 3 * C, 0), rowHeads(spec, 3 * C, C), rowHeads(spec, 3 * C, 2 * C), rowHeads(spec, C, 0)] as const;
+    if (!runAttentionLayouts(this.rt, b, b, b, keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, ls, lse.buf!)) {
+      this.free(y);
+      this.free(lse);
+      return null;
+    }
+    return [y, lse];
+  }
+
+  attentionPackedBackward(qkv: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
+    if (lse) requireSize(lse, spec.B * spec.H * spec.T, 'attentionPackedBackward', 'lse');
+    const C = spec.H * spec.D;
+    this.checkPacked('attentionPackedBackward', qkv, keyMask, spec);
+    for (const [s, what] of [[out, 'out'], [g, 'g']] as const) {
+      requireFloat32(s, 'attentionPackedBackward', what);
+      requireSize(s, spec.B * spec.T * C, 'attentionPackedBackward', what);
+    }
+    const d = this.out(spec.B * spec.T * 3 * C, 'float32');
+    const b = gpuBuf(qkv);
+    const q = rowHeads(spec, 3 * C, 0);
+    const k = rowHeads(spec, 3 * C, C);
+    const v = rowHeads(spec, 3 * C, 2 * C);
+    const m = rowHeads(spec, C, 0);
+    const done = runAttentionBackward(this.rt, b, b, b, gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, d.buf!, d.buf!, null, [q, k, v, m, m, q, k, v], lse ? gpuBuf(lse) : null);
+    if (!done) {
+      this.free(d);
+      return null;
+    }
+    return d;
+  }
+
+  attentionRows(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null {
+    const C = spec.H * spec.D;
+    this.checkRows('attentionRows', [q, k, v], keyMask, spec);
+    const y = this.out(spec.B * spec.T * C, 'float32');
+    const lse = this.out(spec.B * spec.H * spec.T, 'float32');
+    const l = rowHeads(spec, C, 0);
+    if (!runAttentionLayouts(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, y.buf!, [l, l, l, l], lse.buf!)) {
+      this.free(y);
+      this.free(lse);
+      return null;
+    }
+    return [y, lse];
+  }
+
+  attentionRowsBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    if (lse) requireSize(lse, spec.B * spec.H * spec.T, 'attentionRowsBackward', 'lse');
+    const n = spec.B * spec.T * spec.H * spec.D;
+    this.checkRows('attentionRowsBackward', [q, k, v, out, g], keyMask, spec);
+    const dq = this.out(n, 'float32');
+    const dk = this.out(n, 'float32');
+    const dv = this.out(n, 'float32');
+    const l = rowHeads(spec, spec.H * spec.D, 0);
+    const done = runAttentionBackward(this.rt, gpuBuf(q), gpuBuf(k), gpuBuf(v), gpuBuf(out), gpuBuf(g), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, dq.buf!, dk.buf!, dv.buf!, [l, l, l, l, l, l, l, l], lse ? gpuBuf(lse) : null);
+    if (!done) {
+      this.free(dq);
+      this.free(dk);
+      this.free(dv);
+      return null;
+    }
+    return [dq, dk, dv];
+  }
+
+  private checkRows(op: string, xs: Storage[], keyMask: Storage | null, spec: AttentionSpec): void {
+    for (const x of xs) {
+      requireFloat32(x, op, 'operand');
+      requireSize(x, spec.B * spec.T * spec.H * spec.D, op, 'operand');
+    }
+    if (keyMask) {
+      checkDType(keyMask.dtype, op);
+      requireSize(keyMask, spec.B * spec.T, op, 'keyMask');
+    }
+  }
+
+  private checkPacked(op: string, qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): void {
+    requireFloat32(qkv, op, 'qkv');
+    requireSize(qkv, spec.B * spec.T * 3 * spec.H * spec.D, op, 'qkv');
+    if (keyMask) {
+      checkDType(keyMask.dtype, op);
+      requireSize(keyMask, spec.B * spec.T, op, 'keyMask');
+    }
+  }
+
+  rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {
+    checkDType(dtype, 'rotaryTable');
+    requireInt32(positions, 'rotaryTable', 'positions');
+    requireSize(positions, n, 'rotaryTable', 'positions');
+    if (dtype !== 'float32') throw new Error(`webgpu rotaryTable: the table must be float32, got ${dtype}`);
+    const y = this.out(n * 2 * invFreq.length, dtype);
+    try {
+      runRotaryTable(this.rt, gpuBuf(positions, 'positions'), y.buf!, n, invFreq, fn);
+    } catch (e) {
+      this.free(y);
+      throw e;
+    }
+    return y;
   }
 
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {

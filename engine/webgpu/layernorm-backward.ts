@@ -5,6 +5,7 @@
 // laid end to end.
 
 import { runFill } from './elementwise.js';
+import { runReduce } from './reduce.js';
 import { rowWorkgroup } from './rows.js';
 import type { Binding, Runtime } from './runtime.js';
 import { forEachRowPiece } from './windows.js';
@@ -57,4 +58,55 @@ export function runLayerNormBackward(
   rt.dispatch(sumK, [partial, dw, db], (w) => w.u(R).u(C).f(eps).u(L).u(0).u(S), Math.ceil((2 * C) / WGC));
   rt.release(stats);
   rt.release(partial);
+}
+
+/**
+ * First-order vjp of layer norm's dx at cotangent u (shaders/layernorm_grad_backward.wgsl): x̄ and
+ * ḡ [R, C] by one workgroup per row, w̄ [C] as the column sum of the row kernel's g·t.
+ */
+export function runLayerNormGradBackward(
+  rt: Runtime,
+  x: Binding,
+  wt: Binding,
+  g: Binding,
+  dx: Binding,
+  u: Binding,
+  R: number,
+  C: number,
+  eps: number,
+  xBar: Binding,
+  gBar: Binding,
+  wBar: Binding,
+): void {
+  if (C === 0) return;
+  if (R === 0) {
+    runFill(rt, wBar, C, 'float32', 0);
+    return;
+  }
+  const WG = rowWorkgroup(C, rt.softwareAdapter);
+  const gt = rt.alloc(R * C * 4);
+  const k = rt.kernel({ file: 'layernorm_grad_backward.wgsl', entry: 'layer_norm_grad_backward', bindings: 'rrrrrwww', constants: { WG } });
+  forEachRowPiece(
+    rt,
+    'layerNormGradBackward',
+    R,
+    [[x, C, 'r'], [g, C, 'r'], [dx, C, 'r'], [u, C, 'r'], [xBar, C, 'w'], [gBar, C, 'w'], [gt, C, 'w']],
+    ([xb, gb, dxb, ub, xbb, gbb, gtb], _r0, rows) => {
+      const [gx, gy] = rt.grid(rows);
+      rt.dispatch(k, [xb!, wt, gb!, dxb!, ub!, xbb!, gbb!, gtb!], (w) => w.u(rows).u(C).f(eps), gx, gy);
+    },
+  );
+  runReduce(rt, 'sum', 'float32', gt, [R, C], [0], wBar);
+  rt.release(gt);
+}
+
+/** First-order vjp of layer norm's dw at cotangent a [C]: x̄ = LNdx(a g), ḡ = a x̂ (both [R, C]). */
+export function runLayerNormWeightGradBackward(rt: Runtime, x: Binding, g: Binding, a: Binding, R: number, C: number, eps: number, xBar: Binding, gBar: Binding): void {
+  if (C === 0 || R === 0) return;
+  const WG = rowWorkgroup(C, rt.softwareAdapter);
+  const k = rt.kernel({ file: 'layernorm_grad_backward.wgsl', entry: 'layer_norm_wgrad_backward', bindings: 'rrr--ww', constants: { WG } });
+  forEachRowPiece(rt, 'layerNormWeightGradBackward', R, [[x, C, 'r'], [g, C, 'r'], [xBar, C, 'w'], [gBar, C, 'w']], ([xb, gb, xbb, gbb], _r0, rows) => {
+    const [gx, gy] = rt.grid(rows);
+    rt.dispatch(k, [xb!, a, gb!, xbb!, gbb!], (w) => w.u(rows).u(C).f(eps), gx, gy);
+  });
 }

@@ -29,7 +29,7 @@ const cases: { name: string; inputs: InputSpec[]; fused: (...x: Tensor[]) => Ten
   },
 ];
 
-async function evalBoth(f: (...x: Tensor[]) => Tensor, specs: InputSpec[], values: number[][]) {
+async function evalBoth(f: (...x: Tensor[]) => Tensor, specs: InputSpec[], values: number[][], recordSecond = false) {
   return E.tidyAsync(async () => {
     const xs = makeInputs(specs, values, 'float64', 'cpu');
     const y = f(...xs);
@@ -41,7 +41,7 @@ async function evalBoth(f: (...x: Tensor[]) => Tensor, specs: InputSpec[], value
       const t = E.sum(E.mul(g, E.randNormal(g.shape, 0, 1, { seed: 50 + i, dtype: 'float64' })));
       h = h ? E.add(h, t) : t;
     });
-    const hg = E.grad(h!, diff);
+    const hg = E.grad(h!, diff, { createGraph: recordSecond });
     return [await y.data(), ...(await Promise.all(gs.map((g) => g.data()))), ...(await Promise.all(hg.map((g) => g.data())))];
   });
 }
@@ -53,6 +53,32 @@ describe('fused ops equal their composite fallbacks', () => {
       const a = await evalBoth(c.fused, c.inputs, values);
       const b = await evalBoth(c.composite, c.inputs, values);
       expect(a.length).toBe(b.length);
+      a.forEach((arr, i) => {
+        arr.forEach((v, j) => expect(Math.abs(v - b[i]![j]!), `array ${i} element ${j}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(b[i]![j]!))));
+      });
+    });
+  }
+});
+
+describe('layer norm: the recorded second backward (the fused op\'s vjps in ops) equals the composite', () => {
+  it('layerNorm [3, 2, 5], second backward recorded', async () => {
+    const specs: InputSpec[] = [{ shape: [3, 2, 5] }, { shape: [5] }, { shape: [5] }];
+    const values = specs.map((s, i) => makeValues({ kind: 'any', ...s }, 11 + i));
+    const a = await evalBoth((x, w, b) => E.layerNorm(x, w, b, 1e-5), specs, values, true);
+    const b = await evalBoth((x, w, b) => E.layerNormComposite(x, w, b, 1e-5), specs, values);
+    a.forEach((arr, i) => {
+      arr.forEach((v, j) => expect(Math.abs(v - b[i]![j]!), `array ${i} element ${j}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(b[i]![j]!))));
+    });
+  });
+});
+
+describe('gelu: the recorded second backward (the fused op\'s vjp in ops) equals the fused one', () => {
+  for (const [name, f] of [['geluTanh', E.geluTanh], ['geluErf', E.geluErf]] as const) {
+    it(name, async () => {
+      const specs: InputSpec[] = [{ shape: [4, 9] }];
+      const values = [makeValues({ kind: 'any', ...specs[0]! }, 21).map((v) => 2 * v)];
+      const a = await evalBoth((x) => f(x), specs, values, true);
+      const b = await evalBoth((x) => f(x), specs, values, false);
       a.forEach((arr, i) => {
         arr.forEach((v, j) => expect(Math.abs(v - b[i]![j]!), `array ${i} element ${j}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(b[i]![j]!))));
       });

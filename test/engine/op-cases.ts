@@ -71,6 +71,20 @@ export const opCases: OpCase[] = [
   { name: 'pad 3-d, odd sizes', inputs: [any(3, 5, 7)], f: (x) => E.pad(x, [0, 2, 1], [1, 0, 3], -1.5) },
   { name: 'concat', inputs: [any(2, 3), any(2, 1)], f: (a, b) => E.concat([a, b], 1) },
   { name: 'gather', inputs: [any(5, 3), ints([2, 2], [4, 0, 4, 2])], f: (t, i) => E.gather(t, i) },
+  {
+    name: 'gather at arangeRows positions (made on the device)',
+    inputs: [any(9, 3)],
+    f: (t) => E.gather(t, E.arangeRows(2, 3, 8, 1, { device: t.device })),
+  },
+  { name: 'gather at arange with a step', inputs: [any(9, 2)], f: (t) => E.gather(t, E.arange(8, 0, -3, { device: t.device })) },
+  {
+    name: 'rotaryTables (cos, sin of positions · frequencies)',
+    inputs: [any(2, 5, 6), ints([2, 5], [0, 1, 2, 3, 4, 7, 30, 100, 1000, 2047])],
+    f: (x, p) => {
+      const r = E.rotaryTables(p, 6, { dtype: x.dtype === 'float64' ? 'float64' : 'float32' });
+      return E.add(E.mul(x, r.cos), E.mul(E.neg(x), r.sin));
+    },
+  },
   { name: 'scatterAdd', inputs: [any(4, 3), ints([4], [1, 3, 1, 0])], f: (s, i) => E.scatterAdd(s, i, 5) },
   { name: 'softmax', inputs: [any(3, 7)], f: (x) => E.softmax(x) },
   { name: 'logSoftmax', inputs: [any(2, 3, 7)], f: (x) => E.logSoftmax(x) },
@@ -85,6 +99,17 @@ export const opCases: OpCase[] = [
     name: 'attention window + key mask',
     inputs: [any(2, 1, 6, 4), any(2, 1, 6, 4), any(2, 1, 6, 4), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0] }],
     f: (q, k, v, m) => E.attention(q, k, v, { causal: true, window: 3, scale: 1, keyMask: E.cast(m, q.dtype) }),
+  },
+  { name: 'attentionPacked (heads read from one q|k|v projection, written merged)', inputs: [any(2, 5, 12)], f: (x) => E.attentionPacked(x, 2) },
+  {
+    name: 'attentionPacked window + key mask',
+    inputs: [any(2, 6, 9), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1] }],
+    f: (x, m) => E.attentionPacked(x, 3, { window: 3, scale: 0.7, keyMask: E.cast(m, x.dtype) }),
+  },
+  {
+    name: 'attentionRows (heads read from [B, T, C] rows, written merged), window + key mask',
+    inputs: [any(2, 6, 6), any(2, 6, 6), any(2, 6, 6), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1] }],
+    f: (q, k, v, m) => E.attentionRows(q, k, v, 2, { window: 4, keyMask: E.cast(m, q.dtype) }),
   },
   { name: 'dropout', inputs: [any(33)], f: (x) => E.dropout(x, 0.3, 1234) },
   { name: 'linear', inputs: [any(2, 3, 4), any(5, 4), any(5)], f: (x, w, b) => E.linear(x, w, b, 'out_in') },
