@@ -2,27 +2,27 @@
 // (engine/cpu) with float32 kernels replaced by fast ones — WebAssembly SIMD generated in
 // TypeScript, threaded over shared memory — where the runtime has WebAssembly SIMD; float64,
 // int32 and everything without a fast kernel run the reference loops. Storages are the
-// reference's CpuStorage, so tensors move freely between the two. Freed float32 arrays are
-// recycled (array-pool.ts).
+// reference's CpuStorage, so tensors move freely between the two. Float32 arrays of 256 elements
+// or more live in the shared WebAssembly memory (resident, so kernels read and write them in place;
+// wasm-heap.ts) and are recycled when freed; CAMELS_CPU_RESIDENT=0 makes them ordinary arrays again
+// (recycled by array-pool.ts), which kernels copy in and out.
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
 import type { AttentionSpec, BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
-import { Float32ArrayPool } from './array-pool.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
 import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
-import { wasmHeap, type WasmHeap } from './wasm-heap.js';
+import { float32Recycler, wasmHeap, type WasmHeap } from './wasm-heap.js';
+
+export { float32Pool } from './wasm-heap.js';
 
 const WASM_MIN_ELEMENTS = 2048;
 const WASM_BINARY = new Set<string>(BINARY_WASM_OPS);
-
-/** One pool for the process: storages of every cpu backend instance are CpuStorage. */
-export const float32Pool = new Float32ArrayPool();
 
 export class FastCpuBackend extends CpuBackend {
   override readonly adapterName: string;
@@ -31,7 +31,7 @@ export class FastCpuBackend extends CpuBackend {
   constructor() {
     super();
     this.heap = wasmHeap();
-    setFloat32Recycler(float32Pool);
+    setFloat32Recycler(float32Recycler());
     this.adapterName = this.heap ? `cpu (wasm simd${this.heap.relaxed ? ' + relaxed madd' : ''}${this.heap.shared ? ', threads' : ''})` : 'cpu (no wasm simd: reference kernels)';
   }
 

@@ -8,43 +8,58 @@
 
 import type { Storage, TypedArray } from '../backend.js';
 import { allocArray, dataOf, requireInt32, requireSize } from '../cpu/storage.js';
-import { allocScratch, f32View, resetScratch, type WasmHeap } from './wasm-heap.js';
+import { allocScratch, f32View, finishOut, heapAddr, kernelOut, resetScratch, stageIn, type KernelOut, type WasmHeap } from './wasm-heap.js';
 
 interface ExpRows {
   mem: Float32Array;
   /** float index of row 0 of exp(x − max) (rows Cp apart) */
   e: number;
-  /** float index of the stats: [max, sum] per row */
+  /** float index of the stats: [max, sum] per row, then one factor per row (scaleRows) */
   st: number;
   Cp: number;
+  /** the output, when the exponentials are written straight into it (C a multiple of 4) */
+  o: KernelOut | null;
 }
 
-/** Copy x [R, C] in padded, run expRows; returns where the results lie. */
+/**
+ * Run expRows over x [R, C]: in place when C is a multiple of 4 (a resident x is read where it is;
+ * with keepExp the exponentials go into a new output array), else over a copy padded with -inf.
+ */
 function expRows(h: WasmHeap, X: Float32Array, R: number, C: number, keepExp: boolean): ExpRows {
   const Cp = (C + 3) & ~3;
   resetScratch();
-  const xAddr = allocScratch(h, 4 * R * Cp);
-  const eAddr = keepExp ? allocScratch(h, 4 * R * Cp) : xAddr; // in place when only the sums are wanted
-  const sAddr = allocScratch(h, 8 * R);
-  allocScratch(h, 4 * R); // factors (scaleRows), right after the stats
+  let xAddr: number, eAddr: number;
+  let o: KernelOut | null = null;
+  if (Cp === C) {
+    xAddr = stageIn(h, X);
+    if (keepExp) {
+      o = kernelOut(h, R * C);
+      eAddr = o.addr;
+    } else eAddr = heapAddr(X) === xAddr ? allocScratch(h, 4 * R * C) : xAddr; // never write into x
+  } else {
+    xAddr = allocScratch(h, 4 * R * Cp);
+    eAddr = keepExp ? allocScratch(h, 4 * R * Cp) : xAddr;
+  }
+  const sAddr = allocScratch(h, 12 * R); // [max, sum] per row, then the factors (scaleRows)
   const mem = f32View(h);
-  const x0 = xAddr >> 2;
-  if (Cp === C) mem.set(X, x0);
-  else {
+  if (Cp !== C) {
+    const x0 = xAddr >> 2;
     for (let r = 0; r < R; r++) {
       mem.set(X.subarray(r * C, r * C + C), x0 + r * Cp);
       mem.fill(-Infinity, x0 + r * Cp + C, x0 + (r + 1) * Cp);
     }
   }
   h.rows.expRows(xAddr, eAddr, R, Cp, sAddr);
-  return { mem, e: eAddr >> 2, st: sAddr >> 2, Cp };
+  return { mem, e: eAddr >> 2, st: sAddr >> 2, Cp, o };
 }
 
-/** Copy the valid columns of the padded rows at `e` into out [R, C]. */
-function copyOut(er: ExpRows, out: TypedArray, R: number, C: number): void {
+/** The exponentials (scaled) as an [R, C] output array. */
+function expOut(h: WasmHeap, er: ExpRows, R: number, C: number): Float32Array {
+  if (er.o) return finishOut(h, er.o);
+  const out = allocArray('float32', R * C) as Float32Array;
   const { mem, e, Cp } = er;
-  if (Cp === C) out.set(mem.subarray(e, e + R * C));
-  else for (let r = 0; r < R; r++) out.set(mem.subarray(e + r * Cp, e + r * Cp + C), r * C);
+  for (let r = 0; r < R; r++) out.set(mem.subarray(e + r * Cp, e + r * Cp + C), r * C);
+  return out;
 }
 
 function rowMax(X: TypedArray, o: number, C: number): number {
@@ -60,14 +75,13 @@ function rowMax(X: TypedArray, o: number, C: number): number {
 export function fastSoftmax(h: WasmHeap, x: Storage, R: number, C: number): TypedArray {
   const X = dataOf(x, 'softmax') as Float32Array;
   requireSize(x, R * C, 'softmax', `x [${R}, ${C}]`);
-  const out = allocArray('float32', R * C);
-  if (R * C === 0) return out;
+  if (R * C === 0) return allocArray('float32', R * C);
   const er = expRows(h, X, R, C, true);
   const { mem, st, Cp } = er;
   const fac = st + 2 * R;
   for (let r = 0; r < R; r++) mem[fac + r] = 1 / mem[st + 2 * r + 1]!;
   h.rows.scaleRows(er.e << 2, R, Cp, fac << 2);
-  copyOut(er, out, R, C);
+  const out = expOut(h, er, R, C);
   for (let r = 0; r < R; r++) {
     if (Number.isFinite(mem[st + 2 * r]!)) continue;
     // reference formula for rows with NaN / ±inf
@@ -126,14 +140,13 @@ export function fastCrossEntropyBackward(h: WasmHeap, logits: Storage, labels: S
   const G = dataOf(g, 'crossEntropyBackward');
   requireSize(g, R, 'crossEntropyBackward', 'g');
   for (let r = 0; r < R; r++) if (L[r] !== ignoreIndex && !(L[r]! >= 0 && L[r]! < V)) throw badLabel('crossEntropyBackward', L[r]!, r, V, ignoreIndex);
-  const out = allocArray('float32', R * V);
-  if (R * V === 0) return out;
+  if (R * V === 0) return allocArray('float32', R * V);
   const er = expRows(h, X, R, V, true);
   const { mem, st, Cp } = er;
   const fac = st + 2 * R;
   for (let r = 0; r < R; r++) mem[fac + r] = L[r] === ignoreIndex ? 0 : G[r]! / mem[st + 2 * r + 1]!;
   h.rows.scaleRows(er.e << 2, R, Cp, fac << 2);
-  copyOut(er, out, R, V);
+  const out = expOut(h, er, R, V);
   for (let r = 0; r < R; r++) {
     const label = L[r]!;
     const o = r * V;
@@ -157,15 +170,11 @@ export function fastCrossEntropyBackward(h: WasmHeap, logits: Storage, labels: S
 export function fastGeluTanh(h: WasmHeap, x: Storage): TypedArray {
   const X = dataOf(x, "unary 'gelu_tanh'") as Float32Array;
   const n = X.length;
-  const out = allocArray('float32', n);
-  if (n === 0) return out;
-  const n4 = (n + 3) & ~3;
+  if (n === 0) return allocArray('float32', 0);
   resetScratch();
-  const xAddr = allocScratch(h, 4 * n4);
-  const mem = f32View(h);
-  mem.set(X, xAddr >> 2);
-  mem.fill(0, (xAddr >> 2) + n, (xAddr >> 2) + n4);
-  h.rows.geluTanh(xAddr, xAddr, n4);
-  out.set(mem.subarray(xAddr >> 2, (xAddr >> 2) + n));
-  return out;
+  // whole vectors: the lanes past n read and write within the 64-byte blocks of x and out
+  const xAddr = stageIn(h, X);
+  const o = kernelOut(h, n);
+  h.rows.geluTanh(xAddr, o.addr, (n + 3) & ~3);
+  return finishOut(h, o);
 }

@@ -71,6 +71,15 @@ const SIMD = {
   'f64x2.mul': 0xf2,
   'f32x4.demote_f64x2_zero': 0x5e,
   'f64x2.promote_low_f32x4': 0x5f,
+  'f32x4.abs': 0xe0,
+  'f32x4.gt': 0x44,
+  'f32x4.le': 0x45,
+  'v128.and': 0x4e,
+  'v128.or': 0x50,
+  'v128.bitselect': 0x52,
+  'f32x4.sqrt': 0xe3,
+  'f64x2.sub': 0xf1,
+  'f64x2.div': 0xf3,
   'f32x4.relaxed_madd': 0x105,
 } as const;
 
@@ -135,6 +144,15 @@ export class FuncBuilder {
   }
   f32Load(offset = 0): this { return this.emit(0x2a, 0x02, ...uleb(offset)); }
   f32Store(offset = 0): this { return this.emit(0x38, 0x02, ...uleb(offset)); }
+  f64Load(offset = 0): this { return this.emit(0x2b, 0x03, ...uleb(offset)); }
+  f64Store(offset = 0): this { return this.emit(0x39, 0x03, ...uleb(offset)); }
+  f64(v: number): this {
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    return this.emit(0x44, ...b);
+  }
+  f64Sub(): this { return this.emit(0xa1); }
+  f64Div(): this { return this.emit(0xa3); }
+  f64Sqrt(): this { return this.emit(0x9f); }
   f32Add(): this { return this.emit(0x92); }
   f32Mul(): this { return this.emit(0x94); }
   f32Sub(): this { return this.emit(0x93); }
@@ -173,6 +191,17 @@ export class FuncBuilder {
   f32x4DemoteF64x2Zero(): this { return this.simd('f32x4.demote_f64x2_zero'); }
   f64x2PromoteLowF32x4(): this { return this.simd('f64x2.promote_low_f32x4'); }
   f32x4Lt(): this { return this.simd('f32x4.lt'); }
+  f32x4Gt(): this { return this.simd('f32x4.gt'); }
+  f32x4Le(): this { return this.simd('f32x4.le'); }
+  f32x4Abs(): this { return this.simd('f32x4.abs'); }
+  f32x4Sqrt(): this { return this.simd('f32x4.sqrt'); }
+  v128And(): this { return this.simd('v128.and'); }
+  v128Or(): this { return this.simd('v128.or'); }
+  /** Lanes of a where the mask c has 1 bits, of b elsewhere. Stack: a b c → r. */
+  v128Bitselect(): this { return this.simd('v128.bitselect'); }
+  f64x2Sub(): this { return this.simd('f64x2.sub'); }
+  f64x2Div(): this { return this.simd('f64x2.div'); }
+  f64x2ExtractLane(lane: number): this { return this.emit(0xfd, 0x21, lane); }
   f32x4Nearest(): this { return this.simd('f32x4.nearest'); }
   /** a & ~b. */
   v128AndNot(): this { return this.simd('v128.andnot'); }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { BinaryOp, Storage, UnaryOp } from '../../engine/backend.js';
 import { CpuBackend, cpuData } from '../../engine/cpu/index.js';
 import { FastCpuBackend } from '../../engine/cpu-fast/index.js';
+import { heapAddr, setResident, wasmHeap } from '../../engine/cpu-fast/wasm-heap.js';
 
 const ref = new CpuBackend();
 const fast = new FastCpuBackend();
@@ -150,6 +151,67 @@ describe('cpu-fast binary ops in WebAssembly', () => {
         }
       }
     }
+  });
+});
+
+describe('cpu-fast binary ops in WebAssembly over more than two dims', () => {
+  it('equal the reference exactly for broadcasts over outer dims (an attention mask over heads, a bias per head)', () => {
+    const [B, H, T, S] = [3, 5, 17, 19];
+    const A = logits(1, B * H * T * S, 13);
+    const M = logits(1, B * T * S, 14);
+    const C = logits(1, H * S, 15);
+    const full4 = { offset: 0, strides: [H * T * S, T * S, S, 1] };
+    const cases = [
+      { name: 'mask over heads', av: full4, b: M, bv: { offset: 0, strides: [T * S, 0, S, 1] } },
+      { name: 'bias per head', av: full4, b: C, bv: { offset: 0, strides: [0, S, 0, 1] } },
+      { name: 'broadcast first', av: { offset: 0, strides: [T * S, 0, S, 1] }, b: A, bv: full4, a: M },
+      { name: 'column per batch', av: full4, b: M, bv: { offset: 2, strides: [T * S, 0, 1, 0] } },
+    ];
+    for (const op of ['add', 'mul', 'sub', 'maximum'] as BinaryOp[]) {
+      for (const c of cases) {
+        const a = c.a ?? A;
+        const got = cpuData(fast.binary(op, f32(fast, a), c.av, f32(fast, c.b), c.bv, [B, H, T, S]));
+        const want = cpuData(ref.binary(op, f32(ref, a), c.av, f32(ref, c.b), c.bv, [B, H, T, S]));
+        for (let i = 0; i < want.length; i++) {
+          if (!Object.is(got[i], want[i])) throw new Error(`${op} ${c.name}: element ${i} is ${got[i]}, reference ${want[i]}`);
+        }
+      }
+    }
+  });
+});
+
+describe('cpu-fast resident arrays', () => {
+  it('float32 storages live in the wasm memory, kernels give the same results with them off, and freed arrays come back', () => {
+    const X = logits(129, 64, 21);
+    const run = () => {
+      const x = f32(fast, X);
+      const y = fast.unary('mul_scalar', x, 0.5);
+      const z = fast.binary('add', x, { offset: 0, strides: [64, 1] }, y, { offset: 0, strides: [64, 1] }, [129, 64]);
+      const p = fast.softmax(z, 129, 64);
+      const m = fast.matmul(p, x, { batch: [], aBatchStrides: [], bBatchStrides: [], M: 129, K: 64, N: 64, transA: true, transB: false });
+      const out = [cpuData(x), cpuData(y), cpuData(z), cpuData(p), cpuData(m)].map((a) => ({ resident: heapAddr(a as Float32Array) >= 0, values: Float32Array.from(a) }));
+      for (const s of [x, y, z, p, m]) fast.free(s);
+      return out;
+    };
+    const on = run();
+    const prev = setResident(false);
+    let off: ReturnType<typeof run>;
+    try {
+      off = run();
+    } finally {
+      setResident(prev);
+    }
+    expect(on.every((o) => o.resident)).toBe(wasmHeap()!.shared);
+    expect(off.every((o) => !o.resident)).toBe(true);
+    on.forEach((o, i) => expect(o.values, `output ${i}`).toEqual(off[i]!.values));
+    // a freed resident array is handed out again for the same length, zero-filled
+    const s1 = fast.full(3000, 'float32', 7);
+    const arr = cpuData(s1);
+    fast.free(s1);
+    const s2 = fast.full(3000, 'float32', 0);
+    expect(cpuData(s2)).toBe(arr);
+    expect(cpuData(s2).every((v) => v === 0)).toBe(true);
+    fast.free(s2);
   });
 });
 
