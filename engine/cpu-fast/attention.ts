@@ -8,7 +8,7 @@ import type { AttentionSpec, Storage } from '../backend.js';
 import { allocArray, CpuStorage, dataOf, requireSameDtype, requireSize } from '../cpu/storage.js';
 import { fastMatmul } from './matmul.js';
 import { fastSoftmax } from './rows.js';
-import type { WasmHeap } from './wasm-heap.js';
+import { finishOut, kernelOut, resetScratch, stageIn, type WasmHeap } from './wasm-heap.js';
 
 /** A storage for an intermediate (not counted among the backend's live storages). */
 function scratchStorage(data: Float32Array): CpuStorage {
@@ -29,6 +29,28 @@ export function fastAttention(h: WasmHeap, q: Storage, k: Storage, v: Storage, k
   if (size === 0) return allocArray('float32', size) as Float32Array;
   // scores [BH, T, T] = q · kᵀ per head
   const S = fastMatmul(h, q, k, { batch: [BH], aBatchStrides: [T * D], bBatchStrides: [T * D], M: T, K: D, N: T, transA: false, transB: true });
+  if (T % 4 === 0 && (Mk === null || scale > 0)) {
+    // masks, scale and softmax in one WebAssembly pass (key padding first: those scores become -inf)
+    if (Mk !== null) {
+      for (let bh = 0; bh < BH; bh++) {
+        const mo = ((bh / H) | 0) * T;
+        for (let j = 0; j < T; j++) {
+          if (Mk[mo + j] !== 0) continue;
+          for (let i = 0, o = bh * T * T + j; i < T; i++, o += T) S[o] = -Infinity;
+        }
+      }
+    }
+    resetScratch();
+    const sAddr = stageIn(h, S);
+    const o = kernelOut(h, BH * T * T);
+    h.rows.attnSoftmax(sAddr, o.addr, BH * T, T, scale, causal ? 1 : 0, window);
+    const P = finishOut(h, o);
+    scratchStorage(S).free();
+    const sP = scratchStorage(P);
+    const out = fastMatmul(h, sP, v, { batch: [BH], aBatchStrides: [T * T], bBatchStrides: [T * D], M: T, K: T, N: D, transA: false, transB: false });
+    sP.free();
+    return out;
+  }
   const empty: number[] = [];
   for (let bh = 0; bh < BH; bh++) {
     const mo = ((bh / H) | 0) * T;

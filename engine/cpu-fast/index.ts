@@ -9,14 +9,14 @@
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { AttentionSpec, BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
+import type { AttentionSpec, BinaryOp, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
 import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
-import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastSoftmax, fastSoftmaxBackward, fastSum, fastTanh } from './rows.js';
 import { float32Recycler, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 export { float32Pool } from './wasm-heap.js';
@@ -43,6 +43,7 @@ export class FastCpuBackend extends CpuBackend {
   override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
     if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
     if (op === 'gelu_tanh' && this.onWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
+    if (op === 'tanh' && this.onWasm(x, x.size)) return this.wrap(fastTanh(this.heap!, x), 'float32');
     if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.onWasm(x, x.size)) {
       return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
     }
@@ -73,6 +74,24 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(fastSoftmax(this.heap!, x, R, C), 'float32');
   }
 
+  override softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage {
+    if (!this.onWasm(y, R * C) || g.dtype !== 'float32' || y.size !== R * C || g.size !== R * C) return super.softmaxBackward(y, g, R, C);
+    return this.wrap(fastSoftmaxBackward(this.heap!, y, g, R, C), 'float32');
+  }
+
+  override layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
+    if (!this.onWasm(x, R * C) || w.dtype !== 'float32' || b.dtype !== 'float32' || x.size !== R * C || w.size !== C || b.size !== C) return super.layerNorm(x, w, b, R, C, eps);
+    return this.wrap(fastLayerNorm(this.heap!, x, w, b, R, C, eps), 'float32');
+  }
+
+  override reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
+    if (op === 'sum' && this.onWasm(x, x.size) && validAxes(shape, axes) && shape.reduce((n, d) => n * d, 1) === x.size) {
+      const out = fastSum(this.heap!, x, shape, axes);
+      if (out) return this.wrap(out, 'float32');
+    }
+    return super.reduce(op, x, shape, axes);
+  }
+
   override crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
     if (!this.onWasm(logits, R * V) || logits.size !== R * V) return super.crossEntropy(logits, labels, R, V, ignoreIndex);
     return this.wrap(fastCrossEntropy(this.heap!, logits, labels, R, V, ignoreIndex), 'float32');
@@ -92,4 +111,13 @@ export class FastCpuBackend extends CpuBackend {
     if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') return this.wrap(fastMatmul(this.heap, a, b, spec), 'float32');
     return super.matmul(a, b, spec);
   }
+}
+
+/** Axes sorted, unique and within the shape (else the reference reports the error). */
+function validAxes(shape: number[], axes: number[]): boolean {
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (!Number.isInteger(a) || a < 0 || a >= shape.length || (i > 0 && a <= axes[i - 1]!)) return false;
+  }
+  return shape.every((d) => Number.isInteger(d) && d >= 0);
 }

@@ -178,3 +178,88 @@ export function fastGeluTanh(h: WasmHeap, x: Storage): TypedArray {
   h.rows.geluTanh(xAddr, o.addr, (n + 3) & ~3);
   return finishOut(h, o);
 }
+
+/** tanh of every element (WebAssembly SIMD; see rows-wasm.ts emitTanh). */
+export function fastTanh(h: WasmHeap, x: Storage): TypedArray {
+  const X = dataOf(x, "unary 'tanh'") as Float32Array;
+  const n = X.length;
+  if (n === 0) return allocArray('float32', 0);
+  resetScratch();
+  const xAddr = stageIn(h, X);
+  const o = kernelOut(h, n);
+  h.rows.tanh(xAddr, o.addr, n);
+  return finishOut(h, o);
+}
+
+/** softmax backward over rows: out = y·(g − Σ g·y), float64 arithmetic as the reference. */
+export function fastSoftmaxBackward(h: WasmHeap, y: Storage, g: Storage, R: number, C: number): TypedArray {
+  const Y = dataOf(y, 'softmaxBackward') as Float32Array;
+  const G = dataOf(g, 'softmaxBackward') as Float32Array;
+  requireSize(y, R * C, 'softmaxBackward', `y [${R}, ${C}]`);
+  requireSize(g, R * C, 'softmaxBackward', 'g');
+  if (R * C === 0) return allocArray('float32', 0);
+  resetScratch();
+  const yAddr = stageIn(h, Y);
+  const gAddr = stageIn(h, G);
+  const o = kernelOut(h, R * C);
+  h.rows.softmaxBackward(yAddr, gAddr, o.addr, R, C);
+  return finishOut(h, o);
+}
+
+/** layerNorm over rows of x [R, C] with weight and bias [C], float64 arithmetic as the reference. */
+export function fastLayerNorm(h: WasmHeap, x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): TypedArray {
+  const X = dataOf(x, 'layerNorm') as Float32Array;
+  const W = dataOf(w, 'layerNorm') as Float32Array;
+  const B = dataOf(b, 'layerNorm') as Float32Array;
+  requireSize(x, R * C, 'layerNorm', `x [${R}, ${C}]`);
+  requireSize(w, C, 'layerNorm', 'w');
+  requireSize(b, C, 'layerNorm', 'b');
+  if (R * C === 0) return allocArray('float32', 0);
+  resetScratch();
+  const xAddr = stageIn(h, X);
+  const wAddr = stageIn(h, W);
+  const bAddr = stageIn(h, B);
+  const o = kernelOut(h, R * C);
+  h.rows.layerNorm(xAddr, wAddr, bAddr, o.addr, R, C, eps);
+  return finishOut(h, o);
+}
+
+/**
+ * Sum of float32 x of `shape` over sorted, unique `axes`, when the coalesced pattern is [rows, C]
+ * reducing C, or [outer, R, C] reducing R (float64 accumulation, as the reference); null for other
+ * patterns (the caller runs the reference).
+ */
+export function fastSum(h: WasmHeap, x: Storage, shape: number[], axes: number[]): TypedArray | null {
+  const X = dataOf(x, "reduce 'sum'") as Float32Array;
+  const sizes: number[] = [];
+  const reduced: boolean[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const red = axes.includes(d);
+    if (sizes.length > 0 && reduced[reduced.length - 1] === red) sizes[sizes.length - 1]! *= shape[d]!;
+    else {
+      sizes.push(shape[d]!);
+      reduced.push(red);
+    }
+  }
+  const r = sizes.length;
+  let run: ((xAddr: number, outAddr: number) => void) | null = null;
+  let outSize = 0;
+  if (r >= 1 && reduced[r - 1] && (r === 1 || (r === 2 && !reduced[0]))) {
+    const C = sizes[r - 1]!;
+    outSize = r === 2 ? sizes[0]! : 1;
+    run = (xa, oa) => h.rows.sumRows(xa, oa, outSize, C);
+  } else if (r >= 2 && !reduced[r - 1] && (r === 2 || (r === 3 && !reduced[0]))) {
+    const C = sizes[r - 1]!;
+    const R = sizes[r - 2]!;
+    const P = r === 3 ? sizes[0]! : 1;
+    outSize = P * C;
+    run = (xa, oa) => h.rows.sumCols(xa, oa, P, R, C);
+  }
+  if (!run) return null;
+  resetScratch();
+  const xAddr = stageIn(h, X);
+  const o = kernelOut(h, outSize);
+  run(xAddr, o.addr);
+  return finishOut(h, o);
+}

@@ -80,6 +80,10 @@ const SIMD = {
   'f32x4.sqrt': 0xe3,
   'f64x2.sub': 0xf1,
   'f64x2.div': 0xf3,
+  'i32x4.lt_s': 0x39,
+  'i32x4.ge_s': 0x3f,
+  'f32x4.pmin': 0xea,
+  'f32x4.pmax': 0xeb,
   'f32x4.relaxed_madd': 0x105,
 } as const;
 
@@ -136,6 +140,9 @@ export class FuncBuilder {
   i32Mul(): this { return this.emit(0x6c); }
   i32And(): this { return this.emit(0x71); }
   i32Shl(): this { return this.emit(0x74); }
+  i32ShrU(): this { return this.emit(0x76); }
+  i32RemU(): this { return this.emit(0x70); }
+  i32Select(): this { return this.emit(0x1b); }
 
   // ---- f32 ----
   f32(v: number): this {
@@ -153,6 +160,8 @@ export class FuncBuilder {
   f64Sub(): this { return this.emit(0xa1); }
   f64Div(): this { return this.emit(0xa3); }
   f64Sqrt(): this { return this.emit(0x9f); }
+  f64ConvertI32S(): this { return this.emit(0xb7); }
+  f32Eq(): this { return this.emit(0x5b); }
   f32Add(): this { return this.emit(0x92); }
   f32Mul(): this { return this.emit(0x94); }
   f32Sub(): this { return this.emit(0x93); }
@@ -194,6 +203,10 @@ export class FuncBuilder {
   f32x4Gt(): this { return this.simd('f32x4.gt'); }
   f32x4Le(): this { return this.simd('f32x4.le'); }
   f32x4Abs(): this { return this.simd('f32x4.abs'); }
+  /** b < a ? b : a per lane (one minps; a NaN in a propagates). */
+  f32x4Pmin(): this { return this.simd('f32x4.pmin'); }
+  /** a < b ? b : a per lane (one maxps; a NaN in a propagates). */
+  f32x4Pmax(): this { return this.simd('f32x4.pmax'); }
   f32x4Sqrt(): this { return this.simd('f32x4.sqrt'); }
   v128And(): this { return this.simd('v128.and'); }
   v128Or(): this { return this.simd('v128.or'); }
@@ -210,6 +223,13 @@ export class FuncBuilder {
   /** Shift each lane left by an i32 count (stack: v128 i32). */
   i32x4Shl(): this { return this.simd('i32x4.shl'); }
   i32x4Splat(): this { return this.emit(0xfd, 0x11); }
+  i32x4LtS(): this { return this.simd('i32x4.lt_s'); }
+  i32x4GeS(): this { return this.simd('i32x4.ge_s'); }
+  /** v128.const of four i32 lanes. */
+  v128ConstI32(lanes: [number, number, number, number]): this {
+    const b = new Uint8Array(new Int32Array(lanes).buffer);
+    return this.simd('v128.const', ...b);
+  }
   /** a·b + c (relaxed SIMD; fused or not, at the engine's choice). Stack: a b c → r. */
   f32x4RelaxedMadd(): this { return this.simd('f32x4.relaxed_madd'); }
 

@@ -91,6 +91,11 @@ describe('cpu-fast attention', () => {
     { B: 2, H: 3, T: 37, D: 5, scale: 0.4, causal: true, window: 0, mask: true },
     { B: 1, H: 2, T: 64, D: 16, scale: 0.25, causal: true, window: 7, mask: false },
     { B: 3, H: 1, T: 33, D: 9, scale: 1, causal: false, window: 0, mask: true },
+    // T a multiple of 4: masks, scale and softmax in one WebAssembly pass
+    { B: 2, H: 3, T: 36, D: 7, scale: 0.3, causal: true, window: 0, mask: true },
+    { B: 2, H: 2, T: 48, D: 8, scale: 0.5, causal: false, window: 0, mask: true },
+    { B: 1, H: 3, T: 40, D: 6, scale: 0.7, causal: false, window: 5, mask: false },
+    { B: 2, H: 1, T: 32, D: 4, scale: 0.2, causal: true, window: 9, mask: true },
   ];
   for (const c of cases) {
     it(`matches the reference (T ${c.T}, D ${c.D}, causal ${c.causal}, window ${c.window}, key mask ${c.mask})`, () => {
@@ -115,6 +120,48 @@ describe('cpu-fast gelu_tanh (WebAssembly SIMD)', () => {
     const got = cpuData(fast.unary('gelu_tanh', f32(fast, X)));
     const want = cpuData(ref.unary('gelu_tanh', f32(ref, X)));
     expectClose(got, want, 3e-6, 1e-12, 'gelu_tanh'); // for x ≪ 0 the reference's 1 + tanh cancels to 0
+  });
+});
+
+describe('cpu-fast tanh, softmax backward, layerNorm and sums (WebAssembly SIMD)', () => {
+  it('tanh matches the reference within float32 rounding, special values and the polynomial range included', () => {
+    const r = rng(18);
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-7, 0.6249, 0.625, -0.6251, 9, -9.1, 40, 1e20];
+    const X = Float32Array.from({ length: 4103 }, (_, i) => specials[i] ?? (i % 3 === 0 ? (r() - 0.5) * 1.4 : (r() - 0.5) * 20));
+    const got = cpuData(fast.unary('tanh', f32(fast, X)));
+    const want = cpuData(ref.unary('tanh', f32(ref, X)));
+    expectClose(got, want, 5e-7, 1e-30, 'tanh');
+    for (let i = 0; i < 5; i++) expect(Object.is(got[i], want[i]), `tanh(${X[i]})`).toBe(true);
+  });
+
+  it('softmaxBackward and layerNorm match the reference at odd row lengths', () => {
+    const shapes: [number, number][] = [[1, 2048], [3, 1027], [64, 33], [700, 5], [17, 768], [5, 4099]];
+    shapes.forEach(([R, C], i) => {
+      const Y = cpuData(ref.softmax(f32(ref, logits(R, C, 50 + i)), R, C));
+      const G = logits(R, C, 60 + i, 2);
+      const sb = (be: CpuBackend) => cpuData(be.softmaxBackward(f32(be, Y), f32(be, G), R, C));
+      expectClose(sb(fast), sb(ref), 1e-6, 1e-9, `softmaxBackward [${R}, ${C}]`);
+      const X = logits(R, C, 70 + i, 6);
+      const W = logits(1, C, 80 + i, 2);
+      const B = logits(1, C, 90 + i, 2);
+      const ln = (be: CpuBackend) => cpuData(be.layerNorm(f32(be, X), f32(be, W), f32(be, B), R, C, 1e-5));
+      expectClose(ln(fast), ln(ref), 1e-6, 1e-7, `layerNorm [${R}, ${C}]`);
+    });
+  });
+
+  it('sum over the last axes and over leading axes matches the reference (leading axes exactly)', () => {
+    const cases: [number[], number[]][] = [
+      [[7, 129, 65], [2]], [[9, 1000], [1]], [[4099], [0]], [[3, 5, 37, 23], [2, 3]],
+      [[130, 67], [0]], [[8, 127, 768], [0, 1]], [[5, 61, 19], [1]], [[2, 33, 1, 21], [0, 1]], [[1031, 3], [0]],
+    ];
+    cases.forEach(([shape, axes], i) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const X = logits(1, n, 100 + i, 4);
+      const got = cpuData(fast.reduce('sum', f32(fast, X), shape, axes));
+      const want = cpuData(ref.reduce('sum', f32(ref, X), shape, axes));
+      if (axes[axes.length - 1] !== shape.length - 1) expect(got, `sum ${JSON.stringify(shape)} over ${axes}`).toEqual(want);
+      else expectClose(got, want, 2e-7, 1e-6, `sum ${JSON.stringify(shape)} over ${axes}`);
+    });
   });
 });
 
