@@ -16,6 +16,7 @@ import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
 import { fastAttention } from './attention.js';
 import { fastMatmul } from './matmul.js';
+import { fastCopy, fastCopyInto } from './movement.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastSoftmax, fastSoftmaxBackward, fastSum, fastTanh } from './rows.js';
 import { float32Recycler, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
@@ -72,6 +73,19 @@ export class FastCpuBackend extends CpuBackend {
   override softmax(x: Storage, R: number, C: number): Storage {
     if (!this.onWasm(x, R * C) || x.size !== R * C) return super.softmax(x, R, C);
     return this.wrap(fastSoftmax(this.heap!, x, R, C), 'float32');
+  }
+
+  override copy(src: Storage, sv: View, shape: number[]): Storage {
+    if (this.onWasm(src, shape.reduce((n, d) => n * d, 1))) {
+      const out = fastCopy(this.heap!, src, sv, shape);
+      if (out) return this.wrap(out, 'float32');
+    }
+    return super.copy(src, sv, shape);
+  }
+
+  override copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
+    if (dst.dtype === 'float32' && this.onWasm(src, shape.reduce((n, d) => n * d, 1)) && fastCopyInto(this.heap!, dst, dv, src, sv, shape)) return;
+    super.copyInto(dst, dv, src, sv, shape);
   }
 
   override softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage {

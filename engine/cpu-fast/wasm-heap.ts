@@ -23,6 +23,7 @@ import type { MatmulExports } from './matmul-unit.js';
 import { binaryModuleBytes, type BinaryExports } from './binary-wasm.js';
 import { rowsModuleBytes, type RowExports } from './rows-wasm.js';
 import { unaryModuleBytes, type UnaryExports } from './unary-wasm.js';
+import { copyModuleBytes, type CopyExports } from './copy-wasm.js';
 
 const PAGE = 65536;
 /** 2 GiB: the most scratch one call may use (shared memories must declare a maximum). */
@@ -40,6 +41,8 @@ export interface WasmHeap {
   binary: BinaryExports;
   /** neg, mul_scalar, add_scalar (main thread only). */
   unary: UnaryExports;
+  /** Strided copies (main thread only). */
+  copy: CopyExports;
   relaxed: boolean;
   shared: boolean;
   /** Int32 view of the control page. */
@@ -66,7 +69,9 @@ export function wasmHeap(): WasmHeap | null {
   const binary = new WebAssembly.Instance(binaryModule, { env: { memory } }).exports as unknown as BinaryExports;
   const unaryModule = new WebAssembly.Module(unaryModuleBytes({ shared, maximumPages: MAX_PAGES }));
   const unary = new WebAssembly.Instance(unaryModule, { env: { memory } }).exports as unknown as UnaryExports;
-  heap = { memory, module, ex, rows, binary, unary, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
+  const copyModule = new WebAssembly.Module(copyModuleBytes({ shared, maximumPages: MAX_PAGES }));
+  const copy = new WebAssembly.Instance(copyModule, { env: { memory } }).exports as unknown as CopyExports;
+  heap = { memory, module, ex, rows, binary, unary, copy, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
   return heap;
 }
 

@@ -150,6 +150,7 @@ export class FuncBuilder {
     return this.emit(0x43, ...b);
   }
   f32Load(offset = 0): this { return this.emit(0x2a, 0x02, ...uleb(offset)); }
+  i32Load(offset = 0): this { return this.emit(0x28, 0x02, ...uleb(offset)); }
   f32Store(offset = 0): this { return this.emit(0x38, 0x02, ...uleb(offset)); }
   f64Load(offset = 0): this { return this.emit(0x2b, 0x03, ...uleb(offset)); }
   f64Store(offset = 0): this { return this.emit(0x39, 0x03, ...uleb(offset)); }

@@ -165,6 +165,33 @@ describe('cpu-fast tanh, softmax backward, layerNorm and sums (WebAssembly SIMD)
   });
 });
 
+describe('cpu-fast strided copies in WebAssembly', () => {
+  it('copy and copyInto equal the reference exactly over permuted, strided, broadcast and offset views', () => {
+    const X = logits(1, 3 * 5 * 37 * 23 * 2, 120, 10);
+    X[7] = NaN;
+    X[8] = -0;
+    const cases: { shape: number[]; view: { offset: number; strides: number[] } }[] = [
+      { shape: [3, 37, 5, 23], view: { offset: 0, strides: [5 * 37 * 23, 23, 37 * 23, 1] } }, // heads split
+      { shape: [23, 5, 37], view: { offset: 11, strides: [1, 37 * 23, 23] } }, // transposed, offset
+      { shape: [3, 5, 37, 11], view: { offset: 1, strides: [5 * 37 * 23, 37 * 23, 23, 2] } }, // every other
+      { shape: [4, 3, 5, 37, 23], view: { offset: 0, strides: [0, 5 * 37 * 23, 37 * 23, 23, 1] } }, // broadcast + 4 dims
+      { shape: [2, 3, 2, 5, 2, 37], view: { offset: 0, strides: [1, 5 * 37 * 23 * 2, 1, 37 * 23 * 2, 1, 46] } }, // > 4 dims: reference
+    ];
+    for (const { shape, view } of cases) {
+      const got = cpuData(fast.copy(f32(fast, X), view, shape));
+      const want = cpuData(ref.copy(f32(ref, X), view, shape));
+      for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) throw new Error(`copy ${JSON.stringify(shape)}: element ${i} is ${got[i]}, reference ${want[i]}`);
+    }
+    // copyInto a strided window of a resident destination
+    const into = (be: CpuBackend) => {
+      const dst = f32(be, logits(1, 60 * 130, 121));
+      be.copyInto(dst, { offset: 3, strides: [130, 2] }, f32(be, X), { offset: 5, strides: [1, 57] }, [57, 64]);
+      return cpuData(dst);
+    };
+    expect(into(fast)).toEqual(into(ref));
+  });
+});
+
 describe('cpu-fast binary ops in WebAssembly', () => {
   it('equal the reference exactly for full, row- and column-broadcast layouts on either side', () => {
     const [R, L] = [67, 45];
