@@ -14,7 +14,7 @@ import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
-import { fastAttention } from './attention.js';
+import { fastAttention, fastMaskedSoftmax } from './attention.js';
 import { fastMatmul } from './matmul.js';
 import { fastCopy, fastCopyInto } from './movement.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastSoftmax, fastSoftmaxBackward, fastSum, fastTanh } from './rows.js';
@@ -33,6 +33,8 @@ export class FastCpuBackend extends CpuBackend {
     super();
     this.heap = wasmHeap();
     setFloat32Recycler(float32Recycler());
+    // maskedSoftmax is optional in the interface: without WebAssembly the op's composite runs
+    if (!this.heap) (this as { maskedSoftmax?: unknown }).maskedSoftmax = undefined;
     this.adapterName = this.heap ? `cpu (wasm simd${this.heap.relaxed ? ' + relaxed madd' : ''}${this.heap.shared ? ', threads' : ''})` : 'cpu (no wasm simd: reference kernels)';
   }
 
@@ -119,6 +121,12 @@ export class FastCpuBackend extends CpuBackend {
   override attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
     if (!this.onWasm(q, spec.B * spec.H * spec.T * spec.T)) return super.attention(q, k, v, keyMask, spec);
     return this.wrap(fastAttention(this.heap!, q, k, v, keyMask, spec), 'float32');
+  }
+
+  /** Attention probabilities (the attention backward's); float32 scores only (the op sends others to its composite). */
+  maskedSoftmax(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    if (scores.dtype !== 'float32' || !this.heap) throw new Error(`cpu maskedSoftmax: float32 scores on WebAssembly only, got ${scores.dtype}`);
+    return this.wrap(fastMaskedSoftmax(this.heap, scores, keyMask, spec), 'float32');
   }
 
   override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {

@@ -468,15 +468,17 @@ function emitLayerNorm(m: ModuleBuilder): void {
 }
 
 /**
- * attnSoftmax(s, out, R, T, scale, causal, window): the attention probabilities of scores s [R, T]
- * (R = heads·T query rows, row i of each head = r mod T), T a multiple of 4. Keys j outside
- * [j0, j1) — j0 = max(0, i − window + 1) when window > 0, j1 = i + 1 when causal — are masked;
- * visible scores are scaled, then softmax in float32 (max, exp, sum, × 1/sum). Masked keys get 0;
- * a row whose visible scores are all −inf (masked by the caller) is all 0.
+ * attnSoftmax(s, out, R, T, scale, causal, window, km, kmStride, H): the attention probabilities of
+ * scores s [R, T] (R = B·H·T query rows; row i of each head = r mod T), T a multiple of 4. Keys j
+ * outside [j0, j1) — j0 = max(0, i − window + 1) when window > 0, j1 = i + 1 when causal — and
+ * keys whose key-mask value is 0 (float32 km [B, T], kmStride bytes per batch element; 0 repeats
+ * one row) are masked; visible scores are scaled, then softmax in float32 (max, exp, sum,
+ * × 1/sum). Masked keys get 0; a row with no visible key (or only −inf scores) is all 0.
  */
 function emitAttnSoftmax(m: ModuleBuilder): void {
-  const f = m.func('attnSoftmax', ['i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32']);
-  const [sIn, out, R, T, scale, causal, window] = [0, 1, 2, 3, 4, 5, 6];
+  const f = m.func('attnSoftmax', ['i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [sIn, out, R, T, scale, causal, window, km, kmStride, H] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const head = f.local('i32'), pk = f.local('i32');
   const r = f.local('i32'), i = f.local('i32'), j0 = f.local('i32'), j1 = f.local('i32'), cs = f.local('i32'), ce = f.local('i32');
   const c = f.local('i32'), ps = f.local('i32'), po = f.local('i32'), rowOut = f.local('i32');
   const idx = f.local('v128'), j0v = f.local('v128'), j1v = f.local('v128'), sv = f.local('v128'), mx = f.local('v128');
@@ -531,9 +533,12 @@ function emitAttnSoftmax(m: ModuleBuilder): void {
     // masked scaled scores into out, and their max
     f.f32(-Infinity).f32x4Splat().set(mx);
     f.get(cs).i32x4Splat().v128ConstI32([0, 1, 2, 3]).i32x4Add().set(idx);
+    f.get(km).get(cs).i32(2).i32Shl().i32Add().set(pk);
     span(() => {
       f.get(ps).v128Load().get(sv).f32x4Mul().f32(-Infinity).f32x4Splat();
-      f.get(idx).get(j0v).i32x4GeS().get(idx).get(j1v).i32x4LtS().v128And().v128Bitselect().set(t);
+      f.get(idx).get(j0v).i32x4GeS().get(idx).get(j1v).i32x4LtS().v128And();
+      f.get(pk).v128Load().v128Zero().f32x4Ne().v128And().v128Bitselect().set(t);
+      f.get(pk).i32(16).i32Add().set(pk);
       f.get(po).get(t).v128Store();
       f.get(mx).get(t).f32x4Max().set(mx);
       f.get(idx).v128ConstI32([4, 4, 4, 4]).i32x4Add().set(idx);
@@ -561,7 +566,14 @@ function emitAttnSoftmax(m: ModuleBuilder): void {
     f.get(sIn).get(T).i32(2).i32Shl().i32Add().set(sIn);
     f.get(rowOut).get(T).i32(2).i32Shl().i32Add().set(rowOut);
     f.get(i).i32(1).i32Add().tee(i).get(T).i32Eq().if_();
-    f.i32(0).set(i);
+    {
+      f.i32(0).set(i);
+      // next head; past the last head of a batch element, the next key-mask row
+      f.get(head).i32(1).i32Add().tee(head).get(H).i32Eq().if_();
+      f.i32(0).set(head);
+      f.get(km).get(kmStride).i32Add().set(km);
+      f.end();
+    }
     f.end();
     f.get(r).i32(1).i32Add().set(r);
     f.br(0);
@@ -698,7 +710,7 @@ export interface RowExports {
   tanh(x: number, out: number, n: number): void;
   softmaxBackward(y: number, g: number, out: number, R: number, C: number): void;
   layerNorm(x: number, w: number, b: number, out: number, R: number, C: number, eps: number): void;
-  attnSoftmax(s: number, out: number, R: number, T: number, scale: number, causal: number, window: number): void;
+  attnSoftmax(s: number, out: number, R: number, T: number, scale: number, causal: number, window: number, km: number, kmStride: number, H: number): void;
   sumRows(x: number, out: number, R: number, C: number): void;
   sumCols(x: number, out: number, P: number, R: number, C: number): void;
   expRows(x: number, out: number, R: number, Cp: number, stats: number): void;

@@ -82,6 +82,7 @@ const SIMD = {
   'f64x2.div': 0xf3,
   'i32x4.lt_s': 0x39,
   'i32x4.ge_s': 0x3f,
+  'f32x4.ne': 0x42,
   'f32x4.pmin': 0xea,
   'f32x4.pmax': 0xeb,
   'f32x4.relaxed_madd': 0x105,
@@ -202,6 +203,7 @@ export class FuncBuilder {
   f64x2PromoteLowF32x4(): this { return this.simd('f64x2.promote_low_f32x4'); }
   f32x4Lt(): this { return this.simd('f32x4.lt'); }
   f32x4Gt(): this { return this.simd('f32x4.gt'); }
+  f32x4Ne(): this { return this.simd('f32x4.ne'); }
   f32x4Le(): this { return this.simd('f32x4.le'); }
   f32x4Abs(): this { return this.simd('f32x4.abs'); }
   /** b < a ? b : a per lane (one minps; a NaN in a propagates). */

@@ -113,6 +113,42 @@ describe('cpu-fast attention', () => {
   }
 });
 
+describe('cpu-fast maskedSoftmax', () => {
+  /** Softmax in float64 over the visible keys of each row of scores [B, H, T, T]. */
+  function expected(S: Float32Array, Mk: ArrayLike<number> | null, B: number, H: number, T: number, scale: number, causal: boolean, window: number): Float64Array {
+    const P = new Float64Array(S.length);
+    for (let b = 0; b < B; b++) for (let hh = 0; hh < H; hh++) for (let i = 0; i < T; i++) {
+      const o = ((b * H + hh) * T + i) * T;
+      const vis = (j: number) => j <= (causal ? i : T) && (window === 0 || i - j < window) && (!Mk || Mk[b * T + j] !== 0) && j < T;
+      let m = -Infinity;
+      for (let j = 0; j < T; j++) if (vis(j)) m = Math.max(m, S[o + j]! * scale);
+      if (m === -Infinity) continue;
+      let sum = 0;
+      for (let j = 0; j < T; j++) if (vis(j)) sum += Math.exp(S[o + j]! * scale - m);
+      for (let j = 0; j < T; j++) if (vis(j)) P[o + j] = Math.exp(S[o + j]! * scale - m) / sum;
+    }
+    return P;
+  }
+  const cases = [
+    { B: 2, H: 3, T: 36, scale: 0.3, causal: true, window: 0, mask: 'float32' },
+    { B: 3, H: 2, T: 40, scale: 1.5, causal: false, window: 6, mask: 'int32' },
+    { B: 1, H: 4, T: 64, scale: 0.125, causal: true, window: 11, mask: null },
+    { B: 2, H: 2, T: 33, scale: 0.7, causal: true, window: 0, mask: 'int32' }, // T not a multiple of 4
+  ] as const;
+  for (const c of cases) {
+    it(`matches float64 softmax over the visible keys (T ${c.T}, causal ${c.causal}, window ${c.window}, key mask ${c.mask})`, () => {
+      const n = c.B * c.H * c.T * c.T;
+      const S = logits(1, n, 200 + c.T, 6);
+      const Mk = Int32Array.from({ length: c.B * c.T }, (_, i) => (i % c.T < 2 || i % 7 === 3 ? 0 : 1));
+      const km = c.mask === null ? null : fast.fromArray(c.mask === 'int32' ? Mk : Float32Array.from(Mk), c.mask);
+      const scores = f32(fast, S);
+      const got = cpuData(fast.maskedSoftmax(scores, km, { B: c.B, H: c.H, T: c.T, D: 0, scale: c.scale, causal: c.causal, window: c.window }));
+      expectClose(got, expected(S, c.mask === null ? null : Mk, c.B, c.H, c.T, c.scale, c.causal, c.window), 2e-6, 1e-9, 'maskedSoftmax');
+      expect(cpuData(scores)).toEqual(S); // the scores are not modified
+    });
+  }
+});
+
 describe('cpu-fast gelu_tanh (WebAssembly SIMD)', () => {
   it('matches the reference within float32 rounding, special values included', () => {
     const r = rng(8);
