@@ -9,7 +9,7 @@
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { AttentionSpec, BinaryOp, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import type { AdamSpec, AttentionSpec, BinaryOp, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
@@ -17,7 +17,8 @@ import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise
 import { fastAttention, fastMaskedSoftmax } from './attention.js';
 import { fastMatmul } from './matmul.js';
 import { fastCopy, fastCopyInto } from './movement.js';
-import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastSoftmax, fastSoftmaxBackward, fastSum, fastTanh } from './rows.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
+import { fastAdamStep } from './optim.js';
 import { float32Recycler, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 export { float32Pool } from './wasm-heap.js';
@@ -46,7 +47,7 @@ export class FastCpuBackend extends CpuBackend {
   override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
     if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
     if (op === 'gelu_tanh' && this.onWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
-    if (op === 'tanh' && this.onWasm(x, x.size)) return this.wrap(fastTanh(this.heap!, x), 'float32');
+    if ((op === 'tanh' || op === 'exp') && this.onWasm(x, x.size)) return this.wrap(fastMap(this.heap!, op, x), 'float32');
     if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.onWasm(x, x.size)) {
       return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
     }
@@ -88,6 +89,18 @@ export class FastCpuBackend extends CpuBackend {
   override copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
     if (dst.dtype === 'float32' && this.onWasm(src, shape.reduce((n, d) => n * d, 1)) && fastCopyInto(this.heap!, dst, dv, src, sv, shape)) return;
     super.copyInto(dst, dv, src, sv, shape);
+  }
+
+  override logSoftmax(x: Storage, R: number, C: number): Storage {
+    if (!this.onWasm(x, R * C) || x.size !== R * C || C % 4 !== 0) return super.logSoftmax(x, R, C);
+    return this.wrap(fastLogSoftmax(this.heap!, x, R, C), 'float32');
+  }
+
+  override adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void {
+    const f32 = param.dtype === 'float32' && grad.dtype === 'float32' && m.dtype === 'float32' && v.dtype === 'float32';
+    const sized = grad.size === param.size && m.size === param.size && v.size === param.size;
+    if (f32 && sized && this.onWasm(param, param.size) && fastAdamStep(this.heap!, param, grad, m, v, gradScale, spec)) return;
+    super.adamStep(param, grad, m, v, gradScale, spec);
   }
 
   override softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage {

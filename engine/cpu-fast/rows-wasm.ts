@@ -23,6 +23,7 @@ interface ExpConsts {
   c2: number;
   coeffs: number[];
   one: number;
+  two: number;
   bias: number;
   under: number;
 }
@@ -44,19 +45,21 @@ function expConstants(f: FuncBuilder): ExpConsts {
     c2: splat(-2.12194440e-4),
     coeffs: EXP_COEFFS.map(splat),
     one: splat(1),
+    two: splat(2),
     bias: f.local('v128'),
     under: splat(-87.33654),
   };
-  f.i32(127).i32x4Splat().set(K.bias);
+  f.i32(126).i32x4Splat().set(K.bias);
   return K;
 }
 
 /**
  * Emit: v128 local `t` → e^t left on the stack (scratch locals n, p, tc). Cephes expf: n = round(t·log2 e)
  * (by adding 1.5·2^23, which also leaves n in the low mantissa bits), r = t − n·ln2 (two-part
- * constant), a degree-7 polynomial for e^r, times 2^n built in the exponent bits ((bits + 127) << 23:
- * the magic number's own bits shift out); t < −87.34 gives 0. Relative error about 1 ulp of float32
- * for −88 ≤ t ≤ 88; NaN gives NaN.
+ * constant), a degree-7 polynomial for e^r, times 2^(n−1) built in the exponent bits ((bits + 126)
+ * << 23: the magic number's own bits shift out) and times 2 (so that n = 128, t just below the
+ * float32 overflow at 88.72, stays finite); t < −87.34 gives 0. Relative error about 1 ulp of
+ * float32 for −87.3 ≤ t ≤ 88.72; NaN gives NaN.
  */
 function emitExp(f: FuncBuilder, t: number, n: number, p: number, tc: number, K: ExpConsts): void {
   // tc = max(t, -88) (NaN stays NaN); n = tc·log2e + magic
@@ -69,9 +72,9 @@ function emitExp(f: FuncBuilder, t: number, n: number, p: number, tc: number, K:
   f.get(K.coeffs[0]!).set(p);
   for (const c of K.coeffs.slice(1)) f.get(p).get(tc).f32x4Mul().get(c).f32x4Add().set(p);
   f.get(p).get(tc).f32x4Mul().get(tc).f32x4Mul().get(tc).f32x4Add().get(K.one).f32x4Add();
-  // × 2^n
+  // × 2^(n−1) × 2
   f.get(n).get(K.bias).i32x4Add().i32(23).i32x4Shl();
-  f.f32x4Mul();
+  f.f32x4Mul().get(K.two).f32x4Mul();
   // zero where t < −87.34 (the scaled result would be subnormal or garbage)
   f.get(t).get(K.under).f32x4Lt().v128AndNot();
 }
@@ -705,6 +708,119 @@ function emitSumCols(m: ModuleBuilder): void {
   f.end().end();
 }
 
+/**
+ * exp(x, out, n): e^x of every element with emitExp; x > 88.7228 (e^x beyond float32) gives +inf,
+ * −inf gives 0, NaN NaN. About 1 ulp of float32 (the reference rounds Math.exp).
+ */
+function emitExpMap(m: ModuleBuilder): void {
+  const f = m.func('exp', ['i32', 'i32', 'i32']);
+  const [x, out, n] = [0, 1, 2];
+  const c = f.local('i32');
+  const t = f.local('v128'), nn = f.local('v128'), p = f.local('v128'), tc = f.local('v128');
+  const K = expConstants(f);
+  const vector = (): void => {
+    f.f32(Infinity).f32x4Splat();
+    emitExp(f, t, nn, p, tc, K);
+    f.get(t).f32(88.7228).f32x4Splat().f32x4Gt().v128Bitselect();
+  };
+  f.i32(0).set(c);
+  vecThenScalar(
+    f,
+    c,
+    n,
+    () => {
+      f.get(x).v128Load().set(t);
+      f.get(out);
+      vector();
+      f.v128Store();
+      f.get(x).i32(16).i32Add().set(x);
+      f.get(out).i32(16).i32Add().set(out);
+    },
+    () => {
+      f.get(x).f32Load().f32x4Splat().set(t);
+      f.get(out);
+      vector();
+      f.f32x4ExtractLane(0).f32Store();
+      f.get(x).i32(4).i32Add().set(x);
+      f.get(out).i32(4).i32Add().set(out);
+    },
+  );
+}
+
+/**
+ * adam(p, g, m, v, n, scale, lr, beta1, beta2, eps, bc1, bc2, decay): the reference's Adam / AdamW
+ * update (engine/cpu/optim.ts) in place, in float64 with the same operations in the same order —
+ * the moments rounded to float32 when stored and read back — so results are identical.
+ */
+function emitAdam(m: ModuleBuilder): void {
+  const f = m.func('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64', 'f64', 'f64', 'f64']);
+  const [P, G, M, V, n, scale, lr, beta1, beta2, eps, bc1, bc2, decay] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const i = f.local('i32');
+  const k = Object.fromEntries(['scale', 'lr', 'b1', 'b2', 'eps', 'bc1', 'bc2', 'decay', 'omb1', 'omb2'].map((name) => [name, f.local('v128')])) as Record<string, number>;
+  const g = f.local('v128'), pv = f.local('v128'), mv = f.local('v128'), vv = f.local('v128');
+  const gs = f.local('f64'), ps = f.local('f64'), ms = f.local('f32'), vs = f.local('f32');
+  void mv;
+  const hasDecay = f.local('i32');
+  for (const [name, param] of [['scale', scale], ['lr', lr], ['b1', beta1], ['b2', beta2], ['eps', eps], ['bc1', bc1], ['bc2', bc2], ['decay', decay]] as const) f.get(param).f64x2Splat().set(k[name]!);
+  f.f64(1).get(beta1).f64Sub().f64x2Splat().set(k.omb1!);
+  f.f64(1).get(beta2).f64Sub().f64x2Splat().set(k.omb2!);
+  f.get(decay).f64(0).f64Ne().set(hasDecay);
+  /** the two float32 at addr widened to f64x2 */
+  const load2 = (addr: number): void => {
+    f.get(addr).v128Load64Splat().f64x2PromoteLowF32x4();
+  };
+  f.i32(0).set(i);
+  // two elements per pass (f64x2), then one
+  f.block().loop();
+  {
+    f.get(i).i32(2).i32Add().get(n).i32GtS().brIf(1);
+    load2(G);
+    f.get(k.scale!).f64x2Mul().set(g);
+    load2(P);
+    f.set(pv);
+    f.get(hasDecay).if_();
+    f.get(pv).get(k.decay!).get(pv).f64x2Mul().f64x2Sub().set(pv);
+    f.end();
+    // m = b1·m + (1 − b1)·g, stored as float32 and read back
+    f.get(k.b1!);
+    load2(M);
+    f.f64x2Mul().get(k.omb1!).get(g).f64x2Mul().f64x2Add().f32x4DemoteF64x2Zero().set(mv);
+    f.get(M).get(mv).v128Store64Lane(0);
+    f.get(mv).f64x2PromoteLowF32x4().set(mv);
+    // v = b2·v + (1 − b2)·g·g
+    f.get(k.b2!);
+    load2(V);
+    f.f64x2Mul().get(k.omb2!).get(g).f64x2Mul().get(g).f64x2Mul().f64x2Add().f32x4DemoteF64x2Zero().set(vv);
+    f.get(V).get(vv).v128Store64Lane(0);
+    f.get(vv).f64x2PromoteLowF32x4().set(vv);
+    // p − (lr · m/bc1) / (√(v/bc2) + eps)
+    f.get(P);
+    f.get(pv).get(k.lr!).get(mv).get(k.bc1!).f64x2Div().f64x2Mul().get(vv).get(k.bc2!).f64x2Div().f64x2Sqrt().get(k.eps!).f64x2Add().f64x2Div().f64x2Sub();
+    f.f32x4DemoteF64x2Zero().v128Store64Lane(0);
+    for (const a of [P, G, M, V]) f.get(a).i32(8).i32Add().set(a);
+    f.get(i).i32(2).i32Add().set(i);
+    f.br(0);
+  }
+  f.end().end();
+  // the last element
+  f.get(i).get(n).i32LtS().if_();
+  {
+    f.get(G).f32Load().f64PromoteF32().get(scale).f64Mul().set(gs);
+    f.get(P).f32Load().f64PromoteF32().set(ps);
+    f.get(hasDecay).if_();
+    f.get(ps).get(decay).get(ps).f64Mul().f64Sub().set(ps);
+    f.end();
+    f.get(beta1).get(M).f32Load().f64PromoteF32().f64Mul().f64(1).get(beta1).f64Sub().get(gs).f64Mul().f64Add().f32DemoteF64().set(ms);
+    f.get(M).get(ms).f32Store();
+    f.get(beta2).get(V).f32Load().f64PromoteF32().f64Mul().f64(1).get(beta2).f64Sub().get(gs).f64Mul().get(gs).f64Mul().f64Add().f32DemoteF64().set(vs);
+    f.get(V).get(vs).f32Store();
+    f.get(P);
+    f.get(ps).get(lr).get(ms).f64PromoteF32().get(bc1).f64Div().f64Mul().get(vs).f64PromoteF32().get(bc2).f64Div().f64Sqrt().get(eps).f64Add().f64Div().f64Sub();
+    f.f32DemoteF64().f32Store();
+  }
+  f.end();
+}
+
 export interface RowExports {
   geluTanh(x: number, out: number, n: number): void;
   tanh(x: number, out: number, n: number): void;
@@ -713,6 +829,8 @@ export interface RowExports {
   attnSoftmax(s: number, out: number, R: number, T: number, scale: number, causal: number, window: number, km: number, kmStride: number, H: number): void;
   sumRows(x: number, out: number, R: number, C: number): void;
   sumCols(x: number, out: number, P: number, R: number, C: number): void;
+  exp(x: number, out: number, n: number): void;
+  adam(p: number, g: number, m: number, v: number, n: number, scale: number, lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, decay: number): void;
   expRows(x: number, out: number, R: number, Cp: number, stats: number): void;
   scaleRows(buf: number, R: number, Cp: number, factors: number): void;
 }
@@ -728,5 +846,7 @@ export function rowsModuleBytes(opts: { shared: boolean; maximumPages: number })
   emitAttnSoftmax(m);
   emitSumRows(m);
   emitSumCols(m);
+  emitExpMap(m);
+  emitAdam(m);
   return m.bytes();
 }

@@ -179,16 +179,41 @@ export function fastGeluTanh(h: WasmHeap, x: Storage): TypedArray {
   return finishOut(h, o);
 }
 
-/** tanh of every element (WebAssembly SIMD; see rows-wasm.ts emitTanh). */
-export function fastTanh(h: WasmHeap, x: Storage): TypedArray {
-  const X = dataOf(x, "unary 'tanh'") as Float32Array;
+/** tanh or exp of every element (WebAssembly SIMD; see rows-wasm.ts emitTanh, emitExpMap). */
+export function fastMap(h: WasmHeap, op: 'tanh' | 'exp', x: Storage): TypedArray {
+  const X = dataOf(x, `unary '${op}'`) as Float32Array;
   const n = X.length;
   if (n === 0) return allocArray('float32', 0);
   resetScratch();
   const xAddr = stageIn(h, X);
   const o = kernelOut(h, n);
-  h.rows.tanh(xAddr, o.addr, n);
+  h.rows[op](xAddr, o.addr, n);
   return finishOut(h, o);
+}
+
+/** log-softmax over rows (C a multiple of 4): x − (max + log Σ exp(x − max)) with the SIMD exponentials. */
+export function fastLogSoftmax(h: WasmHeap, x: Storage, R: number, C: number): TypedArray {
+  const X = dataOf(x, 'logSoftmax') as Float32Array;
+  requireSize(x, R * C, 'logSoftmax', `x [${R}, ${C}]`);
+  if (R * C === 0) return allocArray('float32', 0);
+  const er = expRows(h, X, R, C, false);
+  const { mem, st } = er;
+  const lse = st + 2 * R; // one float32 per row
+  for (let r = 0; r < R; r++) mem[lse + r] = mem[st + 2 * r]! + Math.log(mem[st + 2 * r + 1]!);
+  const o = kernelOut(h, R * C);
+  h.binary.sub_fc!(stageIn(h, X), lse << 2, o.addr, R, C);
+  const out = finishOut(h, o);
+  for (let r = 0; r < R; r++) {
+    if (Number.isFinite(f32View(h)[st + 2 * r]!)) continue;
+    // reference formula for rows with NaN / ±inf
+    const b = r * C;
+    const m = rowMax(X, b, C);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(X[b + c]! - m);
+    const l = Math.log(s);
+    for (let c = 0; c < C; c++) out[b + c] = X[b + c]! - m - l;
+  }
+  return out;
 }
 
 /** softmax backward over rows: out = y·(g − Σ g·y), float64 arithmetic as the reference. */

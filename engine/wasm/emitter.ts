@@ -83,6 +83,9 @@ const SIMD = {
   'i32x4.lt_s': 0x39,
   'i32x4.ge_s': 0x3f,
   'f32x4.ne': 0x42,
+  'v128.load64_splat': 0x0a,
+  'v128.store64_lane': 0x5b,
+  'f64x2.sqrt': 0xef,
   'f32x4.pmin': 0xea,
   'f32x4.pmax': 0xeb,
   'f32x4.relaxed_madd': 0x105,
@@ -162,6 +165,7 @@ export class FuncBuilder {
   f64Sub(): this { return this.emit(0xa1); }
   f64Div(): this { return this.emit(0xa3); }
   f64Sqrt(): this { return this.emit(0x9f); }
+  f64Ne(): this { return this.emit(0x62); }
   f64ConvertI32S(): this { return this.emit(0xb7); }
   f32Eq(): this { return this.emit(0x5b); }
   f32Add(): this { return this.emit(0x92); }
@@ -216,6 +220,11 @@ export class FuncBuilder {
   /** Lanes of a where the mask c has 1 bits, of b elsewhere. Stack: a b c → r. */
   v128Bitselect(): this { return this.simd('v128.bitselect'); }
   f64x2Sub(): this { return this.simd('f64x2.sub'); }
+  f64x2Sqrt(): this { return this.simd('f64x2.sqrt'); }
+  /** Load 8 bytes into both 64-bit lanes. */
+  v128Load64Splat(offset = 0): this { return this.simd('v128.load64_splat', 3, ...uleb(offset)); }
+  /** Store 64-bit lane `lane` (stack: address, v128). */
+  v128Store64Lane(lane: number, offset = 0): this { return this.simd('v128.store64_lane', 3, ...uleb(offset), lane); }
   f64x2Div(): this { return this.simd('f64x2.div'); }
   f64x2ExtractLane(lane: number): this { return this.emit(0xfd, 0x21, lane); }
   f32x4Nearest(): this { return this.simd('f32x4.nearest'); }

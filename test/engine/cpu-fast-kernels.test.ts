@@ -170,6 +170,43 @@ describe('cpu-fast tanh, softmax backward, layerNorm and sums (WebAssembly SIMD)
     for (let i = 0; i < 5; i++) expect(Object.is(got[i], want[i]), `tanh(${X[i]})`).toBe(true);
   });
 
+  it('exp matches the reference within float32 rounding, the overflow edge and special values included', () => {
+    const r = rng(19);
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 88.72, 88.7229, 89, -87.3, -87.4, -88, -104, -1e-7, 1e-30];
+    const X = Float32Array.from({ length: 4101 }, (_, i) => specials[i] ?? (r() - 0.5) * 60);
+    const got = cpuData(fast.unary('exp', f32(fast, X)));
+    const want = cpuData(ref.unary('exp', f32(ref, X)));
+    expectClose(got, want, 5e-7, 1e-37, 'exp');
+    for (const i of [0, 1, 2, 7, 11]) expect(Object.is(got[i], want[i]), `exp(${X[i]})`).toBe(true);
+  });
+
+  it('logSoftmax matches the reference (special rows included)', () => {
+    for (const [R, C] of [[3, 1028], [700, 8], [17, 768]] as [number, number][]) {
+      const X = logits(R, C, R + C, 12);
+      X[3] = NaN;
+      X.fill(-Infinity, C, 2 * C);
+      X[2 * C + 1] = Infinity;
+      const got = cpuData(fast.logSoftmax(f32(fast, X), R, C));
+      const want = cpuData(ref.logSoftmax(f32(ref, X), R, C));
+      expectClose(got, want, 1e-6, 2e-6, `logSoftmax [${R}, ${C}]`);
+    }
+  });
+
+  it('adamStep equals the reference exactly (AdamW with a gradient scale, plain Adam, odd length)', () => {
+    for (const [n, wd, withScale] of [[4099, 0.01, true], [3001, 0, false]] as [number, number, boolean][]) {
+      const init = [logits(1, n, 130, 2), logits(1, n, 131, 1), logits(1, n, 132, 0.1), Float32Array.from(logits(1, n, 133, 0.01), Math.abs)];
+      const run = (be: CpuBackend) => {
+        const [p, g, m, v] = init.map((a) => f32(be, a!));
+        const gs = withScale ? f32(be, [0.37]) : null;
+        for (let step = 1; step <= 3; step++) be.adamStep(p!, g!, m!, v!, gs, { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd, step });
+        return [p!, m!, v!].map((s) => Float32Array.from(cpuData(s)));
+      };
+      const got = run(fast);
+      const want = run(ref);
+      got.forEach((a, k) => expect(a, `adam n ${n} array ${k}`).toEqual(want[k]));
+    }
+  });
+
   it('softmaxBackward and layerNorm match the reference at odd row lengths', () => {
     const shapes: [number, number][] = [[1, 2048], [3, 1027], [64, 33], [700, 5], [17, 768], [5, 4099]];
     shapes.forEach(([R, C], i) => {
