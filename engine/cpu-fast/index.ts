@@ -23,7 +23,7 @@ import { float32Recycler, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 export { float32Pool } from './wasm-heap.js';
 
-const WASM_MIN_ELEMENTS = 2048;
+const WASM_MIN_ELEMENTS = 256;
 const WASM_BINARY = new Set<string>(BINARY_WASM_OPS);
 
 export class FastCpuBackend extends CpuBackend {
@@ -68,7 +68,7 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
   }
 
-  /** Float32 work of n elements goes to WebAssembly from WASM_MIN_ELEMENTS (below, the copies in and out cost more than they save). */
+  /** Float32 work of n elements goes to WebAssembly from WASM_MIN_ELEMENTS (the size from which arrays are resident; below, a call costs more than it saves). */
   private onWasm(x: Storage, n: number): boolean {
     return this.heap !== null && x.dtype === 'float32' && n >= WASM_MIN_ELEMENTS;
   }
