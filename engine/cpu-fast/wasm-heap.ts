@@ -151,8 +151,10 @@ const UNIT = 2 ** 25;
  * freed resident array is kept as a view by length and handed out again for that length.
  */
 export class ResidentArrays {
-  /** Blocks of live resident views (a view garbage-collected without being freed gives its block back). */
+  /** Views made here; each is registered once, so that a view garbage-collected while handed out gives its block back. */
   private readonly registry = new FinalizationRegistry<number>((held) => giveBlock(Math.floor(held / UNIT) * 64, (held % UNIT) * 64));
+  private readonly ours = new WeakSet<Float32Array>();
+  /** Freed views by length (they stay registered: a view here is reachable, so never finalized). */
   private readonly freeViews = new Map<number, Float32Array[]>();
   /** Resident arrays handed out and not given back (tests). */
   live = 0;
@@ -166,16 +168,17 @@ export class ResidentArrays {
   takeUninit(length: number): Float32Array | null {
     const h = this.h;
     if (h === null || !h.shared || length < RESIDENT_MIN_LENGTH || !residentEnabled) return null;
-    const size = blockSize(4 * length);
     let a = this.freeViews.get(length)?.pop();
     if (!a) {
+      const size = blockSize(4 * length);
       const at = takeBlock(h, size, RESIDENT_LIMIT);
       if (at < 0) return null;
       const buf = h.memory.buffer;
       heapBuffers.add(buf);
       a = new Float32Array(buf, at, length);
+      this.registry.register(a, (at / 64) * UNIT + size / 64);
+      this.ours.add(a);
     }
-    this.registry.register(a, (a.byteOffset / 64) * UNIT + size / 64, a);
     this.live++;
     return a;
   }
@@ -191,7 +194,7 @@ export class ResidentArrays {
       this.fallback.give(a);
       return;
     }
-    if (!this.registry.unregister(a)) return; // not one of ours (a view made by a caller)
+    if (!this.ours.has(a)) return; // a view made by a caller
     this.live--;
     let list = this.freeViews.get(a.length);
     if (!list) this.freeViews.set(a.length, (list = []));
