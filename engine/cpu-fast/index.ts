@@ -9,7 +9,8 @@
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { AdamSpec, AttentionSpec, BinaryOp, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import type { AdamSpec, AttentionSpec, BinaryOp, DType, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import { dropThreshold, mix32 } from '../random.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
@@ -19,7 +20,7 @@ import { fastMatmul } from './matmul.js';
 import { fastCopy, fastCopyInto } from './movement.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
 import { fastAdamStep } from './optim.js';
-import { float32Recycler, wasmHeap, type WasmHeap } from './wasm-heap.js';
+import { finishOut, float32Recycler, kernelOut, resetScratch, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 export { float32Pool } from './wasm-heap.js';
 
@@ -89,6 +90,14 @@ export class FastCpuBackend extends CpuBackend {
   override copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
     if (dst.dtype === 'float32' && this.onWasm(src, shape.reduce((n, d) => n * d, 1)) && fastCopyInto(this.heap!, dst, dv, src, sv, shape)) return;
     super.copyInto(dst, dv, src, sv, shape);
+  }
+
+  override dropoutMask(size: number, p: number, seed: number, dtype: DType): Storage {
+    if (dtype !== 'float32' || !this.heap || !Number.isInteger(size) || size < WASM_MIN_ELEMENTS || !(p >= 0 && p < 1)) return super.dropoutMask(size, p, seed, dtype);
+    resetScratch();
+    const o = kernelOut(this.heap, size);
+    this.heap.unary.dropoutMask(o.addr, size, mix32(seed) | 0, dropThreshold(p), 1 / (1 - p));
+    return this.wrap(finishOut(this.heap, o), 'float32');
   }
 
   override logSoftmax(x: Storage, R: number, C: number): Storage {

@@ -83,6 +83,9 @@ const SIMD = {
   'i32x4.lt_s': 0x39,
   'i32x4.ge_s': 0x3f,
   'f32x4.ne': 0x42,
+  'i32x4.mul': 0xb5,
+  'i32x4.shr_u': 0xad,
+  'v128.xor': 0x51,
   'v128.load64_splat': 0x0a,
   'v128.store64_lane': 0x5b,
   'f64x2.sqrt': 0xef,
@@ -236,6 +239,10 @@ export class FuncBuilder {
   i32x4Shl(): this { return this.simd('i32x4.shl'); }
   i32x4Splat(): this { return this.emit(0xfd, 0x11); }
   i32x4LtS(): this { return this.simd('i32x4.lt_s'); }
+  i32x4Mul(): this { return this.simd('i32x4.mul'); }
+  /** Shift each lane right (logical) by an i32 count (stack: v128 i32). */
+  i32x4ShrU(): this { return this.simd('i32x4.shr_u'); }
+  v128Xor(): this { return this.simd('v128.xor'); }
   i32x4GeS(): this { return this.simd('i32x4.ge_s'); }
   /** v128.const of four i32 lanes. */
   v128ConstI32(lanes: [number, number, number, number]): this {

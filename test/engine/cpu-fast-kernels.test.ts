@@ -362,6 +362,14 @@ describe('cpu-fast resident arrays', () => {
   });
 });
 
+describe('cpu-fast dropout mask in WebAssembly', () => {
+  it('equals the reference exactly (the shared counter hash)', () => {
+    for (const [n, p, seed] of [[4099, 0.1, 7], [1024, 0.5, 0xfffffff0], [333, 0, 3], [2050, 0.999, 12345]] as [number, number, number][]) {
+      expect(cpuData(fast.dropoutMask(n, p, seed, 'float32')), `n ${n} p ${p}`).toEqual(cpuData(ref.dropoutMask(n, p, seed, 'float32')));
+    }
+  });
+});
+
 describe('cpu-fast scalar unary ops in WebAssembly', () => {
   it('neg, mul_scalar and add_scalar equal the reference exactly (float64 parameters, special values)', () => {
     const X = Float32Array.from(logits(1, 4103, 31, 1e6), (v, i) => [NaN, Infinity, -Infinity, 0, -0, 3e38, -1e-45][i] ?? v);
