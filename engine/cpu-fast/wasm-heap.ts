@@ -3,17 +3,18 @@
 // the main thread's instances, and the allocator of that memory.
 //
 // Memory map: bytes [0, 64 KiB) are the control page (the pool's control block at 0, the matmul
-// descriptor table at DESC_BYTE); blocks follow, handed out by a bump pointer and recycled through
-// free lists by exact size (multiples of 64 bytes). The memory only grows. Two kinds of blocks:
-//  - scratch: a call's temporaries (operand copies, packed panels, padded outputs), taken with
-//    allocScratch and all given back by the next resetScratch;
-//  - resident arrays: float32 storage arrays that live in the memory (when it is shared, so that a
+// descriptor table at DESC_BYTE); then two regions (the memory only grows; pages never touched
+// cost no physical memory):
+//  - [64 KiB, RESIDENT_LIMIT): resident arrays — float32 storage arrays that live in the memory
+//    (when it is shared, so that a
 //    view stays valid when the memory grows), so that kernels read and write them in place instead
 //    of copying them in and out. They are handed out by the float32 recycler (ResidentArrays, which
-//    FastCpuBackend installs into engine/cpu/storage.ts), go back to a free list when their storage
-//    is freed, and also when a view is garbage-collected without its storage being freed
-//    (FinalizationRegistry). Resident arrays stop at RESIDENT_LIMIT bytes of memory in use; past
-//    it, arrays are ordinary Float32Arrays again (kernels copy those in and out as before).
+//    FastCpuBackend installs into engine/cpu/storage.ts), go back to a free list (by length) when
+//    their storage is freed, and their block also when a view is garbage-collected without its
+//    storage being freed (FinalizationRegistry). When the region is full, new arrays are ordinary
+//    Float32Arrays again (kernels copy those in and out);
+//  - [RESIDENT_LIMIT, 2 GiB): scratch — a call's temporaries (operand copies, packed panels,
+//    padded outputs), a bump pointer that the next call's resetScratch takes back to the start.
 
 import { allocArray } from '../cpu/storage.js';
 import { wasmFeatures } from '../wasm/features.js';
@@ -72,6 +73,7 @@ export function wasmHeap(): WasmHeap | null {
   const copyModule = new WebAssembly.Module(copyModuleBytes({ shared, maximumPages: MAX_PAGES }));
   const copy = new WebAssembly.Instance(copyModule, { env: { memory } }).exports as unknown as CopyExports;
   heap = { memory, module, ex, rows, binary, unary, copy, relaxed: feat.relaxedSimd, shared, ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4) };
+  scratchBase = scratchTop = shared ? RESIDENT_LIMIT : CONTROL_BYTES;
   return heap;
 }
 
@@ -82,25 +84,34 @@ export const RESIDENT_LIMIT = 2 ** 30;
 /** Smallest float32 array kept resident (smaller ones stay ordinary arrays). */
 export const RESIDENT_MIN_LENGTH = 256;
 
-let top = CONTROL_BYTES;
-/** Free blocks by size in bytes: their byte addresses. */
+/** Top of the resident region [CONTROL_BYTES, RESIDENT_LIMIT). */
+let residentTop = CONTROL_BYTES;
+/** Free resident blocks (of views garbage-collected while handed out) by size in bytes: their addresses. */
 const freeBlocks = new Map<number, number[]>();
-/** Scratch blocks taken since the last resetScratch: address, size pairs. */
-const scratchTaken: number[] = [];
+/** Start of the scratch region: RESIDENT_LIMIT on a shared memory, else right after the control page (nothing is resident). */
+let scratchBase = RESIDENT_LIMIT;
+/** Top of the scratch region [scratchBase, MAX_PAGES · PAGE): a bump pointer that every kernel call resets. */
+let scratchTop = RESIDENT_LIMIT;
+
 /** Every ArrayBuffer object of the memory that views were made from (they change when it grows). */
 const heapBuffers = new WeakSet<object>();
 
 const blockSize = (bytes: number): number => Math.max(64, (bytes + 63) & ~63);
 
-/** A block of `size` bytes (a multiple of 64): from the free list, else from the top; -1 when past `limit`. */
-function takeBlock(h: WasmHeap, size: number, limit: number): number {
+/** Make the memory at least `end` bytes long (pages past what is touched cost no physical memory). */
+function ensure(h: WasmHeap, end: number): void {
+  const have = h.memory.buffer.byteLength;
+  if (end > have) h.memory.grow(Math.ceil((end - have) / PAGE));
+}
+
+/** A resident block of `size` bytes (a multiple of 64): a free one of that size, else from the top; -1 when the region is full. */
+function takeResidentBlock(h: WasmHeap, size: number): number {
   const list = freeBlocks.get(size);
   if (list && list.length > 0) return list.pop()!;
-  if (top + size > limit) return -1;
-  const at = top;
-  top += size;
-  const have = h.memory.buffer.byteLength;
-  if (top > have) h.memory.grow(Math.ceil((top - have) / PAGE));
+  if (residentTop + size > RESIDENT_LIMIT) return -1;
+  const at = residentTop;
+  residentTop += size;
+  ensure(h, residentTop);
   return at;
 }
 
@@ -110,18 +121,17 @@ function giveBlock(at: number, size: number): void {
   list.push(at);
 }
 
-/** Give up every scratch block taken since the last call (a kernel starts with this). */
+/** Give up every scratch block of the previous call (a kernel starts with this). */
 export function resetScratch(): void {
-  for (let i = 0; i < scratchTaken.length; i += 2) giveBlock(scratchTaken[i]!, scratchTaken[i + 1]!);
-  scratchTaken.length = 0;
+  scratchTop = scratchBase;
 }
 
 /** `bytes` of scratch, 64-byte aligned, growing the memory when needed; returns the byte address. */
 export function allocScratch(h: WasmHeap, bytes: number): number {
-  const size = blockSize(bytes);
-  const at = takeBlock(h, size, MAX_PAGES * PAGE);
-  if (at < 0) throw new Error(`cpu-fast: a call needs more than ${(MAX_PAGES * PAGE) / 2 ** 30} GiB of wasm memory`);
-  scratchTaken.push(at, size);
+  const at = scratchTop;
+  scratchTop += blockSize(bytes);
+  if (scratchTop > MAX_PAGES * PAGE) throw new Error(`cpu-fast: a call needs more than ${(MAX_PAGES * PAGE - scratchBase) / 2 ** 30} GiB of scratch`);
+  ensure(h, scratchTop);
   return at;
 }
 
@@ -137,9 +147,9 @@ export function heapAddr(a: Float32Array): number {
   return heapBuffers.has(a.buffer) ? a.byteOffset : -1;
 }
 
-/** Bytes from the start of the memory to the top of the allocated blocks. */
+/** Bytes from the start of the memory to the top of the resident blocks. */
 export function heapTop(): number {
-  return top;
+  return residentTop;
 }
 
 /** Held value of a resident block for the FinalizationRegistry: address and size in 64-byte units. */
@@ -171,7 +181,7 @@ export class ResidentArrays {
     let a = this.freeViews.get(length)?.pop();
     if (!a) {
       const size = blockSize(4 * length);
-      const at = takeBlock(h, size, RESIDENT_LIMIT);
+      const at = takeResidentBlock(h, size);
       if (at < 0) return null;
       const buf = h.memory.buffer;
       heapBuffers.add(buf);
