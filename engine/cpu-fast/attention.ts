@@ -1,34 +1,42 @@
 // Fast float32 attention over q, k, v [B, H, T, D]: the scores Q·Kᵀ of every head as one batched
-// WebAssembly matmul, scale and masks (causal, local window, key padding: masked scores become
-// -inf) in one pass here, the row softmax with SIMD exponentials (rows.ts), and P·V as a second
-// batched matmul. A query with every key masked gets a zero output row, as in the reference
+// WebAssembly matmul, the masked softmax (causal, local window, key padding; scale) and P·V as a
+// second batched matmul. The masked softmax is also the backend's maskedSoftmax (the attention
+// backward's probabilities). With T a multiple of 4 it is one WebAssembly pass (rows-wasm.ts
+// attnSoftmax: masked spans skipped); else the masks are applied here and the rows go through the
+// SIMD softmax (rows.ts). A query with every key masked gets a zero row, as in the reference
 // (engine/cpu/attention.ts, which computes in float64; this path is float32 throughout).
 
-import type { AttentionSpec, Storage } from '../backend.js';
+import type { AttentionSpec, Storage, TypedArray } from '../backend.js';
 import { allocArray, CpuStorage, dataOf, requireSameDtype, requireSize } from '../cpu/storage.js';
 import { fastMatmul } from './matmul.js';
 import { fastSoftmax } from './rows.js';
-import type { WasmHeap } from './wasm-heap.js';
+import { allocScratch, f32View, finishOut, kernelOut, resetScratch, stageIn, type WasmHeap } from './wasm-heap.js';
 
 /** A storage for an intermediate (not counted among the backend's live storages). */
 function scratchStorage(data: Float32Array): CpuStorage {
   return new CpuStorage('float32', data, { live: 0 });
 }
 
-export function fastAttention(h: WasmHeap, q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Float32Array {
-  const { B, H, T, D, scale, causal, window } = spec;
-  requireSameDtype('attention', ['q', q], ['k', k], ['v', v]);
-  const size = B * H * T * D;
-  requireSize(q, size, 'attention', `q [${B}, ${H}, ${T}, ${D}]`);
-  requireSize(k, size, 'attention', `k [${B}, ${H}, ${T}, ${D}]`);
-  requireSize(v, size, 'attention', `v [${B}, ${H}, ${T}, ${D}]`);
-  if (keyMask) requireSize(keyMask, B * T, 'attention', `keyMask [${B}, ${T}]`);
+function checkWindow(window: number): void {
   if (!(Number.isInteger(window) && window >= 0)) throw new Error(`cpu attention: window must be a non-negative integer, got ${window}`);
-  const Mk = keyMask ? dataOf(keyMask, 'attention') : null;
+}
+
+/** Probabilities [B·H·T, T] of the scores S (not modified) with the masks of spec and the key mask Mk [B, T]. */
+function maskedProbs(h: WasmHeap, S: Float32Array, Mk: TypedArray | null, spec: AttentionSpec): Float32Array {
+  const { B, H, T, scale, causal, window } = spec;
   const BH = B * H;
-  if (size === 0) return allocArray('float32', size) as Float32Array;
-  // scores [BH, T, T] = q · kᵀ per head
-  const S = fastMatmul(h, q, k, { batch: [BH], aBatchStrides: [T * D], bBatchStrides: [T * D], M: T, K: D, N: T, transA: false, transB: true });
+  if (T % 4 === 0) {
+    resetScratch();
+    const sAddr = stageIn(h, S);
+    const km = allocScratch(h, 4 * (Mk ? B * T : T));
+    const o = kernelOut(h, BH * T * T);
+    const mem = f32View(h);
+    if (Mk) mem.set(Mk, km >> 2);
+    else mem.fill(1, km >> 2, (km >> 2) + T);
+    h.rows.attnSoftmax(sAddr, o.addr, BH * T, T, scale, causal ? 1 : 0, window, km, Mk ? 4 * T : 0, H);
+    return finishOut(h, o);
+  }
+  const M = allocArray('float32', BH * T * T) as Float32Array;
   const empty: number[] = [];
   for (let bh = 0; bh < BH; bh++) {
     const mo = ((bh / H) | 0) * T;
@@ -38,19 +46,49 @@ export function fastAttention(h: WasmHeap, q: Storage, k: Storage, v: Storage, k
       const j1 = causal ? i + 1 : T;
       let visible = 0;
       for (let j = 0; j < T; j++) {
-        if (j < j0 || j >= j1 || (Mk !== null && Mk[mo + j] === 0)) S[o + j] = -Infinity;
+        if (j < j0 || j >= j1 || (Mk !== null && Mk[mo + j] === 0)) M[o + j] = -Infinity;
         else {
-          S[o + j] *= scale;
+          M[o + j] = S[o + j]! * scale;
           visible++;
         }
       }
       if (visible === 0) empty.push(bh * T + i);
     }
   }
-  const sS = scratchStorage(S);
-  const P = fastSoftmax(h, sS, BH * T, T) as Float32Array;
-  sS.free();
+  const sM = scratchStorage(M);
+  const P = fastSoftmax(h, sM, BH * T, T) as Float32Array;
+  sM.free();
   for (const row of empty) P.fill(0, row * T, row * T + T);
+  return P;
+}
+
+/** maskedSoftmax of the backend interface (float32 scores [B, H, T, T]). */
+export function fastMaskedSoftmax(h: WasmHeap, scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Float32Array {
+  const { B, H, T } = spec;
+  const S = dataOf(scores, 'maskedSoftmax') as Float32Array;
+  requireSize(scores, B * H * T * T, 'maskedSoftmax', `scores [${B}, ${H}, ${T}, ${T}]`);
+  if (keyMask) requireSize(keyMask, B * T, 'maskedSoftmax', `keyMask [${B}, ${T}]`);
+  checkWindow(spec.window);
+  if (S.length === 0) return allocArray('float32', 0) as Float32Array;
+  return maskedProbs(h, S, keyMask ? dataOf(keyMask, 'maskedSoftmax') : null, spec);
+}
+
+export function fastAttention(h: WasmHeap, q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Float32Array {
+  const { B, H, T, D } = spec;
+  requireSameDtype('attention', ['q', q], ['k', k], ['v', v]);
+  const size = B * H * T * D;
+  requireSize(q, size, 'attention', `q [${B}, ${H}, ${T}, ${D}]`);
+  requireSize(k, size, 'attention', `k [${B}, ${H}, ${T}, ${D}]`);
+  requireSize(v, size, 'attention', `v [${B}, ${H}, ${T}, ${D}]`);
+  if (keyMask) requireSize(keyMask, B * T, 'attention', `keyMask [${B}, ${T}]`);
+  checkWindow(spec.window);
+  const Mk = keyMask ? dataOf(keyMask, 'attention') : null;
+  const BH = B * H;
+  if (size === 0) return allocArray('float32', size) as Float32Array;
+  // scores [BH, T, T] = q · kᵀ per head
+  const S = fastMatmul(h, q, k, { batch: [BH], aBatchStrides: [T * D], bBatchStrides: [T * D], M: T, K: D, N: T, transA: false, transB: true });
+  const P = maskedProbs(h, S, Mk, spec);
+  scratchStorage(S).free();
   const sP = scratchStorage(P);
   const out = fastMatmul(h, sP, v, { batch: [BH], aBatchStrides: [T * T], bBatchStrides: [T * D], M: T, K: T, N: D, transA: false, transB: false });
   sP.free();

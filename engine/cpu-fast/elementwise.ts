@@ -16,7 +16,7 @@ import { erf, geluErf, geluTanh, sigmoid, softplus, toInt32 } from '../cpu/scala
 import { allocArray, dataOf, requireSameDtype } from '../cpu/storage.js';
 import { checkView, coalesceViews, numel } from '../cpu/strided.js';
 import type { BinaryWasmOp, OperandKind } from './binary-wasm.js';
-import { allocScratch, f32View, resetScratch, type WasmHeap } from './wasm-heap.js';
+import { finishOut, kernelOut, resetScratch, stageIn, type WasmHeap } from './wasm-heap.js';
 
 // ---- kernel generation ----
 
@@ -336,12 +336,12 @@ export function wasmBinary(h: WasmHeap, op: BinaryWasmOp, a: Storage, av: View, 
   checkView(av, outShape, a.size, name, 'a');
   checkView(bv, outShape, b.size, name, 'b');
   const { shape, strides } = coalesceViews(outShape, [av.strides, bv.strides]);
-  let R: number, L: number;
-  if (shape.length === 1) [R, L] = [1, shape[0]!];
-  else if (shape.length === 2) [R, L] = [shape[0]!, shape[1]!];
-  else return null;
+  const rank = shape.length;
+  if (rank === 0) return null;
+  // the inner two dims [R, L] run in WebAssembly; outer dims (if any) loop here, one call per block
+  const [R, L] = rank === 1 ? [1, shape[0]!] : [shape[rank - 2]!, shape[rank - 1]!];
   const kind = (s: number[]): OperandKind | null => {
-    const [outer, inner] = shape.length === 1 ? [0, s[0]!] : [s[0]!, s[1]!];
+    const [outer, inner] = rank === 1 ? [0, s[0]!] : [s[rank - 2]!, s[rank - 1]!];
     if (inner === 1 && (R === 1 || outer === L)) return 'f';
     if (inner === 1 && outer === 0) return 'r';
     if (inner === 0 && (R === 1 || outer === 1)) return 'c';
@@ -351,17 +351,35 @@ export function wasmBinary(h: WasmHeap, op: BinaryWasmOp, a: Storage, av: View, 
   const kb = kind(strides[1]!);
   if (ka === null || kb === null || !(ka === 'f' || kb === 'f')) return null;
   const count = (k: OperandKind): number => (k === 'f' ? R * L : k === 'r' ? L : R);
+  const fn = h.binary[`${op}_${ka}${kb}`]!;
   resetScratch();
-  const aAddr = allocScratch(h, 4 * count(ka));
-  const bAddr = allocScratch(h, 4 * count(kb));
-  const oAddr = allocScratch(h, 4 * R * L);
-  const mem = f32View(h);
-  mem.set(A.subarray(av.offset, av.offset + count(ka)), aAddr >> 2);
-  mem.set(B.subarray(bv.offset, bv.offset + count(kb)), bAddr >> 2);
-  h.binary[`${op}_${ka}${kb}`]!(aAddr, bAddr, oAddr, R, L);
-  const out = allocArray('float32', R * L) as Float32Array;
-  out.set(mem.subarray(oAddr >> 2, (oAddr >> 2) + R * L));
-  return out;
+  if (rank <= 2) {
+    const aAddr = stageIn(h, A, av.offset, count(ka));
+    const bAddr = stageIn(h, B, bv.offset, count(kb));
+    const o = kernelOut(h, R * L);
+    fn(aAddr, bAddr, o.addr, R, L);
+    return finishOut(h, o);
+  }
+  const aBase = stageIn(h, A);
+  const bBase = stageIn(h, B);
+  const n = numel(shape);
+  const o = kernelOut(h, n);
+  const outer = rank - 2;
+  const idx = new Array<number>(outer).fill(0);
+  const [sa, sb] = [strides[0]!, strides[1]!];
+  let pa = av.offset, pb = bv.offset;
+  for (let at = 0; at < n; at += R * L) {
+    fn(aBase + 4 * pa, bBase + 4 * pb, o.addr + 4 * at, R, L);
+    for (let d = outer - 1; d >= 0; d--) {
+      pa += sa[d]!;
+      pb += sb[d]!;
+      if (++idx[d]! < shape[d]!) break;
+      pa -= sa[d]! * shape[d]!;
+      pb -= sb[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return finishOut(h, o);
 }
 
 /** neg / mul_scalar / add_scalar of a float32 storage through unary-wasm.ts (bit-identical). */
@@ -369,13 +387,10 @@ export function wasmScalarUnary(h: WasmHeap, op: 'neg' | 'mul_scalar' | 'add_sca
   const X = dataOf(x, `unary '${op}'`) as Float32Array;
   const n = X.length;
   resetScratch();
-  const addr = allocScratch(h, 4 * n);
-  const mem = f32View(h);
-  mem.set(X, addr >> 2);
-  if (op === 'neg') h.unary.neg(addr, addr, n);
-  else if (op === 'mul_scalar') h.unary.mulScalar(addr, addr, n, c);
-  else h.unary.addScalar(addr, addr, n, c);
-  const out = allocArray('float32', n) as Float32Array;
-  out.set(mem.subarray(addr >> 2, (addr >> 2) + n));
-  return out;
+  const xAddr = stageIn(h, X);
+  const o = kernelOut(h, n);
+  if (op === 'neg') h.unary.neg(xAddr, o.addr, n);
+  else if (op === 'mul_scalar') h.unary.mulScalar(xAddr, o.addr, n, c);
+  else h.unary.addScalar(xAddr, o.addr, n, c);
+  return finishOut(h, o);
 }

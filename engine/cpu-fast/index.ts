@@ -2,27 +2,30 @@
 // (engine/cpu) with float32 kernels replaced by fast ones — WebAssembly SIMD generated in
 // TypeScript, threaded over shared memory — where the runtime has WebAssembly SIMD; float64,
 // int32 and everything without a fast kernel run the reference loops. Storages are the
-// reference's CpuStorage, so tensors move freely between the two. Freed float32 arrays are
-// recycled (array-pool.ts).
+// reference's CpuStorage, so tensors move freely between the two. Float32 arrays of 256 elements
+// or more live in the shared WebAssembly memory (resident, so kernels read and write them in place;
+// wasm-heap.ts) and are recycled when freed; CAMELS_CPU_RESIDENT=0 makes them ordinary arrays again
+// (recycled by array-pool.ts), which kernels copy in and out.
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { AttentionSpec, BinaryOp, MatmulSpec, Storage, UnaryOp, View } from '../backend.js';
+import type { AdamSpec, AttentionSpec, BinaryOp, DType, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import { dropThreshold, mix32 } from '../random.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
-import { Float32ArrayPool } from './array-pool.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
-import { fastAttention } from './attention.js';
+import { fastAttention, fastMaskedSoftmax } from './attention.js';
 import { fastMatmul } from './matmul.js';
-import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastSoftmax } from './rows.js';
-import { wasmHeap, type WasmHeap } from './wasm-heap.js';
+import { fastCopy, fastCopyInto } from './movement.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
+import { fastAdamStep } from './optim.js';
+import { finishOut, float32Recycler, kernelOut, resetScratch, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
-const WASM_MIN_ELEMENTS = 2048;
+export { float32Pool } from './wasm-heap.js';
+
+const WASM_MIN_ELEMENTS = 256;
 const WASM_BINARY = new Set<string>(BINARY_WASM_OPS);
-
-/** One pool for the process: storages of every cpu backend instance are CpuStorage. */
-export const float32Pool = new Float32ArrayPool();
 
 export class FastCpuBackend extends CpuBackend {
   override readonly adapterName: string;
@@ -31,7 +34,9 @@ export class FastCpuBackend extends CpuBackend {
   constructor() {
     super();
     this.heap = wasmHeap();
-    setFloat32Recycler(float32Pool);
+    setFloat32Recycler(float32Recycler());
+    // maskedSoftmax is optional in the interface: without WebAssembly the op's composite runs
+    if (!this.heap) (this as { maskedSoftmax?: unknown }).maskedSoftmax = undefined;
     this.adapterName = this.heap ? `cpu (wasm simd${this.heap.relaxed ? ' + relaxed madd' : ''}${this.heap.shared ? ', threads' : ''})` : 'cpu (no wasm simd: reference kernels)';
   }
 
@@ -43,6 +48,7 @@ export class FastCpuBackend extends CpuBackend {
   override unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
     if (x.dtype !== 'float32') return super.unary(op, x, p0, p1);
     if (op === 'gelu_tanh' && this.onWasm(x, x.size)) return this.wrap(fastGeluTanh(this.heap!, x), 'float32');
+    if ((op === 'tanh' || op === 'exp') && this.onWasm(x, x.size)) return this.wrap(fastMap(this.heap!, op, x), 'float32');
     if ((op === 'neg' || ((op === 'mul_scalar' || op === 'add_scalar') && typeof p0 === 'number')) && this.onWasm(x, x.size)) {
       return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
     }
@@ -63,7 +69,7 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(where(c, cv, a, av, b, bv, outShape), a.dtype);
   }
 
-  /** Float32 work of n elements goes to WebAssembly from WASM_MIN_ELEMENTS (below, the copies in and out cost more than they save). */
+  /** Float32 work of n elements goes to WebAssembly from WASM_MIN_ELEMENTS (the size from which arrays are resident; below, a call costs more than it saves). */
   private onWasm(x: Storage, n: number): boolean {
     return this.heap !== null && x.dtype === 'float32' && n >= WASM_MIN_ELEMENTS;
   }
@@ -71,6 +77,57 @@ export class FastCpuBackend extends CpuBackend {
   override softmax(x: Storage, R: number, C: number): Storage {
     if (!this.onWasm(x, R * C) || x.size !== R * C) return super.softmax(x, R, C);
     return this.wrap(fastSoftmax(this.heap!, x, R, C), 'float32');
+  }
+
+  override copy(src: Storage, sv: View, shape: number[]): Storage {
+    if (this.onWasm(src, shape.reduce((n, d) => n * d, 1))) {
+      const out = fastCopy(this.heap!, src, sv, shape);
+      if (out) return this.wrap(out, 'float32');
+    }
+    return super.copy(src, sv, shape);
+  }
+
+  override copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
+    if (dst.dtype === 'float32' && this.onWasm(src, shape.reduce((n, d) => n * d, 1)) && fastCopyInto(this.heap!, dst, dv, src, sv, shape)) return;
+    super.copyInto(dst, dv, src, sv, shape);
+  }
+
+  override dropoutMask(size: number, p: number, seed: number, dtype: DType): Storage {
+    if (dtype !== 'float32' || !this.heap || !Number.isInteger(size) || size < WASM_MIN_ELEMENTS || !(p >= 0 && p < 1)) return super.dropoutMask(size, p, seed, dtype);
+    resetScratch();
+    const o = kernelOut(this.heap, size);
+    this.heap.unary.dropoutMask(o.addr, size, mix32(seed) | 0, dropThreshold(p), 1 / (1 - p));
+    return this.wrap(finishOut(this.heap, o), 'float32');
+  }
+
+  override logSoftmax(x: Storage, R: number, C: number): Storage {
+    if (!this.onWasm(x, R * C) || x.size !== R * C || C % 4 !== 0) return super.logSoftmax(x, R, C);
+    return this.wrap(fastLogSoftmax(this.heap!, x, R, C), 'float32');
+  }
+
+  override adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void {
+    const f32 = param.dtype === 'float32' && grad.dtype === 'float32' && m.dtype === 'float32' && v.dtype === 'float32';
+    const sized = grad.size === param.size && m.size === param.size && v.size === param.size;
+    if (f32 && sized && this.onWasm(param, param.size) && fastAdamStep(this.heap!, param, grad, m, v, gradScale, spec)) return;
+    super.adamStep(param, grad, m, v, gradScale, spec);
+  }
+
+  override softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage {
+    if (!this.onWasm(y, R * C) || g.dtype !== 'float32' || y.size !== R * C || g.size !== R * C) return super.softmaxBackward(y, g, R, C);
+    return this.wrap(fastSoftmaxBackward(this.heap!, y, g, R, C), 'float32');
+  }
+
+  override layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
+    if (!this.onWasm(x, R * C) || w.dtype !== 'float32' || b.dtype !== 'float32' || x.size !== R * C || w.size !== C || b.size !== C) return super.layerNorm(x, w, b, R, C, eps);
+    return this.wrap(fastLayerNorm(this.heap!, x, w, b, R, C, eps), 'float32');
+  }
+
+  override reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
+    if (op === 'sum' && this.onWasm(x, x.size) && validAxes(shape, axes) && shape.reduce((n, d) => n * d, 1) === x.size) {
+      const out = fastSum(this.heap!, x, shape, axes);
+      if (out) return this.wrap(out, 'float32');
+    }
+    return super.reduce(op, x, shape, axes);
   }
 
   override crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
@@ -88,8 +145,23 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(fastAttention(this.heap!, q, k, v, keyMask, spec), 'float32');
   }
 
+  /** Attention probabilities (the attention backward's); float32 scores only (the op sends others to its composite). */
+  maskedSoftmax(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
+    if (scores.dtype !== 'float32' || !this.heap) throw new Error(`cpu maskedSoftmax: float32 scores on WebAssembly only, got ${scores.dtype}`);
+    return this.wrap(fastMaskedSoftmax(this.heap, scores, keyMask, spec), 'float32');
+  }
+
   override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
     if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') return this.wrap(fastMatmul(this.heap, a, b, spec), 'float32');
     return super.matmul(a, b, spec);
   }
+}
+
+/** Axes sorted, unique and within the shape (else the reference reports the error). */
+function validAxes(shape: number[], axes: number[]): boolean {
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (!Number.isInteger(a) || a < 0 || a >= shape.length || (i > 0 && a <= axes[i - 1]!)) return false;
+  }
+  return shape.every((d) => Number.isInteger(d) && d >= 0);
 }

@@ -6,7 +6,8 @@
 // Exports:
 //   packA(src, sI, sK, dst, rows, kc)  dst ← A panel of the rows at src (element (r, k) at
 //                                      src + 4·(r·sI + k·sK)); rows ≤ MR, the rest zero (a full
-//                                      panel with sI = 1 moves one v128 per k)
+//                                      panel with sI = 1 moves one v128 per k; one with sK = 1
+//                                      transposes 4 × 4 blocks in registers)
 //   packB(src, sK, sJ, dst, cols, kc)  dst ← B panel (element (k, j) at src + 4·(k·sK + j·sJ));
 //                                      a full panel with sJ = 1 moves two v128 per k
 //   panel(ap, bp, cp, ldc, kc, n, acc) for each of n B panels (consecutive, kc·NR floats apart):
@@ -51,6 +52,55 @@ function emitPackA(m: ModuleBuilder): void {
     f.return_();
   }
   f.end();
+  // a full panel of a row-major a (sK = 1): 4 × 4 blocks transposed in registers, then the last k one by one
+  if (MR === 4) {
+    const sIb = f.local('i32'), k0 = f.local('i32');
+    const rv = [0, 1, 2, 3].map(() => f.local('v128'));
+    const tv = [0, 1, 2, 3].map(() => f.local('v128'));
+    const lanes = (a: number[]): number[] => a.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+    f.get(sK).i32(1).i32Eq().get(rows).i32(MR).i32Eq().i32And().if_();
+    {
+      f.get(sI).i32(2).i32Shl().set(sIb);
+      f.get(src).set(p);
+      f.get(dst).set(q);
+      f.i32(0).set(k0);
+      f.block().loop();
+      f.get(k0).i32(4).i32Add().get(kc).i32GtS().brIf(1);
+      for (let rr = 0; rr < 4; rr++) {
+        f.get(p);
+        if (rr > 0) f.get(sIb).i32(rr).i32Mul().i32Add();
+        f.v128Load().set(rv[rr]!);
+      }
+      f.get(rv[0]!).get(rv[1]!).i8x16Shuffle(lanes([0, 4, 1, 5])).set(tv[0]!);
+      f.get(rv[2]!).get(rv[3]!).i8x16Shuffle(lanes([0, 4, 1, 5])).set(tv[1]!);
+      f.get(rv[0]!).get(rv[1]!).i8x16Shuffle(lanes([2, 6, 3, 7])).set(tv[2]!);
+      f.get(rv[2]!).get(rv[3]!).i8x16Shuffle(lanes([2, 6, 3, 7])).set(tv[3]!);
+      f.get(q).get(tv[0]!).get(tv[1]!).i8x16Shuffle(lanes([0, 1, 4, 5])).v128Store(0);
+      f.get(q).get(tv[0]!).get(tv[1]!).i8x16Shuffle(lanes([2, 3, 6, 7])).v128Store(16);
+      f.get(q).get(tv[2]!).get(tv[3]!).i8x16Shuffle(lanes([0, 1, 4, 5])).v128Store(32);
+      f.get(q).get(tv[2]!).get(tv[3]!).i8x16Shuffle(lanes([2, 3, 6, 7])).v128Store(48);
+      f.get(p).i32(16).i32Add().set(p);
+      f.get(q).i32(64).i32Add().set(q);
+      f.get(k0).i32(4).i32Add().set(k0);
+      f.br(0);
+      f.end().end();
+      f.block().loop();
+      f.get(k0).get(kc).i32GeS().brIf(1);
+      for (let rr = 0; rr < 4; rr++) {
+        f.get(q);
+        f.get(p);
+        if (rr > 0) f.get(sIb).i32(rr).i32Mul().i32Add();
+        f.f32Load().f32Store(4 * rr);
+      }
+      f.get(p).i32(4).i32Add().set(p);
+      f.get(q).i32(16).i32Add().set(q);
+      f.get(k0).i32(1).i32Add().set(k0);
+      f.br(0);
+      f.end().end();
+      f.return_();
+    }
+    f.end();
+  }
   f.i32(0).set(r);
   f.block().loop();
   {

@@ -1,6 +1,7 @@
-// The fast float32 matmul: operands copied into the shared WebAssembly memory, b packed into
-// KC × NR panels once per distinct batch element, output rows split into units that the main thread
-// and the pool's workers claim (matmul-unit.ts), the padded output copied back out.
+// The fast float32 matmul: operands read in place when they are resident in the shared WebAssembly
+// memory (else copied in), b packed into KC × NR panels once per distinct batch element, output rows
+// split into units that the main thread and the pool's workers claim (matmul-unit.ts); the tiles go
+// straight into a resident output when M and N need no padding, else into a padded block copied out.
 //
 // Sums: each output element is accumulated in float32 over k in order (one multiply-add per k,
 // fused when the runtime's relaxed SIMD fuses), whichever thread computes it. A b broadcast over the
@@ -13,7 +14,7 @@ import { numel } from '../cpu/strided.js';
 import { CTRL, runMatmulUnit } from './matmul-unit.js';
 import { MR, NR } from './matmul-wasm.js';
 import { matmulPool, threadCount } from './pool.js';
-import { allocScratch, CONTROL_BYTES, DESC_BYTE, f32View, resetScratch, type WasmHeap } from './wasm-heap.js';
+import { allocScratch, CONTROL_BYTES, DESC_BYTE, f32View, heapAddr, kernelOut, resetScratch, stageIn, type WasmHeap } from './wasm-heap.js';
 
 /** Depth of a k block (an A panel MR·KC and a B panel KC·NR stay in L1). */
 const KC = 256;
@@ -47,26 +48,27 @@ export function fastMatmul(h: WasmHeap, a: Storage, b: Storage, spec: MatmulSpec
   const B = dataOf(b, 'matmul') as Float32Array;
   checkMatmulSpec(spec, a, b);
   const { K, N, transA, transB } = spec;
-  const out = allocArray('float32', numel(spec.batch) * spec.M * N) as Float32Array;
-  if (out.length === 0) return out;
-  if (K === 0) return out;
+  const total = numel(spec.batch) * spec.M * N;
+  if (total === 0 || K === 0) return allocArray('float32', total) as Float32Array;
   const { M, aOffs, bOffs } = plan(spec);
   const Np = Math.ceil(N / NR) * NR;
   const Mp = Math.ceil(M / MR) * MR;
   const threads = h.shared ? threadCount() : 1;
-  const useThreads = threads > 1 && 2 * out.length * K >= fastMatmulTuning.minThreadFlops;
+  const useThreads = threads > 1 && 2 * total * K >= fastMatmulTuning.minThreadFlops;
   const [aI, aK] = transA ? [1, M] : [K, 1];
   const [bK, bJ] = transB ? [1, K] : [N, 1];
   const panelsPerBatch = Mp / MR;
+  // the tiles go straight into the output when it is resident and needs no padding
+  resetScratch();
+  const o = kernelOut(h, total);
+  const direct = Mp === M && Np === N && heapAddr(o.out) === o.addr;
   for (let t0 = 0; t0 < aOffs.length; t0 += MAX_DESC) {
     const nb = Math.min(MAX_DESC, aOffs.length - t0);
-    resetScratch();
+    if (t0 > 0) resetScratch();
     const scratchBytes = 4 * MR * KC;
     const scratch = allocScratch(h, scratchBytes * threads);
-    const aAddr = allocScratch(h, 4 * A.length);
-    const bAddr = allocScratch(h, 4 * B.length);
-    f32View(h).set(A, aAddr >> 2);
-    f32View(h).set(B, bAddr >> 2);
+    const aAddr = stageIn(h, A);
+    const bAddr = stageIn(h, B);
     // pack each distinct b once
     const packed = new Map<number, number>();
     const bPacks: number[] = [];
@@ -84,7 +86,7 @@ export function fastMatmul(h: WasmHeap, a: Storage, b: Storage, spec: MatmulSpec
       }
       bPacks.push(dst);
     }
-    const cAddr = allocScratch(h, 4 * nb * Mp * Np);
+    const cAddr = direct ? o.addr + 4 * t0 * M * N : allocScratch(h, 4 * nb * Mp * Np);
     // the job
     const ctrl = h.ctrl;
     const unitsWanted = useThreads ? Math.max(1, Math.ceil((8 * threads) / nb)) : 1;
@@ -111,17 +113,19 @@ export function fastMatmul(h: WasmHeap, a: Storage, b: Storage, spec: MatmulSpec
       ctrl[d + 3] = bPacks[t]!;
       ctrl[d + 4] = cAddr + 4 * t * Mp * Np;
     }
-    const total = nb * upb;
-    if (useThreads) matmulPool(h).run(total);
-    else for (let u = 0; u < total; u++) runMatmulUnit(h.ex, ctrl, CTRL, u, 0);
+    const units = nb * upb;
+    if (useThreads) matmulPool(h).run(units);
+    else for (let u = 0; u < units; u++) runMatmulUnit(h.ex, ctrl, CTRL, u, 0);
+    if (direct) continue;
     // copy the valid [M, N] block of each padded output out
     const mem = f32View(h);
+    const out = o.out;
     for (let t = 0; t < nb; t++) {
       const c = (cAddr >> 2) + t * Mp * Np;
-      const o = (t0 + t) * M * N;
-      if (Np === N) out.set(mem.subarray(c, c + M * N), o);
-      else for (let i = 0; i < M; i++) out.set(mem.subarray(c + i * Np, c + i * Np + N), o + i * N);
+      const at = (t0 + t) * M * N;
+      if (Np === N) out.set(mem.subarray(c, c + M * N), at);
+      else for (let i = 0; i < M; i++) out.set(mem.subarray(c + i * Np, c + i * Np + N), at + i * N);
     }
   }
-  return out;
+  return o.out;
 }

@@ -2,7 +2,8 @@
 // as the reference does — x widened to float64, one float64 multiply or add with the (float64)
 // parameter, one rounding to float32 — so results are bit-identical to engine/cpu/elementwise.ts.
 // Four lanes are widened as two f64x2 halves and narrowed back with a shuffle.
-// Exports (byte addresses, n elements): neg(x, out, n), mulScalar(x, out, n, c), addScalar(x, out, n, c).
+// Exports (byte addresses, n elements): neg(x, out, n), mulScalar(x, out, n, c), addScalar(x, out, n, c);
+// and the dropout keep-mask (emitDropoutMask).
 
 import { FuncBuilder, ModuleBuilder } from '../wasm/emitter.js';
 
@@ -70,7 +71,58 @@ function emitWide(m: ModuleBuilder, name: string, mul: boolean): void {
   );
 }
 
+/**
+ * dropoutMask(out, n, seedMix, threshold, scale): out[i] = scale where hashU24(seed, i) ≥ threshold,
+ * else 0 — engine/random.ts's lowbias32 hash in i32x4 lanes (seedMix = mix32(seed)), so the mask is
+ * bit-identical to the reference and the webgpu kernel.
+ */
+function emitDropoutMask(m: ModuleBuilder): void {
+  const f = m.func('dropoutMask', ['i32', 'i32', 'i32', 'i32', 'f32']);
+  const [out, n, seedMix, threshold, scale] = [0, 1, 2, 3, 4];
+  const i = f.local('i32');
+  const x = f.local('v128'), idx = f.local('v128'), th = f.local('v128'), sc = f.local('v128'), c1 = f.local('v128'), c2 = f.local('v128');
+  f.get(seedMix).i32x4Splat().v128ConstI32([0, 1, 2, 3]).i32x4Add().set(idx);
+  f.get(threshold).i32x4Splat().set(th);
+  f.get(scale).f32x4Splat().set(sc);
+  f.i32(0x7feb352d).i32x4Splat().set(c1);
+  f.i32(0x846ca68b | 0).i32x4Splat().set(c2);
+  const shiftXor = (k: number): void => {
+    f.get(x).get(x).i32(k).i32x4ShrU().v128Xor().set(x);
+  };
+  const hashToMask = (): void => {
+    f.get(idx).set(x);
+    shiftXor(16);
+    f.get(x).get(c1).i32x4Mul().set(x);
+    shiftXor(15);
+    f.get(x).get(c2).i32x4Mul().set(x);
+    shiftXor(16);
+    f.get(sc).get(x).i32(8).i32x4ShrU().get(th).i32x4GeS().v128And();
+  };
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).i32(4).i32Add().get(n).i32GtS().brIf(1);
+  f.get(out);
+  hashToMask();
+  f.v128Store();
+  f.get(idx).v128ConstI32([4, 4, 4, 4]).i32x4Add().set(idx);
+  f.get(out).i32(16).i32Add().set(out);
+  f.get(i).i32(4).i32Add().set(i);
+  f.br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(i).get(n).i32GeS().brIf(1);
+  f.get(out);
+  hashToMask();
+  f.f32x4ExtractLane(0).f32Store();
+  f.get(idx).v128ConstI32([1, 1, 1, 1]).i32x4Add().set(idx);
+  f.get(out).i32(4).i32Add().set(out);
+  f.get(i).i32(1).i32Add().set(i);
+  f.br(0);
+  f.end().end();
+}
+
 export interface UnaryExports {
+  dropoutMask(out: number, n: number, seedMix: number, threshold: number, scale: number): void;
   neg(x: number, out: number, n: number): void;
   mulScalar(x: number, out: number, n: number, c: number): void;
   addScalar(x: number, out: number, n: number, c: number): void;
@@ -81,5 +133,6 @@ export function unaryModuleBytes(opts: { shared: boolean; maximumPages: number }
   emitNeg(m);
   emitWide(m, 'mulScalar', true);
   emitWide(m, 'addScalar', false);
+  emitDropoutMask(m);
   return m.bytes();
 }

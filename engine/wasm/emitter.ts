@@ -71,6 +71,26 @@ const SIMD = {
   'f64x2.mul': 0xf2,
   'f32x4.demote_f64x2_zero': 0x5e,
   'f64x2.promote_low_f32x4': 0x5f,
+  'f32x4.abs': 0xe0,
+  'f32x4.gt': 0x44,
+  'f32x4.le': 0x45,
+  'v128.and': 0x4e,
+  'v128.or': 0x50,
+  'v128.bitselect': 0x52,
+  'f32x4.sqrt': 0xe3,
+  'f64x2.sub': 0xf1,
+  'f64x2.div': 0xf3,
+  'i32x4.lt_s': 0x39,
+  'i32x4.ge_s': 0x3f,
+  'f32x4.ne': 0x42,
+  'i32x4.mul': 0xb5,
+  'i32x4.shr_u': 0xad,
+  'v128.xor': 0x51,
+  'v128.load64_splat': 0x0a,
+  'v128.store64_lane': 0x5b,
+  'f64x2.sqrt': 0xef,
+  'f32x4.pmin': 0xea,
+  'f32x4.pmax': 0xeb,
   'f32x4.relaxed_madd': 0x105,
 } as const;
 
@@ -127,6 +147,9 @@ export class FuncBuilder {
   i32Mul(): this { return this.emit(0x6c); }
   i32And(): this { return this.emit(0x71); }
   i32Shl(): this { return this.emit(0x74); }
+  i32ShrU(): this { return this.emit(0x76); }
+  i32RemU(): this { return this.emit(0x70); }
+  i32Select(): this { return this.emit(0x1b); }
 
   // ---- f32 ----
   f32(v: number): this {
@@ -134,7 +157,20 @@ export class FuncBuilder {
     return this.emit(0x43, ...b);
   }
   f32Load(offset = 0): this { return this.emit(0x2a, 0x02, ...uleb(offset)); }
+  i32Load(offset = 0): this { return this.emit(0x28, 0x02, ...uleb(offset)); }
   f32Store(offset = 0): this { return this.emit(0x38, 0x02, ...uleb(offset)); }
+  f64Load(offset = 0): this { return this.emit(0x2b, 0x03, ...uleb(offset)); }
+  f64Store(offset = 0): this { return this.emit(0x39, 0x03, ...uleb(offset)); }
+  f64(v: number): this {
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    return this.emit(0x44, ...b);
+  }
+  f64Sub(): this { return this.emit(0xa1); }
+  f64Div(): this { return this.emit(0xa3); }
+  f64Sqrt(): this { return this.emit(0x9f); }
+  f64Ne(): this { return this.emit(0x62); }
+  f64ConvertI32S(): this { return this.emit(0xb7); }
+  f32Eq(): this { return this.emit(0x5b); }
   f32Add(): this { return this.emit(0x92); }
   f32Mul(): this { return this.emit(0x94); }
   f32Sub(): this { return this.emit(0x93); }
@@ -173,6 +209,27 @@ export class FuncBuilder {
   f32x4DemoteF64x2Zero(): this { return this.simd('f32x4.demote_f64x2_zero'); }
   f64x2PromoteLowF32x4(): this { return this.simd('f64x2.promote_low_f32x4'); }
   f32x4Lt(): this { return this.simd('f32x4.lt'); }
+  f32x4Gt(): this { return this.simd('f32x4.gt'); }
+  f32x4Ne(): this { return this.simd('f32x4.ne'); }
+  f32x4Le(): this { return this.simd('f32x4.le'); }
+  f32x4Abs(): this { return this.simd('f32x4.abs'); }
+  /** b < a ? b : a per lane (one minps; a NaN in a propagates). */
+  f32x4Pmin(): this { return this.simd('f32x4.pmin'); }
+  /** a < b ? b : a per lane (one maxps; a NaN in a propagates). */
+  f32x4Pmax(): this { return this.simd('f32x4.pmax'); }
+  f32x4Sqrt(): this { return this.simd('f32x4.sqrt'); }
+  v128And(): this { return this.simd('v128.and'); }
+  v128Or(): this { return this.simd('v128.or'); }
+  /** Lanes of a where the mask c has 1 bits, of b elsewhere. Stack: a b c → r. */
+  v128Bitselect(): this { return this.simd('v128.bitselect'); }
+  f64x2Sub(): this { return this.simd('f64x2.sub'); }
+  f64x2Sqrt(): this { return this.simd('f64x2.sqrt'); }
+  /** Load 8 bytes into both 64-bit lanes. */
+  v128Load64Splat(offset = 0): this { return this.simd('v128.load64_splat', 3, ...uleb(offset)); }
+  /** Store 64-bit lane `lane` (stack: address, v128). */
+  v128Store64Lane(lane: number, offset = 0): this { return this.simd('v128.store64_lane', 3, ...uleb(offset), lane); }
+  f64x2Div(): this { return this.simd('f64x2.div'); }
+  f64x2ExtractLane(lane: number): this { return this.emit(0xfd, 0x21, lane); }
   f32x4Nearest(): this { return this.simd('f32x4.nearest'); }
   /** a & ~b. */
   v128AndNot(): this { return this.simd('v128.andnot'); }
@@ -181,6 +238,17 @@ export class FuncBuilder {
   /** Shift each lane left by an i32 count (stack: v128 i32). */
   i32x4Shl(): this { return this.simd('i32x4.shl'); }
   i32x4Splat(): this { return this.emit(0xfd, 0x11); }
+  i32x4LtS(): this { return this.simd('i32x4.lt_s'); }
+  i32x4Mul(): this { return this.simd('i32x4.mul'); }
+  /** Shift each lane right (logical) by an i32 count (stack: v128 i32). */
+  i32x4ShrU(): this { return this.simd('i32x4.shr_u'); }
+  v128Xor(): this { return this.simd('v128.xor'); }
+  i32x4GeS(): this { return this.simd('i32x4.ge_s'); }
+  /** v128.const of four i32 lanes. */
+  v128ConstI32(lanes: [number, number, number, number]): this {
+    const b = new Uint8Array(new Int32Array(lanes).buffer);
+    return this.simd('v128.const', ...b);
+  }
   /** a·b + c (relaxed SIMD; fused or not, at the engine's choice). Stack: a b c → r. */
   f32x4RelaxedMadd(): this { return this.simd('f32x4.relaxed_madd'); }
 
