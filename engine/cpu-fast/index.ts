@@ -9,7 +9,7 @@
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
 
-import type { AdamSpec, AttentionSpec, BinaryOp, DType, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import type { AdamSpec, AttentionSpec, BinaryOp, DType, GeluKind, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { dropThreshold, mix32 } from '../random.js';
 import { CpuBackend } from '../cpu/index.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
@@ -20,6 +20,7 @@ import { fastMatmul } from './matmul.js';
 import { fastCopy, fastCopyInto } from './movement.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
 import { fastAdamStep } from './optim.js';
+import { fastGeluTanhBackward, fastGeluTanhGradBackward, type SimdExp } from './gelu-backward.js';
 import { finishOut, float32Recycler, kernelOut, resetScratch, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 export { float32Pool } from './wasm-heap.js';
@@ -53,6 +54,30 @@ export class FastCpuBackend extends CpuBackend {
       return this.wrap(wasmScalarUnary(this.heap!, op, x, p0 ?? 0), 'float32');
     }
     return this.wrap(unary(op, x, p0, p1), x.dtype);
+  }
+
+  /** SIMD exp of float32 arrays for the GELU backward (consumes its input; results released after use). */
+  private readonly simdExp: SimdExp = {
+    exp: (v) => {
+      const s = this.wrap(v, 'float32');
+      try {
+        return fastMap(this.heap!, 'exp', s);
+      } finally {
+        this.free(s);
+      }
+    },
+    release: (a) => this.free(this.wrap(a, 'float32')),
+  };
+
+  override geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
+    if (kind !== 'gelu_tanh' || x.dtype !== 'float32' || g.dtype !== 'float32' || g.size !== x.size || !this.onWasm(x, x.size)) return super.geluBackward(kind, x, g);
+    return this.wrap(fastGeluTanhBackward(x, g, this.simdExp), 'float32');
+  }
+
+  override geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
+    if (kind !== 'gelu_tanh' || x.dtype !== 'float32' || g.dtype !== 'float32' || u.dtype !== 'float32' || g.size !== x.size || u.size !== x.size || !this.onWasm(x, x.size)) return super.geluGradBackward(kind, x, g, u);
+    const [xBar, gBar] = fastGeluTanhGradBackward(x, g, u, this.simdExp);
+    return [this.wrap(xBar, 'float32'), this.wrap(gBar, 'float32')];
   }
 
   override binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {

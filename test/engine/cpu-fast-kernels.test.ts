@@ -157,6 +157,25 @@ describe('cpu-fast gelu_tanh (WebAssembly SIMD)', () => {
     const want = cpuData(ref.unary('gelu_tanh', f32(ref, X)));
     expectClose(got, want, 3e-6, 1e-12, 'gelu_tanh'); // for x ≪ 0 the reference's 1 + tanh cancels to 0
   });
+
+  it("its backward and the backward's vjp match the reference (float32 tanh: absolute error ~1e-7 where 1 + tanh cancels)", () => {
+    const r = rng(28);
+    for (const n of [4099, 257, 300]) {
+      const X = Float32Array.from({ length: n }, (_, i) => (i < 6 ? [0, -0, 1e-20, -9.5, 9.5, -30][i]! : (r() - 0.5) * 16));
+      const G = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+      const U = Float32Array.from({ length: n }, () => (r() - 0.5) * 4);
+      const dx = cpuData(fast.geluBackward!('gelu_tanh', f32(fast, X), f32(fast, G)));
+      expectClose(dx, cpuData(ref.geluBackward!('gelu_tanh', f32(ref, X), f32(ref, G))), 1e-5, 1e-6, `geluBackward n ${n}`);
+      const [xb, gb] = fast.geluGradBackward!('gelu_tanh', f32(fast, X), f32(fast, G), f32(fast, U));
+      const [xr, gr] = ref.geluGradBackward!('gelu_tanh', f32(ref, X), f32(ref, G), f32(ref, U));
+      expectClose(cpuData(xb), cpuData(xr), 1e-5, 2e-6, `geluGradBackward x̄ n ${n}`);
+      expectClose(cpuData(gb), cpuData(gr), 1e-5, 1e-6, `geluGradBackward ḡ n ${n}`);
+    }
+    // gelu_erf and small inputs run the reference loop: equal
+    const X = Float32Array.from({ length: 100 }, () => (r() - 0.5) * 8);
+    const G = Float32Array.from({ length: 100 }, () => r());
+    expect(Array.from(cpuData(fast.geluBackward!('gelu_erf', f32(fast, X), f32(fast, G))))).toEqual(Array.from(cpuData(ref.geluBackward!('gelu_erf', f32(ref, X), f32(ref, G)))));
+  });
 });
 
 describe('cpu-fast tanh, softmax backward, layerNorm and sums (WebAssembly SIMD)', () => {
