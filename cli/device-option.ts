@@ -65,5 +65,7 @@ export function writeDeviceRecord(run: { dir: string; log(line: string): void },
 }
 
 export function describeBackend(b: Backend): string {
-  return b.name === 'cpu' ? 'cpu (TypeScript reference backend)' : `webgpu — ${b.adapterName}`;
+  if (b.name === 'webgpu') return `webgpu — ${b.adapterName}`;
+  // the fast float32 path names its kernels ('cpu (wasm simd + relaxed madd, threads)'); the plain one is 'cpu'
+  return b.adapterName === 'cpu' ? 'cpu (plain TypeScript reference kernels)' : b.adapterName;
 }
