@@ -59,7 +59,8 @@ export interface WeightTally {
   distractorTokens: number;
 }
 
-const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end;
+/** Two half-open spans share a character. */
+export const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.end;
 
 /**
  * Tally one document's token weights. `pieces` are the decoded tokens (their concatenation is the

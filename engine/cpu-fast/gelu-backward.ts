@@ -6,10 +6,8 @@
 // cancellation, so every term keeps float32 relative accuracy even where tanh v is near ±1.
 
 import type { Storage, TypedArray } from '../backend.js';
+import { GELU_TANH_A as A, GELU_TANH_C as C } from '../cpu/gelu-backward.js';
 import { allocArray, dataOf } from '../cpu/storage.js';
-
-const C = Math.sqrt(2 / Math.PI);
-const A = 0.044715;
 
 /** A SIMD exp over float32 arrays (it consumes its input) and the release of its result. */
 export interface SimdExp {

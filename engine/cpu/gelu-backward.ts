@@ -5,8 +5,11 @@ import type { GeluKind, Storage, TypedArray } from '../backend.js';
 import { erfc } from './scalar.js';
 import { allocArray, dataOf, requireFloat, requireSameDtype, requireSize } from './storage.js';
 
-const C = Math.sqrt(2 / Math.PI);
-const A = 0.044715;
+/** gelu_tanh's constants: gelu(x) = x/2 · (1 + tanh(C·(x + A·x³))). */
+export const GELU_TANH_C = Math.sqrt(2 / Math.PI);
+export const GELU_TANH_A = 0.044715;
+const C = GELU_TANH_C;
+const A = GELU_TANH_A;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** gelu'(x) */

@@ -5,6 +5,19 @@
 import type { Storage, TypedArray } from '../backend.js';
 import { allocArray, dataOf, requireFloat, requireSameDtype, requireSize } from './storage.js';
 
+/** Mean and 1/√(biased variance + eps) of row x[o .. o+C), in float64. */
+function rowStats(X: ArrayLike<number>, o: number, C: number, eps: number): { mean: number; rstd: number } {
+  let mean = 0;
+  for (let c = 0; c < C; c++) mean += X[o + c]!;
+  mean /= C;
+  let v = 0;
+  for (let c = 0; c < C; c++) {
+    const d = X[o + c]! - mean;
+    v += d * d;
+  }
+  return { mean, rstd: 1 / Math.sqrt(v / C + eps) };
+}
+
 export function layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [TypedArray, TypedArray, TypedArray] {
   const op = 'layerNormBackward';
   const X = dataOf(x, op);
@@ -21,15 +34,7 @@ export function layerNormBackward(x: Storage, w: Storage, g: Storage, R: number,
   const xhat = new Float64Array(C);
   for (let r = 0; r < R; r++) {
     const o = r * C;
-    let mean = 0;
-    for (let c = 0; c < C; c++) mean += X[o + c]!;
-    mean /= C;
-    let v = 0;
-    for (let c = 0; c < C; c++) {
-      const d = X[o + c]! - mean;
-      v += d * d;
-    }
-    const rstd = 1 / Math.sqrt(v / C + eps); // biased variance
+    const { mean, rstd } = rowStats(X, o, C, eps);
     let m1 = 0;
     let m2 = 0;
     for (let c = 0; c < C; c++) {
@@ -75,15 +80,7 @@ export function layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: St
   const v = new Float64Array(C);
   for (let r = 0; r < R; r++) {
     const o = r * C;
-    let mean = 0;
-    for (let c = 0; c < C; c++) mean += X[o + c]!;
-    mean /= C;
-    let var_ = 0;
-    for (let c = 0; c < C; c++) {
-      const d = X[o + c]! - mean;
-      var_ += d * d;
-    }
-    const rstd = 1 / Math.sqrt(var_ / C + eps);
+    const { mean, rstd } = rowStats(X, o, C, eps);
     let m2 = 0;
     let mu = 0;
     let k = 0;
@@ -133,15 +130,7 @@ export function layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, 
   const gBar = allocArray(x.dtype, R * C);
   for (let r = 0; r < R; r++) {
     const o = r * C;
-    let mean = 0;
-    for (let c = 0; c < C; c++) mean += X[o + c]!;
-    mean /= C;
-    let var_ = 0;
-    for (let c = 0; c < C; c++) {
-      const d = X[o + c]! - mean;
-      var_ += d * d;
-    }
-    const rstd = 1 / Math.sqrt(var_ / C + eps);
+    const { mean, rstd } = rowStats(X, o, C, eps);
     let mv = 0;
     let kv = 0;
     for (let c = 0; c < C; c++) {

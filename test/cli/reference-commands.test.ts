@@ -37,12 +37,13 @@ describe('reference-style commands on StreamingQA CSVs', () => {
       'val_steps=1',
       'val_batches=1',
       'weight_model_hidden=8',
+      'weight_model.normalize=true', // the reference's weight-model option, recorded with the checkpoint
     ]);
     expect(meta.code, meta.err).toBe(0);
     const metaRun = path.join(out, 'train', 'streamingqa', fs.readdirSync(path.join(out, 'train', 'streamingqa'))[0]!);
     const wm = path.join(metaRun, 'checkpoints', 'best.safetensors');
     expect(fs.existsSync(wm)).toBe(true);
-    expect(fs.existsSync(wm.replace(/\.safetensors$/, '.config.json'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(wm.replace(/\.safetensors$/, '.config.json'), 'utf8')).camels_normalize).toBe(true);
     expect(fs.readFileSync(path.join(metaRun, 'report.html'), 'utf8')).toContain('CaMeLS');
 
     for (const [weighting, extra] of [

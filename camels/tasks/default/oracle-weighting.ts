@@ -5,6 +5,7 @@
 // result comes from the weights CaMeLS learned or from the protocol's headroom.
 
 import * as E from '../../../engine/index.js';
+import { overlaps } from '../../answer-metrics.js';
 import type { HfTokenizer } from '../../../models/tokenizer.js';
 import type { DeviceBatch } from '../../batch.js';
 import type { SyntheticDocument } from '../../data/synthetic.js';
@@ -25,7 +26,7 @@ export function oracleWeighting(tok: HfTokenizer, documents: readonly SyntheticD
       if (!doc) throw new Error('oracle weighting: a batch row is not one of the documents it was given');
       const answers = doc.questions.map((q) => q.span);
       tokenCharSpans(pieces).forEach((s, t) => {
-        if (answers.some((a) => a.start < s.end && s.start < a.end)) out[b * T + t] = 1;
+        if (answers.some((a) => overlaps(a, s))) out[b * T + t] = 1;
       });
     }
     return out;
