@@ -81,7 +81,7 @@ export function runSgdGroup(rt: Runtime, params: GpuBuffer[], grads: GpuBuffer[]
   if (total === 0) return;
   let pad = scratch.get(rt);
   if (!pad) {
-    pad = Array.from({ length: 2 * SGD_GROUP_MAX }, () => rt.alloc(4));
+    pad = Array.from({ length: 2 * SGD_GROUP_MAX }, () => rt.allocKept(4));
     scratch.set(rt, pad);
   }
   for (let t = ends.length; t < SGD_GROUP_MAX; t++) {

@@ -99,6 +99,15 @@ export class BufferPool {
     if (live > this.peakLiveBytes) this.peakLiveBytes = live;
   }
 
+  /**
+   * A new buffer that never came from a free list, for buffers kept as long as the runtime (kernel
+   * scratch): taking those from a free list the first time a step runs would leave the next step one
+   * buffer short in that class, so it would get new buffers — and new bind groups — once more.
+   */
+  createKept(bytes: number): GpuBuffer {
+    return this.create(sizeClass(bytes, this.cap), false);
+  }
+
   /** A new buffer created mapped (for uploads); the caller fills and unmaps it. */
   createMapped(bytes: number): GpuBuffer {
     return this.create(sizeClass(bytes, this.cap), true);

@@ -379,6 +379,12 @@ export class Runtime {
     return this.storage.take(Math.max(bytes, 4));
   }
 
+  /** A storage buffer kept for the runtime's lifetime (kernel scratch; never released to the pool). */
+  allocKept(bytes: number): GpuBuffer {
+    this.checkBindable(bytes);
+    return this.storage.createKept(Math.max(bytes, 4));
+  }
+
   /** A storage buffer holding `data` (never written by queue.writeBuffer while pending commands use it). */
   upload(data: ArrayBufferView): GpuBuffer {
     const bytes = data.byteLength;

@@ -1,7 +1,7 @@
 // The webgpu runtime reuses what it creates: a warm training step of a small transformer block
 // (embedding, layer norm, attention with a key mask, GELU MLP, cross-entropy, in-place SGD) creates
-// at most 2% new bind groups, uploads nothing, reads nothing back, submits about every 100
-// dispatches, and leaves the live count unchanged. Both kernel families.
+// no new bind groups (the target is ≤ 2%), uploads nothing, reads nothing back, submits about every 100
+// dispatches, and leaves the live count unchanged — from its second step on. Both kernel families.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { StepCounter } from '../../bench/counters.js';
@@ -41,7 +41,7 @@ function block(p: Record<string, Tensor>, ids: Tensor, keyMask: Tensor, targets:
 
 describe.skipIf(!gpu)('webgpu runtime reuse in a warm training step', () => {
   for (const family of ['gpu', 'software'] as KernelFamily[]) {
-    it(`${family} kernels: ≤ 2% new bind groups, no uploads, no readbacks, a submit every ~${FLUSH_DISPATCHES} dispatches`, async () => {
+    it(`${family} kernels: no new bind groups in its second step, no uploads, no readbacks, a submit every ~${FLUSH_DISPATCHES} dispatches`, async () => {
       gpu!.kernelFamily = family;
       const p: Record<string, Tensor> = {
         wte: param([V, C], 1),
@@ -68,8 +68,7 @@ describe.skipIf(!gpu)('webgpu runtime reuse in a warm training step', () => {
         });
       const counter = new StepCounter(gpu!);
       try {
-        step();
-        step();
+        step(); // the first step creates what the next ones reuse; the second is the warm one counted
         await gpu!.sync();
         const live = gpu!.liveCount();
         counter.reset();
@@ -79,7 +78,7 @@ describe.skipIf(!gpu)('webgpu runtime reuse in a warm training step', () => {
         expect(gpu!.liveCount()).toBe(live);
         expect(c.kernels).toBeGreaterThan(50);
         expect(c.dispatches!).toBeGreaterThanOrEqual(c.kernels - 5);
-        expect(c.bind_groups_created!, `${c.bind_groups_created} new bind groups in ${c.dispatches} dispatches`).toBeLessThanOrEqual(0.02 * c.dispatches!);
+        expect(c.bind_groups_created!, `${c.bind_groups_created} new bind groups in ${c.dispatches} dispatches`).toBe(0);
         expect(c.upload_bytes).toBe(0);
         expect(c.readbacks).toBe(0);
         expect(c.submits!).toBeGreaterThanOrEqual(Math.floor(c.dispatches! / FLUSH_DISPATCHES));
