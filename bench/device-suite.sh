@@ -15,9 +15,12 @@
 #                        `bench model` train and CaMeLS meta steps at batch 8 x 256: ms, tokens/s,
 #                        peak memory and the device-independent counts (kernels, dispatches, bind
 #                        groups, uploads, readbacks).
+#   5. reference.jsonl   `bench reference`: the reference-default meta-training outer step
+#                        (DistilGPT-2 base and weight model, 6 documents x 1024 tokens, 6 sequential
+#                        second-order SGD steps, QA 6x128, KL 1x1024, Adam on the weight model) and
+#                        one GPT-2 XL online-adaptation step on a 1024-token document, with peak memory
+#                        (anchors 513 ms / 32.5 GiB and 319 ms / 30.2 GiB, PyTorch eager fp32, H200).
 #   suite.json           one line per step: name, exit status, seconds, output file.
-# Not in the suite yet (no benchmark for them exists): the reference-default meta-train outer step
-# and the GPT-2 XL online-adaptation step of issue 11.
 #
 # On the development machine, after `npm ci` and `npm run build`:
 #     bash ../shared/device/pack.sh dist         # .gpu/ with node, the Vulkan loader, node_modules, dist
@@ -35,7 +38,7 @@ for arg in "$@"; do
     --allow-software) allow_software=1 ;;
     --quick) quick=1 ;;
     --budget=*) budget="${arg#--budget=}" ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "device-suite: unknown argument '$arg' (--allow-software, --quick, --budget=SECONDS)" >&2; exit 2 ;;
   esac
 done
@@ -102,11 +105,16 @@ if [ "$quick" = 1 ]; then
   # The suite's own check on a software adapter: the same steps and files, small cases.
   step kernels 120 kernels.jsonl "${cli[@]}" bench kernels --device webgpu --json --op matmul --size 256 --repeat 2
   step model-tiny 180 model-tiny.jsonl "${cli[@]}" bench model --device webgpu --json --config tiny --batch 2 --seq 16 --repeat 1 --warmup 2
+  step reference-outer 180 reference-outer.jsonl "${cli[@]}" bench reference --device webgpu --json --quick --only outer --repeat 1 --warmup 1
+  step reference-adapt 120 reference-adapt.jsonl "${cli[@]}" bench reference --device webgpu --json --quick --only adapt --repeat 1 --warmup 1
 else
-  step kernels 100 kernels.jsonl "${cli[@]}" bench kernels --device webgpu --json --repeat 5
-  step matmul-gpt2 60 matmul-gpt2.jsonl "${cli[@]}" bench kernels --device webgpu --json --op matmul_gpt2 --repeat 5
-  step model-gpt2 120 model-gpt2.jsonl "${cli[@]}" bench model --device webgpu --json --config gpt2 --batch 8 --seq 256 --repeat 5 --warmup 2
-  step model-distilgpt2 90 model-distilgpt2.jsonl "${cli[@]}" bench model --device webgpu --json --config distilgpt2 --batch 8 --seq 256 --repeat 5 --warmup 2
+  step kernels 80 kernels.jsonl "${cli[@]}" bench kernels --device webgpu --json --repeat 5
+  step matmul-gpt2 50 matmul-gpt2.jsonl "${cli[@]}" bench kernels --device webgpu --json --op matmul_gpt2 --repeat 5
+  step model-gpt2 100 model-gpt2.jsonl "${cli[@]}" bench model --device webgpu --json --config gpt2 --batch 8 --seq 256 --repeat 5 --warmup 2
+  step model-distilgpt2 70 model-distilgpt2.jsonl "${cli[@]}" bench model --device webgpu --json --config distilgpt2 --batch 8 --seq 256 --repeat 5 --warmup 2
+  # GPT-2 XL's 1.56 B random weights are drawn on the host first (tens of seconds), hence the longer limit.
+  step reference-outer 70 reference-outer.jsonl "${cli[@]}" bench reference --device webgpu --json --only outer --repeat 3 --warmup 1
+  step reference-adapt 100 reference-adapt.jsonl "${cli[@]}" bench reference --device webgpu --json --only adapt --repeat 3 --warmup 1
 fi
 
 # Every result line must be JSON (a crash mid-line shows here, not in a later reading).

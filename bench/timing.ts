@@ -37,8 +37,9 @@ export function printRecord(r: BenchRecord, json: boolean): void {
   }
   const rate = r.gflops !== undefined ? `${r.gflops.toFixed(2)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(2)} GB/s` : '';
   const extra = Object.entries(r)
-    .filter(([k]) => !['op', 'shape', 'backend', 'adapter', 'ms', 'gflops', 'gbps'].includes(k))
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : String(v)}`)
+    // (objects such as the counters' per-op table are in the --json output only)
+    .filter(([k, v]) => !['op', 'shape', 'backend', 'adapter', 'ms', 'gflops', 'gbps'].includes(k) && (typeof v !== 'object' || Array.isArray(v)))
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : Array.isArray(v) ? JSON.stringify(v) : String(v)}`)
     .join(' ');
   console.log(`${r.op.padEnd(22)} ${JSON.stringify(r.shape).padEnd(22)} ${r.backend.padEnd(7)} ${r.ms.toFixed(3).padStart(10)} ms  ${rate.padStart(18)}  ${extra}`);
 }

@@ -43,7 +43,7 @@ cli
   );
 
 cli
-  .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention), `model` (train step and CaMeLS meta step) or `default` (the embedded default\'s pre-train step and meta batch)')
+  .command('bench <what>', 'Benchmarks: `kernels` (matmul, softmax, layerNorm, attention), `model` (train step and CaMeLS meta step), `default` (the embedded default\'s pre-train step and meta batch) or `reference` (the reference\'s meta-training outer step and GPT-2 XL adaptation step at its default sizes)')
   .option('--device <device>', DEVICE_HELP)
   .option('--json', 'One JSON object per line')
   .option('--profile', 'default: per-kernel times and the share of time outside kernels')
@@ -53,7 +53,8 @@ cli
   .option('--batch <n>', 'model: batch size', { default: 8 })
   .option('--seq <n>', 'model: sequence length', { default: 256 })
   .option('--repeat <n>', 'timed repetitions per case (default: 5; bench default: 15 and 9, as the PyTorch peer)')
-  .option('--only <step>', 'model: only the train step (train) or only the CaMeLS meta step (meta); default: pretrain or meta')
+  .option('--only <step>', 'model: only the train step (train) or only the CaMeLS meta step (meta); default: pretrain or meta; reference: outer or adapt')
+  .option('--quick', 'reference: the same steps on small configs (checks the path on any device)')
   .option('--warmup <n>', 'untimed runs before timing (default: 1; bench default: 3 and 2; 0 times the first run, pipeline compilation included)')
   .action((what: string, opts: Record<string, unknown>) =>
     run(async () => {

@@ -48,6 +48,23 @@ describe('camels-gpu CLI', () => {
     expect(bad.err).toContain("--only must be train or meta, got 'both'");
   });
 
+  it('bench reference --quick runs the reference outer step and the adaptation step, with counts', () => {
+    const r = cli(['bench', 'reference', '--quick', '--repeat', '1', '--warmup', '1', '--json', '--device', 'cpu'], 120_000);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { op: string; shape: number[]; ms: number; kernels: number; inner_steps?: number; quick: number });
+    expect(lines.map((l) => l.op)).toEqual(['reference_outer_step', 'reference_adapt_step']);
+    expect(lines[0]!.shape).toEqual([3, 64]);
+    expect(lines[0]!.inner_steps).toBe(3);
+    for (const l of lines) {
+      expect(l.ms).toBeGreaterThan(0);
+      expect(l.kernels).toBeGreaterThan(100);
+      expect(l.quick).toBe(1);
+    }
+    const bad = cli(['bench', 'reference', '--only', 'inner', '--device', 'cpu']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain("--only must be outer or adapt, got 'inner'");
+  });
+
   it('score --json gives ids, per-token log-probs and the mean loss', () => {
     const r = cli(['score', '--model', TINY, '--text', 'In 1873, Mira Kessel founded the Zorblat Institute in Varnholm.', '--json', '--device', 'cpu']);
     expect(r.code, r.err).toBe(0);
