@@ -244,12 +244,32 @@ export async function requestWebGPU(opts: RequestWebGPUOptions = {}): Promise<We
     const device = await openDevice(adapter);
     if (!device) continue;
     const description = describeGpuAdapter(adapter, at.level, at.backendOption, device);
+    const warning = glesFallbackWarning(description, backend);
+    if (warning) process.stderr.write(`${warning}\n`);
     instances.clear(); // drop the instances that were not chosen
     current = { gpu, adapter, device, featureLevel: at.level, backendOption: at.backendOption, description };
     return current;
   }
   instances.clear();
   return null;
+}
+
+/**
+ * The warning for a hardware adapter reached through OpenGL ES without being asked for (Vulkan was
+ * missing or failed, so the GLES fallback found, say, NVIDIA's GLES driver): such a run works and
+ * looks like a GPU run, but in compatibility mode with smaller limits, and its speed says nothing of
+ * the GPU. Null for software adapters (llvmpipe is meant to run through GLES) and when the backend
+ * was chosen explicitly (`CAMELS_WEBGPU_BACKEND=opengles`).
+ */
+export function glesFallbackWarning(d: AdapterDescription, explicitBackend: string | undefined): string | null {
+  if (explicitBackend) return null;
+  if (d.backend !== 'opengles' && d.backend !== 'opengl') return null;
+  if (d.isFallbackAdapter || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(`${d.device} ${d.description} ${d.vendor}`)) return null;
+  return (
+    `webgpu: warning: no Vulkan adapter could be used, so ${d.name} is driven through OpenGL ES ` +
+    '(compatibility mode: smaller limits, slower kernels; its timings are not a measure of this GPU). ' +
+    'Install or fix the Vulkan driver and loader (libvulkan.so.1), or set CAMELS_WEBGPU_BACKEND=opengles to choose this on purpose.'
+  );
 }
 
 /** Whether a Vulkan loader library is installed (Linux); elsewhere assume yes. */
