@@ -35,7 +35,37 @@ function memory(backend: Backend): (MemoryStats & { reset(): void }) | null {
   return { ...b.memoryStats(), reset: () => b.resetPeak?.() };
 }
 
-export async function benchModel(backend: Backend, opts: { config: string; batch: number; seq: number; json: boolean; repeat: number; warmup?: number; only?: 'train' | 'meta' }): Promise<BenchRecord[]> {
+export interface ModelBenchOptions {
+  config: string;
+  batch: number;
+  seq: number;
+  json: boolean;
+  repeat: number;
+  warmup?: number;
+  only?: 'train' | 'meta';
+  /**
+   * webgpu only: record the kernels without running them (engine/webgpu/runtime.ts countOnly), for
+   * exact counts and peak memory at full size on a slow adapter; `ms` is then the host's recording
+   * time per step.
+   */
+  countOnly?: boolean;
+}
+
+export async function benchModel(backend: Backend, opts: ModelBenchOptions): Promise<BenchRecord[]> {
+  if (opts.countOnly) {
+    const rt = (backend as Backend & { rt?: { countOnly: boolean } }).rt;
+    if (backend.name !== 'webgpu' || !rt) throw new Error(`bench model: --count-only needs the webgpu backend (got ${backend.name})`);
+    rt.countOnly = true;
+  }
+  try {
+    return await benchModelSteps(backend, opts);
+  } finally {
+    const rt = (backend as Backend & { rt?: { countOnly: boolean } }).rt;
+    if (rt) rt.countOnly = false;
+  }
+}
+
+async function benchModelSteps(backend: Backend, opts: ModelBenchOptions): Promise<BenchRecord[]> {
   const raw = BENCH_CONFIGS[opts.config];
   if (!raw) throw new Error(`bench model: unknown --config '${opts.config}' (${Object.keys(BENCH_CONFIGS).join(', ')})`);
   const cfgRaw = { ...raw, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
@@ -51,7 +81,7 @@ export async function benchModel(backend: Backend, opts: { config: string; batch
   const seqs = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rng.uniform() * cfg.vocabSize)));
   const docs = batchToDevice(padBatch(seqs, T, 0), 'float32', device);
   const family = (backend as Backend & { kernelFamily?: string }).kernelFamily;
-  const base = { backend: device, adapter: backend.adapterName, ...(family ? { kernel_family: family } : {}), config: opts.config };
+  const base = { backend: device, adapter: backend.adapterName, ...(family ? { kernel_family: family } : {}), config: opts.config, ...(opts.countOnly ? { count_only: 1 } : {}) };
   const out: BenchRecord[] = [];
   const emit = (r: BenchRecord) => {
     out.push(r);

@@ -55,6 +55,7 @@ cli
   .option('--repeat <n>', 'timed repetitions per case (default: 5; bench default: 15 and 9, as the PyTorch peer)')
   .option('--only <step>', 'model: only the train step (train) or only the CaMeLS meta step (meta); default: pretrain or meta; reference: outer or adapt')
   .option('--quick', 'reference: the same steps on small configs (checks the path on any device)')
+  .option('--count-only', 'model, webgpu: record the kernels without running them — exact kernel / dispatch / bind-group counts and peak memory at sizes a software adapter cannot run; ms is then the host\'s recording time')
   .option('--warmup <n>', 'untimed runs before timing (default: 1; bench default: 3 and 2; 0 times the first run, pipeline compilation included)')
   .action((what: string, opts: Record<string, unknown>) =>
     run(async () => {

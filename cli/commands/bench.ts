@@ -24,7 +24,7 @@ export async function benchCommand(what: string, opts: Record<string, unknown>):
   const backend = await setupDevice(textOption(opts, 'device', '--device', 'bench'));
   if (!json) console.log(`# ${backend.name}: ${backend.adapterName}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   if (what === 'kernels') await benchKernels(backend, { json, op: textOption(opts, 'op', '--op', 'bench'), size, repeat });
-  else if (what === 'model') await benchModel(backend, { config: textOption(opts, 'config', '--config', 'bench') ?? 'distilgpt2', batch, seq, json, repeat, warmup, only });
+  else if (what === 'model') await benchModel(backend, { config: textOption(opts, 'config', '--config', 'bench') ?? 'distilgpt2', batch, seq, json, repeat, warmup, only, countOnly: Boolean(opts.countOnly) });
   else if (what === 'default') await benchDefault(backend, { json, repeat: repeatGiven, warmup: warmupGiven, only: defaultStep, profile: Boolean(opts.profile) });
   else if (what === 'reference') await benchReference(backend, { json, repeat, warmup, only: referenceStep, quick: Boolean(opts.quick) });
   else throw new Error(`bench: unknown benchmark '${what}' (kernels, model, default or reference)`);

@@ -124,6 +124,13 @@ export class Runtime {
   /** A CPU rasterizer (llvmpipe, lavapipe, SwiftShader): kernels may pick software-friendly paths. */
   softwareAdapter = false;
   /**
+   * Record every dispatch (pipelines, bind groups, uniforms, buffers, submits) but do not run it
+   * (`bench model --count-only`): the device-independent counts and the allocator's peak memory
+   * are exactly those of a real run — they do not depend on values — at sizes a software adapter
+   * cannot run in reasonable time. Results are garbage; never set outside benchmarks.
+   */
+  countOnly = false;
+  /**
    * Largest window (bytes, a multiple of 256) an op binds at once: the device's
    * maxStorageBufferBindingSize. Storages larger than this (up to maxBufferSize) are processed in
    * windows (engine/webgpu/windows.ts). Tests lower it to exercise the windowed paths.
@@ -343,7 +350,7 @@ export class Runtime {
       this.passPipeline = k.pipeline;
     }
     pass.setBindGroup(0, bg, windowOffsets.length ? [slot * SLOT_BYTES, ...windowOffsets] : [slot * SLOT_BYTES]);
-    pass.dispatchWorkgroups(x, y, z);
+    if (!this.countOnly) pass.dispatchWorkgroups(x, y, z);
     for (const b of buffers) bufferOf(b).lastUse = this.batch;
     this.dispatches++;
     this.stats.dispatches++;
