@@ -50,7 +50,7 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'causal', shape: [2, 2, 7, 4], causal: true, window: 0, mask: false },
+  { name: 'causal, T a multiple of 4', shape: [2, 2, 8, 4], causal: true, window: 0, mask: false },
   { name: 'local window + key padding', shape: [2, 3, 9, 5], causal: true, window: 3, mask: true },
   { name: 'bidirectional + key padding, odd T', shape: [1, 2, 13, 3], causal: false, window: 0, mask: true },
 ];
