@@ -272,7 +272,7 @@ describe.skipIf(!gpu)('attention dropout on webgpu', () => {
     expect(relNorm(got, want[0]!)).toBeLessThan(5e-5);
   });
 
-  it('forward and backward with dropout upload nothing from the host (both families)', async () => {
+  it('forward, backward and a recorded (second-order) backward with dropout upload nothing from the host (both families)', async () => {
     for (const family of families) {
       gpu!.kernelFamily = family;
       const [q, k, v] = [0, 1, 2].map((i) => E.tensor(values(2 * 9 * 8, i), [2, 9, 8], { device: 'webgpu', requiresGrad: true }));
@@ -290,7 +290,10 @@ describe.skipIf(!gpu)('attention dropout on webgpu', () => {
           const y = E.add(E.attentionRows(q!, k!, v!, 2, o), E.attentionPacked(E.concat([q!, k!, v!], 2), 2, o));
           const heads = (x: Tensor) => E.permute(E.reshape(x, [2, 9, 2, 4]), [0, 2, 1, 3]); // [B, H, T, D]
           const y4 = E.attention(heads(q!), heads(k!), heads(v!), o);
-          return E.grad(E.add(E.sum(y), E.sum(y4)), [q!, k!, v!]);
+          const loss = E.add(E.sum(E.mul(y, y)), E.sum(E.mul(y4, y4)));
+          const first = E.grad(loss, [q!, k!, v!], { retainGraph: true });
+          const [dq] = E.grad(loss, [q!], { createGraph: true }); // recorded: maskedSoftmax, E.dropout
+          return [...first, ...E.grad(E.sum(E.mul(dq!, dq!)), [q!, k!, v!])];
         });
         await gs[0]!.data();
         gs.forEach((g) => g.dispose());
