@@ -76,6 +76,15 @@ export interface AttentionSpec {
   causal: boolean;
   /** Local attention: key j visible from query i only when i - j < window (0 = unlimited). */
   window: number;
+  /**
+   * Dropout rate on the probabilities (0 or absent = none): p_ij is kept, scaled by 1/(1 − dropout),
+   * when hashU24(seed, ((b·H + h)·T + i)·T + j) >= dropThreshold(dropout) (engine/random.ts) — the
+   * mask E.dropout gives the [B, H, T, T] probabilities under the same seed; the row logsumexp is
+   * that of the undropped softmax.
+   */
+  dropout?: number;
+  /** Dropout seed (u32). */
+  seed?: number;
 }
 
 export interface AdamSpec {

@@ -28,6 +28,11 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /** Decoding: attend to and extend this cache (no gradients are needed there). */
   cache?: KvCache | null;
+  /**
+   * Compose the attention from ops (probabilities materialised, E.dropout on them) instead of the
+   * fused attention ops: the reference the fused path is tested against. Default false.
+   */
+  composedAttention?: boolean;
 }
 
 export interface ForwardResult {
@@ -74,8 +79,9 @@ function attentionWindow(cfg: HfConfig, l: number): number {
 }
 
 /**
- * Attention with a cache or with dropout on the probabilities: composed from ops
- * (q [B, H, Tq, Dh], k, v [B, H, Tk, Dh]; queries sit at the last Tq positions).
+ * Attention with a cache (or when asked to compose it): composed from ops, dropout on the
+ * probabilities when given (q [B, H, Tq, Dh], k, v [B, H, Tk, Dh]; queries sit at the last Tq
+ * positions).
  */
 function attentionGeneral(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, scale: number, window: number, probDropout: { p: number; seed: number } | null): Tensor {
   const [B, , Tq] = q.shape as [number, number, number, number];
@@ -120,6 +126,7 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
   const drop = (x: Tensor, p: number, site: number) => (training && p > 0 ? E.dropout(x, p, mixSeed(seed, site)) : x);
   const mask = opts.attentionMask ?? null;
   const keyMask = extendMask(cache, mask, B, T, ids);
+  const composed = opts.composedAttention ?? false;
 
   const pos = positionIds(opts.positions, B, T, past, ids); // [B, T]
   let x = E.gather(need(params, 'transformer.wte.weight'), ids); // [B, T, C]
@@ -138,6 +145,9 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     const scale = attentionScale(cfg, l, Dh);
     const window = attentionWindow(cfg, l);
     const attnDrop = training && cfg.attnDropout > 0;
+    const probDropout = attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null;
+    // the fused ops' options: the masks and, in training, dropout on the probabilities inside the kernels
+    const fusedOpts = { scale, causal: true, window, keyMask, dropout: probDropout?.p ?? 0, seed: probDropout?.seed ?? 0 };
     // q, k, v: [B, H, T, Dh]
     let q: Tensor;
     let k: Tensor;
@@ -145,13 +155,13 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
     let outW: Tensor;
     let outB: Tensor | null;
     let outLayout: 'in_out' | 'out_in';
-    // GPT-2 without a cache or attention dropout: the heads are read from the packed projection
-    // and written merged by one op (no slices or permutes where the backend fuses it).
+    // GPT-2 without a cache: the heads are read from the packed projection and written merged by
+    // one op (no slices or permutes where the backend fuses it; attention dropout inside it).
     let merged: Tensor | null = null; // [B, T, C]
     if (cfg.modelType === 'gpt2') {
       const qkv = E.linear(a, p('attn.c_attn.weight'), p('attn.c_attn.bias'), 'in_out'); // [B, T, 3C]
-      if (!cache && !attnDrop) {
-        merged = E.attentionPacked(qkv, H, { scale, causal: true, window, keyMask });
+      if (!cache && !composed) {
+        merged = E.attentionPacked(qkv, H, fusedOpts);
         q = k = v = qkv; // not used on this path
       } else {
         q = splitHeads(E.slice(qkv, [0, 0, 0], [B, T, C]), H);
@@ -176,9 +186,9 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
         kr = proj('k_proj');
       }
       const vr = proj('v_proj');
-      if (!cache && !attnDrop) {
+      if (!cache && !composed) {
         // heads read and written in place by one op (no permutes where the backend fuses it)
-        merged = E.attentionRows(qr, kr, vr, H, { scale, causal: true, window, keyMask });
+        merged = E.attentionRows(qr, kr, vr, H, fusedOpts);
         q = k = v = qr; // not used on this path
       } else {
         q = splitHeads(qr, H);
@@ -197,13 +207,7 @@ export function transformerForward(cfg: HfConfig, params: Params, ids: Tensor, o
       newK.push(k);
       newV.push(v);
     }
-    const ctx =
-      merged ??
-      mergeHeads(
-        cache || attnDrop
-          ? attentionGeneral(q, k, v, keyMask, scale, window, attnDrop ? { p: cfg.attnDropout, seed: mixSeed(seed, site + 1) } : null)
-          : E.attention(q, k, v, { scale, causal: true, window, keyMask }),
-      );
+    const ctx = merged ?? mergeHeads(attentionGeneral(q, k, v, keyMask, scale, window, probDropout));
     const attnOut = drop(E.linear(ctx, outW, outB, outLayout), cfg.residDropout, site + 2);
 
     if (cfg.modelType === 'gptj') {

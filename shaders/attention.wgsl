@@ -7,6 +7,10 @@
 // (window == 0 || i - j < window) and (no mask || keyMask[b, j] != 0); tiles entirely outside
 // the causal / window band are skipped. A query with no allowed key outputs zeros.
 // Each lane owns head dims lane, lane + LANES, ... (DPT of them; D <= LANES * DPT).
+// Dropout (drop_threshold != 0): out_i = Σ_j p_ij keep_ij v_j, keep_ij = drop_scale when the
+// counter hash of probability ((b·H + h)·T + i)·T + j clears the threshold, else 0 (E.dropout's
+// mask of the [B, H, T, T] probabilities, shaders/random.wgsl's hash); l, and so lse, stay those
+// of the undropped softmax. The keep factors of a score tile are staged in Ws (MS = BQ * BKV).
 
 override BQ: u32 = 16u;
 override LANES: u32 = 8u;
@@ -39,6 +43,10 @@ struct Params {
   write_lse: u32,  // also write each query row's logsumexp of the scaled scores to lse_out [B * H * T]
   _p1: u32,
   _p2: u32,
+  drop_threshold: u32,  // keep when hash >> 8 >= drop_threshold; 0 = no dropout
+  drop_key: u32,        // mix32(seed)
+  drop_scale: f32,      // 1 / (1 - p)
+  drop_base: u32,       // index of this call's first probability in the whole [B, H, T, T]
   lq: Layout,
   lk: Layout,
   lv: Layout,
@@ -62,10 +70,30 @@ fn f32_bits(b: u32) -> f32 {
   return bitcast<f32>(b);
 }
 
+// Chris Wellons' lowbias32, as engine/random.ts mix32 (u32 arithmetic wraps like Math.imul).
+fn mix32(v: u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  x ^= x >> 16u;
+  return x;
+}
+
+// Dropout keep factor of probability (row, j), row = (b·H + h)·T + i: drop_scale or 0.
+fn keep_factor(row: u32, j: u32) -> f32 {
+  let hv = mix32(u.drop_key + u.drop_base + row * u.T + j) >> 8u;
+  return select(0.0, u.drop_scale, hv >= u.drop_threshold);
+}
+
+override MS: u32 = 1u;  // BQ * BKV when the pipeline drops, else 1 (unused)
+
 var<workgroup> Qs: array<f32, BQ * DP>;
 var<workgroup> Ks: array<f32, BKV * KSTRIDE>;
 var<workgroup> Vs: array<f32, BKV * DP>;
 var<workgroup> Ss: array<f32, BQ * BKV>;
+var<workgroup> Ws: array<f32, MS>;
 
 @compute @workgroup_size(BQ * LANES)
 fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -136,6 +164,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         s = dot;
       }
       Ss[r * BKV + jj] = s;
+      if (u.drop_threshold != 0u) { Ws[r * BKV + jj] = keep_factor(bh * T + i, j); }
     }
     workgroupBarrier();
 
@@ -148,7 +177,9 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     for (var jj = 0u; jj < BKV; jj++) {
       let p = exp(Ss[r * BKV + jj] - mb);
       l += p;
-      for (var t = 0u; t < DPT; t++) { acc[t] = fma(p, Vs[jj * DP + lane + t * LANES], acc[t]); }
+      var pw = p;
+      if (u.drop_threshold != 0u) { pw = p * Ws[r * BKV + jj]; }
+      for (var t = 0u; t < DPT; t++) { acc[t] = fma(pw, Vs[jj * DP + lane + t * LANES], acc[t]); }
     }
     m = mb;
   }
@@ -173,7 +204,8 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 // Masked row softmax of precomputed scores s = q k^T [B * H * T, T] (software adapters compute
 // attention as matmul -> masked_softmax -> matmul, since there every workgroup-memory load of the
 // fused kernel is a per-invocation loop). p[row, j] = softmax_j(scale * s[row, j]) over allowed
-// keys, 0 elsewhere, and a row with no allowed key is all zeros. One workgroup per row.
+// keys, 0 elsewhere, and a row with no allowed key is all zeros; with dropout, times keep_factor.
+// One workgroup per row.
 
 override WG_SM: u32 = 16u;
 
@@ -233,6 +265,7 @@ fn masked_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   for (var j = lid; j < T; j += WG_SM) {
     var p = 0.0;
     if (inv > 0.0 && key_allowed(b, i, j)) { p = exp(scores[base + j] * u.scale - m) * inv; }
+    if (u.drop_threshold != 0u) { p = p * keep_factor(row, j); }
     out[base + j] = p;
   }
 }

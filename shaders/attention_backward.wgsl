@@ -9,6 +9,12 @@
 // dq; it writes lse and D per row to `stats` [2, B * H * T]. attention_bwd_dkv: one workgroup per
 // (key block of BQ rows, b * H + h); it visits the query tiles that can see the block and
 // accumulates dk and dv from the stored lse and D. Each lane owns head dims lane, lane + LANES, …
+//
+// Dropout (drop_threshold != 0; attention.wgsl's keep_factor w_ij = M_ij / (1 − p), the forward
+// out_i = Σ_j p_ij w_ij v_j): the gradient of the undropped p is dp_ij = w_ij g_i·v_j, and
+// Σ_j p_ij dp_ij = g_i · out_i = D_i still (out is the dropped output), so
+//   ds_ij = p_ij (w_ij g_i·v_j − D_i),  dv_j = Σ_i p_ij w_ij g_i,  dq, dk as above;
+// lse is the undropped softmax's, so pass 1 and the forward's lse are unchanged.
 
 override BQ: u32 = 16u;
 override LANES: u32 = 8u;
@@ -39,6 +45,10 @@ struct Params {
   kv_same: u32,   // dk and dv are written through the dk binding (one packed gradient)
   has_lse: u32,   // the forward's row logsumexp is given in lse_in (the dq kernel skips its first pass)
   _p2: u32,
+  drop_threshold: u32,  // as attention.wgsl: 0 = no dropout
+  drop_key: u32,
+  drop_scale: f32,
+  drop_base: u32,
   lq: Layout,
   lk: Layout,
   lv: Layout,
@@ -76,6 +86,24 @@ var<workgroup> S1: array<f32, BQ * BKV>;
 var<workgroup> S2: array<f32, BQ * BKV>;
 var<workgroup> Cstat: array<f32, 2 * BKV>;
 var<workgroup> red: array<f32, BQ * LANES>;
+
+// Chris Wellons' lowbias32, as engine/random.ts mix32.
+fn mix32(v: u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  x ^= x >> 16u;
+  return x;
+}
+
+// Dropout keep factor w_ij of probability (bh·T + i, j) (as attention.wgsl); 1 without dropout.
+fn keep_factor(bh: u32, i: u32, j: u32) -> f32 {
+  if (u.drop_threshold == 0u) { return 1.0; }
+  let hv = mix32(u.drop_key + u.drop_base + (bh * u.T + i) * u.T + j) >> 8u;
+  return select(0.0, u.drop_scale, hv >= u.drop_threshold);
+}
 
 fn allowed(b: u32, i: u32, j: u32) -> bool {
   let T = u.T;
@@ -207,7 +235,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
           s = fma(Ra[r * DP + d], Ca[jj * KSTRIDE + d], s);
           dp = fma(Rb[r * DP + d], Cb[jj * KSTRIDE + d], dp);
         }
-        ds = exp(s - lse) * (dp - Di);
+        ds = exp(s - lse) * (keep_factor(bh, i, j) * dp - Di);
       }
       S1[r * BKV + jj] = ds;
     }
@@ -303,8 +331,10 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
           s = fma(Ca[ii * KSTRIDE + d], Ra[r * DP + d], s);
           dp = fma(Cb[ii * KSTRIDE + d], Rb[r * DP + d], dp);
         }
-        p = exp(s - Cstat[ii]);
-        ds = p * (dp - Cstat[BKV + ii]);
+        let w = keep_factor(bh, i, j);
+        let pu = exp(s - Cstat[ii]);
+        p = pu * w;  // the dropped probability, for dv
+        ds = pu * (w * dp - Cstat[BKV + ii]);
       }
       S1[r * BKV + ii] = p;
       S2[r * BKV + ii] = ds;

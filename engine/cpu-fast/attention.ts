@@ -5,8 +5,11 @@
 // attnSoftmax: masked spans skipped); else the masks are applied here and the rows go through the
 // SIMD softmax (rows.ts). A query with every key masked gets a zero row, as in the reference
 // (engine/cpu/attention.ts, which computes in float64; this path is float32 throughout).
+// Dropout (spec.dropout > 0): P is multiplied by the counter-hash keep factors before P·V — the
+// mask E.dropout gives P under the same seed (engine/cpu/attention-dropout.ts).
 
 import type { AttentionSpec, Storage, TypedArray } from '../backend.js';
+import { attentionDrop, keepRow } from '../cpu/attention-dropout.js';
 import { allocArray, CpuStorage, dataOf, requireSameDtype, requireSize } from '../cpu/storage.js';
 import { fastMatmul } from './matmul.js';
 import { fastSoftmax } from './rows.js';
@@ -89,6 +92,15 @@ export function fastAttention(h: WasmHeap, q: Storage, k: Storage, v: Storage, k
   const S = fastMatmul(h, q, k, { batch: [BH], aBatchStrides: [T * D], bBatchStrides: [T * D], M: T, K: D, N: T, transA: false, transB: true });
   const P = maskedProbs(h, S, Mk, spec);
   scratchStorage(S).free();
+  const drop = attentionDrop(spec, 'float32', 'attention');
+  if (drop) {
+    const keep = new Float64Array(T);
+    for (let row = 0; row < BH * T; row++) {
+      keepRow(drop, row, T, keep);
+      const o = row * T;
+      for (let j = 0; j < T; j++) P[o + j] = P[o + j]! * keep[j]!; // [B·H·T, T] probabilities, dropped
+    }
+  }
   const sP = scratchStorage(P);
   const out = fastMatmul(h, sP, v, { batch: [BH], aBatchStrides: [T * T], bBatchStrides: [T * D], M: T, K: T, N: D, transA: false, transB: false });
   sP.free();

@@ -3,8 +3,15 @@
 // p = softmax_j(scale q_i·k_j) over visible keys, D_i = g_i·out_i, ds_ij = p_ij (g_i·v_j − D_i),
 // dq_i = scale Σ_j ds_ij k_j, dk_j = scale Σ_i ds_ij q_i, dv_j = Σ_i p_ij g_i.
 // (What the webgpu gpu family's two fused kernels compute; the cpu backend uses it for float64.)
+//
+// With dropout (spec.dropout = r > 0) the forward is out_i = Σ_j p_ij w_ij v_j, w_ij = M_ij / (1 − r)
+// (M the counter-hash keep mask, attention-dropout.ts). The gradient of the undropped
+// probabilities is dp_ij = w_ij g_i·v_j, and the softmax vjp needs Σ_j p_ij dp_ij =
+// Σ_j p_ij w_ij g_i·v_j = g_i·out_i — still D_i, from the (dropped) output. So
+//   ds_ij = p_ij (w_ij g_i·v_j − D_i),  dv_j = Σ_i p_ij w_ij g_i,  dq, dk as above.
 
 import type { AttentionSpec, Storage, TypedArray } from '../backend.js';
+import { attentionDrop, keepRow } from './attention-dropout.js';
 import { allocArray, dataOf, requireFloat, requireSameDtype, requireSize } from './storage.js';
 
 export function attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [TypedArray, TypedArray, TypedArray] {
@@ -27,6 +34,8 @@ export function attentionBackward(q: Storage, k: Storage, v: Storage, out: Stora
   const dk = new Float64Array(size);
   const dv = new Float64Array(size);
   const p = new Float64Array(T);
+  const drop = attentionDrop(spec, q.dtype, op);
+  const keep = new Float64Array(T); // the row's dropout keep factors (1 without dropout)
   const visible = (b: number, i: number, j: number) =>
     (!causal || j <= i) && (window === 0 || i - j < window) && (M === null || M[b * T + j] !== 0);
   for (let b = 0; b < B; b++) {
@@ -45,6 +54,7 @@ export function attentionBackward(q: Storage, k: Storage, v: Storage, out: Stora
         if (m === -Infinity) continue; // no visible key: the output row was 0, so are its gradients
         let l = 0;
         for (let j = 0; j < T; j++) if (visible(b, i, j)) l += Math.exp(p[j]! - m);
+        keepRow(drop, (b * H + h) * T + i, T, keep);
         let Di = 0;
         for (let d = 0; d < D; d++) Di += G[qi + d]! * O[qi + d]!;
         for (let j = 0; j < T; j++) {
@@ -53,11 +63,13 @@ export function attentionBackward(q: Storage, k: Storage, v: Storage, out: Stora
           const kj = base + j * D;
           let dp = 0;
           for (let d = 0; d < D; d++) dp += G[qi + d]! * V[kj + d]!;
-          const ds = pij * (dp - Di);
+          const wij = keep[j]!;
+          const ds = pij * (wij * dp - Di);
+          const pw = pij * wij;
           for (let d = 0; d < D; d++) {
             dq[qi + d] += scale * ds * K[kj + d]!;
             dk[kj + d] += scale * ds * Q[qi + d]!;
-            dv[kj + d] += pij * G[qi + d]!;
+            dv[kj + d] += pw * G[qi + d]!;
           }
         }
       }

@@ -2,8 +2,11 @@
 // key-padding masks. Scores, softmax and the weighted sum of values are computed in float64.
 // Per query, the visible keys are listed first (causal / window rules bound the range, keyMask
 // filters it); scores and the value sum then run four keys per pass, keeping each sum's order.
+// Dropout (spec.dropout > 0): out_i = Σ_j p_ij · keep_ij · v_j with keep_ij = M_ij / (1 − p) from
+// the counter hash (attention-dropout.ts); the softmax sum is over the undropped p.
 
 import type { AttentionSpec, Storage, TypedArray } from '../backend.js';
+import { attentionDrop, keepRow } from './attention-dropout.js';
 import { allocArray, dataOf, requireFloat, requireSameDtype, requireSize } from './storage.js';
 
 export function attention(
@@ -28,7 +31,10 @@ export function attention(
   if (!(Number.isInteger(window) && window >= 0)) {
     throw new Error(`cpu attention: window must be a non-negative integer, got ${window}`);
   }
+  const drop = attentionDrop(spec, q.dtype, 'attention');
   const out = allocArray(q.dtype, size);
+  const keep = new Float64Array(T); // dropout keep factor per key of the current query (1: no dropout)
+  const w = new Float64Array(T); // keep factor per visible key, in the order of `keys`
   const scores = new Float64Array(T);
   const keys = new Int32Array(T); // storage offsets of the visible key / value rows of one query
   const acc = new Float64Array(D);
@@ -42,7 +48,13 @@ export function attention(
         const j0 = window > 0 ? Math.max(0, i - window + 1) : 0;
         const j1 = causal ? i + 1 : T;
         let cnt = 0;
-        for (let j = j0; j < j1; j++) if (Mk === null || Mk[mo + j] !== 0) keys[cnt++] = base + j * D;
+        keepRow(drop, (b * H + h) * T + i, T, keep);
+        for (let j = j0; j < j1; j++) {
+          if (Mk === null || Mk[mo + j] !== 0) {
+            w[cnt] = keep[j]!;
+            keys[cnt++] = base + j * D;
+          }
+        }
         if (cnt === 0) continue; // every key masked: output row stays 0
         // scores, four keys per pass (each dot product still sums over d in order)
         let m = -Infinity;
@@ -88,14 +100,16 @@ export function attention(
           const p2 = Math.exp(scores[t + 2] - m);
           const p3 = Math.exp(scores[t + 3] - m);
           sum = sum + p0 + p1 + p2 + p3;
+          const a0 = p0 * w[t], a1 = p1 * w[t + 1], a2 = p2 * w[t + 2], a3 = p3 * w[t + 3]; // p · keep (= p without dropout)
           const v0 = keys[t], v1 = keys[t + 1], v2 = keys[t + 2], v3 = keys[t + 3];
-          for (let d = 0; d < D; d++) acc[d] = acc[d] + p0 * Vd[v0 + d] + p1 * Vd[v1 + d] + p2 * Vd[v2 + d] + p3 * Vd[v3 + d];
+          for (let d = 0; d < D; d++) acc[d] = acc[d] + a0 * Vd[v0 + d] + a1 * Vd[v1 + d] + a2 * Vd[v2 + d] + a3 * Vd[v3 + d];
         }
         for (; t < cnt; t++) {
           const p = Math.exp(scores[t] - m);
           sum += p;
+          const a = p * w[t];
           const vo = keys[t];
-          for (let d = 0; d < D; d++) acc[d] += p * Vd[vo + d];
+          for (let d = 0; d < D; d++) acc[d] += a * Vd[vo + d];
         }
         for (let d = 0; d < D; d++) out[qo + d] = acc[d] / sum;
       }

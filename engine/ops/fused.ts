@@ -11,6 +11,8 @@ import { concat, expand, permute, reshape, slice } from './movement.js';
 import { assertFloat, assertInt, record, storages } from './record.js';
 import { logsumexp, mean, sum } from './reduce.js';
 import { full, fullLike, tensor } from './creation.js';
+import { dropout as dropoutOp } from './nn.js';
+import { dropThreshold } from '../random.js';
 
 function rowsOf(op: string, x: Tensor): [number, number] {
   if (x.rank < 1) throw new Error(`${op}: needs at least 1 dim, got a scalar`);
@@ -206,6 +208,33 @@ export interface AttentionOptions {
   window?: number;
   /** Key padding mask [B, T]: 1 = real token, 0 = pad. */
   keyMask?: Tensor | null;
+  /**
+   * Dropout rate on the probabilities (0 = none; pass it only in training): the [B, H, T, T]
+   * probabilities get E.dropout(p, dropout, seed)'s mask — element ((b·H + h)·T + i)·T + j — so
+   * the fused kernels and the composite drop the same entries.
+   */
+  dropout?: number;
+  /** Seed of the dropout mask (u32). */
+  seed?: number;
+}
+
+/** The spec's dropout fields from the options, checked (rate in [0, 1), an integer seed). */
+function dropoutSpec(op: string, opts: AttentionOptions): { dropout: number; seed: number } {
+  const p = opts.dropout ?? 0;
+  try {
+    dropThreshold(p);
+  } catch (e) {
+    throw new Error(`${op}: ${(e as Error).message}`);
+  }
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new Error(`${op}: dropout seed must be an integer, got ${seed}`);
+  return { dropout: p, seed: seed >>> 0 };
+}
+
+/** E.dropout of [B, H, T, T] probabilities (or their gradient) with the options' rate and seed. */
+function dropProbs(x: Tensor, opts: AttentionOptions): Tensor {
+  const { dropout, seed } = dropoutSpec('attention', opts);
+  return dropout > 0 ? dropoutOp(x, dropout, seed) : x;
 }
 
 /** Visibility mask [B, 1, T, T] (1 = key visible), built from causal/window (host) and the key mask. */
@@ -231,7 +260,7 @@ function attentionParts(q: Tensor, k: Tensor, opts: AttentionOptions): { p: Tens
   const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
   const masked = add(s, neg);
   // Rows with no visible key become all-zero (matching the fused kernel).
-  const p = mul(softmax(masked), allowed);
+  const p = dropProbs(mul(softmax(masked), allowed), opts); // [B, H, T, T], dropped when opts.dropout > 0
   return { p, scale };
 }
 
@@ -265,7 +294,7 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null 
   }
 }
 
-/** Composite causal self-attention: softmax(q kᵀ · scale + mask) v, all from primitives. */
+/** Composite causal self-attention: dropout(softmax(q kᵀ · scale + mask)) v, all from primitives. */
 export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   checkAttention(q, k, v, opts.keyMask);
   const { p } = attentionParts(q, k, opts);
@@ -273,8 +302,10 @@ export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, opts: Attent
 }
 
 /**
- * Fused scaled dot-product attention over q, k, v [B, H, T, D] with causal/window/key-padding masks.
- * Gradient: recomputes the probabilities with ops, so it is differentiable to any order.
+ * Fused scaled dot-product attention over q, k, v [B, H, T, D] with causal/window/key-padding masks
+ * and optional dropout on the probabilities (the counter-hash mask, replayed from the seed by the
+ * backward). Gradient: one fused kernel when not recorded; recorded, the probabilities recomputed
+ * with ops (maskedSoftmax, E.dropout), so it is differentiable to any order.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   checkAttention(q, k, v, opts.keyMask);
@@ -283,31 +314,29 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   assertFloat('attention', q);
   const [B, H, T, D] = q.shape as [number, number, number, number];
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const out = q.backend.attention(ss[0]!, ss[1]!, ss[2]!, (km ? ss[3] : null) as Storage | null, {
-    B,
-    H,
-    T,
-    D,
-    scale,
-    causal: opts.causal ?? true,
-    window: opts.window ?? 0,
-  });
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0, ...dropoutSpec('attention', opts) };
+  const out = q.backend.attention(ss[0]!, ss[1]!, ss[2]!, (km ? ss[3] : null) as Storage | null, spec);
   return record('attention', out, q.shape, [q, k, v], (g, o) => {
     if (!isGradEnabled() && q.backend.attentionBackward && g.dtype === q.dtype) {
-      // Not recorded: one fused backward (probabilities recomputed inside, never stored).
+      // Not recorded: one fused backward (probabilities and the dropout mask recomputed inside, never stored).
       const [qs, ks, vs, os, gs, ...ms] = storages('attentionBackward', q, k, v, o, g, ...(km ? [km] : []));
-      const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
+      const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, spec);
       if (grads) return grads.map((s) => record('attentionBackward', s, q.shape, [q, k, v, g], null));
     }
     return attentionVjp(q, k, v, g, opts, scale);
   });
 }
 
-/** The attention vjp in ops (differentiable to any order): [dq, dk, dv] for g = d out. */
+/**
+ * The attention vjp in ops (differentiable to any order): [dq, dk, dv] for g = d out. With dropout
+ * (w = the mask E.dropout applies, M/(1 − r)): out = (p·w) v, so dv = (p·w)ᵀ g and the gradient of
+ * the undropped p is w·(g vᵀ) — both E.dropout with the forward's seed (the mask is made on the
+ * device from the seed; no host tensor).
+ */
 function attentionVjp(q: Tensor, k: Tensor, v: Tensor, g: Tensor, opts: AttentionOptions, scale: number): Tensor[] {
-  const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale });
-  const dv = matmul(p, g, { transA: true });
-  const dp = matmul(g, v, { transB: true });
+  const p = maskedSoftmax(matmul(q, k, { transB: true }), { ...opts, scale }); // [B, H, T, T] undropped
+  const dv = matmul(dropProbs(p, opts), g, { transA: true });
+  const dp = dropProbs(matmul(g, v, { transB: true }), opts);
   const ds = mulScalar(softmaxVjp(dp, p), scale);
   return [matmul(ds, k), matmul(ds, q, { transA: true }), dv];
 }
@@ -382,7 +411,7 @@ export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: 
   assertFloat('attentionRows', q);
   const D = C / H;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0, ...dropoutSpec('attentionRows', opts) };
   const b = q.backend;
   if (!b.attentionRows || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
   const ss = storages('attentionRows', q, k, v, ...(km ? [km] : []));
@@ -418,7 +447,7 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
   assertFloat('attentionPacked', qkv);
   const D = C / H;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
+  const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0, ...dropoutSpec('attentionPacked', opts) };
   const b = qkv.backend;
   if (!b.attentionPacked || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
   const ss = storages('attentionPacked', qkv, ...(km ? [km] : []));

@@ -4,8 +4,14 @@
 // scores = q k^T and out = p v through the matmul kernels with a masked row softmax between them
 // (measured 1x12x256x64 causal: fused 540 ms), when the [B*H*T, T] scores fit one binding.
 // Operands larger than one binding are processed a block of sequences at a time.
+// Dropout (spec.dropout > 0): every kernel here recomputes the keep mask of probability
+// ((b·H + h)·T + i)·T + j from the counter hash (E.dropout's mask of the [B, H, T, T]
+// probabilities under the same seed, shaders/random.wgsl's hash); a block of sequences carries
+// its first element's index (dropBase) so the mask does not depend on how the work is split.
 
 import type { AttentionSpec } from '../backend.js';
+import { dropThreshold, mix32 } from '../random.js';
+import { valueBits } from './elementwise.js';
 import { runMatmul } from './matmul.js';
 import { rowWorkgroup } from './rows.js';
 import type { Binding, Runtime, UniformWriter } from './runtime.js';
@@ -13,13 +19,28 @@ import { alignedRowStep, fitsWhole, floorTo, windowElems, windowOf } from './win
 
 const LANES = 8;
 
-export function attentionTiles(D: number, sharedLimit: number): { BQ: number; BKV: number; DPT: number } {
+/** An attention call as the kernels see it: the spec and, for a block of sequences, its first probability's index. */
+type AttentionRun = AttentionSpec & { dropBase?: number };
+
+/** Whether spec drops probabilities (rate checked). */
+function dropping(spec: AttentionSpec): boolean {
+  const p = spec.dropout ?? 0;
+  try {
+    dropThreshold(p);
+  } catch (e) {
+    throw new Error(`webgpu attention: ${(e as Error).message}`);
+  }
+  return p > 0;
+}
+
+/** Tiles of the fused forward for head dim D; with dropout a BQ × BKV tile of keep factors more. */
+export function attentionTiles(D: number, sharedLimit: number, dropout = false): { BQ: number; BKV: number; DPT: number } {
   const DPT = Math.max(1, Math.ceil(D / LANES));
   if (DPT > 32) throw new Error(`webgpu attention: head dim ${D} is larger than ${LANES * 32}`);
   const DP = DPT * LANES;
   for (const BQ of [16, 8]) {
     for (const BKV of [32, 16, 8]) {
-      const bytes = 4 * (BQ * DP + BKV * (DP + 1) + BKV * DP + BQ * BKV);
+      const bytes = 4 * (BQ * DP + BKV * (DP + 1) + BKV * DP + BQ * BKV * (dropout ? 2 : 1));
       if (bytes <= sharedLimit) return { BQ, BKV, DPT };
     }
   }
@@ -33,10 +54,11 @@ export function runAttention(
   v: Binding,
   keyMask: Binding | null,
   maskFloat: boolean,
-  spec: AttentionSpec,
+  spec: AttentionRun,
   out: Binding,
 ): void {
   const { B, H, T, D } = spec;
+  const drop = dropping(spec);
   if (B * H * T * D === 0) return;
   if (![q, k, v, out].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) {
     // Larger than one binding: whole sequences at a time, window starts aligned for q/k/v/out and the mask.
@@ -49,7 +71,8 @@ export function runAttention(
     for (let b0 = 0; b0 < B; b0 += nb) {
       const n = Math.min(nb, B - b0);
       const win = (x: Binding): Binding => windowOf(x, b0 * per, n * per);
-      runAttention(rt, win(q), win(k), win(v), keyMask ? windowOf(keyMask, b0 * T, n * T) : null, maskFloat, { ...spec, B: n }, win(out));
+      const dropBase = (spec.dropBase ?? 0) + b0 * H * T * T;
+      runAttention(rt, win(q), win(k), win(v), keyMask ? windowOf(keyMask, b0 * T, n * T) : null, maskFloat, { ...spec, B: n, dropBase }, win(out));
     }
     return;
   }
@@ -58,12 +81,12 @@ export function runAttention(
     runAttentionUnfused(rt, q, k, v, keyMask, maskFloat, spec, out);
     return;
   }
-  const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
+  const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize, drop);
   const kern = rt.kernel({
     file: 'attention.wgsl',
     entry: 'attention',
     bindings: 'rrrrww',
-    constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT },
+    constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT, MS: drop ? t.BQ * t.BKV : 1 },
   });
   const gx = Math.ceil(T / t.BQ);
   const gy = B * H;
@@ -92,10 +115,16 @@ export function rowHeads(spec: AttentionSpec, W: number, col: number): HeadLayou
   return { off: col, sb: spec.T * W, sh: spec.D, st: W };
 }
 
-/** flag0: the forward writes lse / the backward writes dk and dv through one binding; flag1: the backward is given lse. */
-function writeParams(w: UniformWriter, spec: AttentionSpec, hasMask: boolean, maskFloat: boolean, layouts: readonly HeadLayout[] = [], flag0 = false, flag1 = false): void {
+/**
+ * flag0: the forward writes lse / the backward writes dk and dv through one binding; flag1: the
+ * backward is given lse. Then the dropout: threshold (0 = none), mix32(seed), the f32 keep scale
+ * 1/(1 − p) and the index of the call's first probability.
+ */
+function writeParams(w: UniformWriter, spec: AttentionRun, hasMask: boolean, maskFloat: boolean, layouts: readonly HeadLayout[] = [], flag0 = false, flag1 = false): void {
   w.u(spec.B).u(spec.H).u(spec.T).u(spec.D).f(spec.scale);
   w.u(spec.causal ? 1 : 0).u(spec.window).u(hasMask ? 1 : 0).u(maskFloat ? 1 : 0).u(flag0 ? 1 : 0).u(flag1 ? 1 : 0).u(0);
+  const p = dropping(spec) ? spec.dropout! : 0;
+  w.u(p > 0 ? dropThreshold(p) : 0).u(mix32((spec.seed ?? 0) >>> 0)).u(valueBits(p > 0 ? 1 / (1 - p) : 1, 'float32')).u((spec.dropBase ?? 0) >>> 0);
   for (const l of layouts) w.u(l.off).u(l.sb).u(l.sh).u(l.st);
 }
 
@@ -120,19 +149,20 @@ export function runAttentionLayouts(
   if (rt.softwareAdapter) return false;
   if (![q, k, v, out, ...(lse ? [lse] : [])].every((b) => fitsWhole(rt, b)) || (keyMask && !fitsWhole(rt, keyMask))) return false;
   if (Math.ceil(D / LANES) > 32) return false;
-  const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize);
+  const drop = dropping(spec);
+  const t = attentionTiles(D, rt.limits.maxComputeWorkgroupStorageSize, drop);
   const gx = Math.ceil(T / t.BQ);
   const gy = B * H;
   if (gx > rt.maxGroupsPerDim || gy > rt.maxGroupsPerDim) return false;
   if (B * H * T * D === 0) return true;
-  const kern = rt.kernel({ file: 'attention.wgsl', entry: 'attention', bindings: 'rrrrww', constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT } });
+  const kern = rt.kernel({ file: 'attention.wgsl', entry: 'attention', bindings: 'rrrrww', constants: { BQ: t.BQ, LANES, BKV: t.BKV, DPT: t.DPT, MS: drop ? t.BQ * t.BKV : 1 } });
   const scratch = lse ? null : rt.alloc(16);
   rt.dispatch(kern, [q, k, v, keyMask ?? q, out, lse ?? scratch!], (w) => writeParams(w, spec, keyMask !== null, maskFloat, layouts, lse !== null), gx, gy);
   if (scratch) rt.release(scratch);
   return true;
 }
 
-/** scores = q k^T (batched over B*H), p = masked softmax(scale * scores), out = p v. */
+/** scores = q k^T (batched over B*H), p = masked softmax(scale * scores) (dropped), out = p v. */
 function runAttentionUnfused(
   rt: Runtime,
   q: Binding,
@@ -140,7 +170,7 @@ function runAttentionUnfused(
   v: Binding,
   keyMask: Binding | null,
   maskFloat: boolean,
-  spec: AttentionSpec,
+  spec: AttentionRun,
   out: Binding,
 ): void {
   const { B, H, T, D } = spec;
@@ -156,15 +186,16 @@ function runAttentionUnfused(
 
 /**
  * p [B, H, T, T] = softmax over keys of scale * scores with the causal / window / key-padding masks
- * computed in the kernel from indices (masked keys and rows with no visible key are 0). Scores
- * larger than one binding are processed a block of sequences at a time. `spec.D` is not used.
+ * computed in the kernel from indices (masked keys and rows with no visible key are 0), times the
+ * dropout keep factors when spec.dropout > 0. Scores larger than one binding are processed a block
+ * of sequences at a time. `spec.D` is not used.
  */
 export function runMaskedSoftmax(
   rt: Runtime,
   scores: Binding,
   keyMask: Binding | null,
   maskFloat: boolean,
-  spec: AttentionSpec,
+  spec: AttentionRun,
   probs: Binding,
 ): void {
   const { B, H, T } = spec;
@@ -180,7 +211,8 @@ export function runMaskedSoftmax(
     }
     for (let b0 = 0; b0 < B; b0 += nb) {
       const n = Math.min(nb, B - b0);
-      runMaskedSoftmax(rt, windowOf(scores, b0 * per, n * per), keyMask ? windowOf(keyMask, b0 * T, n * T) : null, maskFloat, { ...spec, B: n }, windowOf(probs, b0 * per, n * per));
+      const dropBase = (spec.dropBase ?? 0) + b0 * per;
+      runMaskedSoftmax(rt, windowOf(scores, b0 * per, n * per), keyMask ? windowOf(keyMask, b0 * T, n * T) : null, maskFloat, { ...spec, B: n, dropBase }, windowOf(probs, b0 * per, n * per));
     }
     return;
   }
@@ -212,7 +244,7 @@ export function attentionBackwardTiles(D: number, sharedLimit: number): { BQ: nu
 /**
  * Fused first-order attention backward: dq, dk, dv [B, H, T, D] from q, k, v, the forward output
  * and its gradient g, in two dispatches (dq with the row logsumexp and g·out, then dk / dv over key
- * blocks). Returns false (nothing recorded) where it does not apply: the software kernel family,
+ * blocks), the dropout mask recomputed in both. Returns false (nothing recorded) where it does not apply: the software kernel family,
  * operands larger than one binding, or a head dim whose tiles do not fit workgroup memory.
  */
 export function runAttentionBackward(

@@ -678,7 +678,8 @@ export class WebGPUBackend implements Backend {
       requireSize(keyMask, spec.B * spec.T, 'maskedSoftmax', 'keyMask');
     }
     const p = this.out(n, 'float32');
-    runMaskedSoftmax(this.rt, gpuBuf(scores), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', spec, p.buf!);
+    // the probabilities only: dropout belongs to the attention kernels (the op applies E.dropout after this)
+    runMaskedSoftmax(this.rt, gpuBuf(scores), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', { ...spec, dropout: 0 }, p.buf!);
     return p;
   }
 

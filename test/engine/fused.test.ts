@@ -27,6 +27,12 @@ const cases: { name: string; inputs: InputSpec[]; fused: (...x: Tensor[]) => Ten
     fused: (q, k, v, m) => E.attention(q, k, v, { window: 4, keyMask: E.cast(m, q.dtype) }),
     composite: (q, k, v, m) => E.attentionComposite(q, k, v, { window: 4, keyMask: E.cast(m, q.dtype) }),
   },
+  {
+    name: 'attention with dropout (causal, window, key mask; the same seed)',
+    inputs: [{ shape: [2, 2, 7, 3] }, { shape: [2, 2, 7, 3] }, { shape: [2, 2, 7, 3] }, { shape: [2, 7], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0] }],
+    fused: (q, k, v, m) => E.attention(q, k, v, { window: 4, keyMask: E.cast(m, q.dtype), dropout: 0.3, seed: 31 }),
+    composite: (q, k, v, m) => E.attentionComposite(q, k, v, { window: 4, keyMask: E.cast(m, q.dtype), dropout: 0.3, seed: 31 }),
+  },
 ];
 
 async function evalBoth(f: (...x: Tensor[]) => Tensor, specs: InputSpec[], values: number[][], recordSecond = false) {

@@ -111,6 +111,27 @@ export const opCases: OpCase[] = [
     inputs: [any(2, 6, 6), any(2, 6, 6), any(2, 6, 6), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1] }],
     f: (q, k, v, m) => E.attentionRows(q, k, v, 2, { window: 4, keyMask: E.cast(m, q.dtype) }),
   },
+  // attention dropout inside the fused ops (the seed fixed, so the mask is a constant of the function)
+  {
+    name: 'attention causal, dropout',
+    inputs: [any(1, 2, 5, 3), any(1, 2, 5, 3), any(1, 2, 5, 3)],
+    f: (q, k, v) => E.attention(q, k, v, { causal: true, dropout: 0.3, seed: 17 }),
+  },
+  {
+    name: 'attention window + key mask, dropout',
+    inputs: [any(2, 1, 6, 4), any(2, 1, 6, 4), any(2, 1, 6, 4), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0] }],
+    f: (q, k, v, m) => E.attention(q, k, v, { causal: true, window: 3, scale: 1, keyMask: E.cast(m, q.dtype), dropout: 0.25, seed: 5 }),
+  },
+  {
+    name: 'attentionPacked window + key mask, dropout',
+    inputs: [any(2, 6, 9), { shape: [2, 6], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1] }],
+    f: (x, m) => E.attentionPacked(x, 3, { window: 3, scale: 0.7, keyMask: E.cast(m, x.dtype), dropout: 0.2, seed: 99 }),
+  },
+  {
+    name: 'attentionRows key mask, dropout',
+    inputs: [any(2, 7, 6), any(2, 7, 6), any(2, 7, 6), { shape: [2, 7], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1] }],
+    f: (q, k, v, m) => E.attentionRows(q, k, v, 2, { keyMask: E.cast(m, q.dtype), dropout: 0.4, seed: 3 }),
+  },
   { name: 'dropout', inputs: [any(33)], f: (x) => E.dropout(x, 0.3, 1234) },
   { name: 'linear', inputs: [any(2, 3, 4), any(5, 4), any(5)], f: (x, w, b) => E.linear(x, w, b, 'out_in') },
 ];
