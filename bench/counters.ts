@@ -40,6 +40,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   layerNorm: 'kernel',
   crossEntropy: 'kernel',
   crossEntropyBackward: 'kernel',
+  crossEntropyGradBackward: 'kernel',
   softmaxBackward: 'kernel',
   layerNormBackward: 'kernel',
   layerNormGradBackward: 'kernel',

@@ -175,6 +175,12 @@ export interface Backend {
    * dlogits[r, c] = (softmax(logits[r])[c] − [c == labels[r]]) · g[r]; rows with the ignore index are 0.
    */
   crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage;
+  /**
+   * Optional first-order vjp of crossEntropyBackward at cotangent u [R, V] (values only; the backward
+   * of a recorded cross-entropy backward): with p = softmax(logits[r]) and s = Σ_c u·p,
+   * [logits̄ [R, V] = g[r] · p · (u − s), ḡ [R] = s − u[r, labels[r]]]; ignored rows are 0.
+   */
+  crossEntropyGradBackward?(logits: Storage, labels: Storage, g: Storage, u: Storage, R: number, V: number, ignoreIndex: number): [Storage, Storage];
   /** First-order backward of softmax rows: dx = y · (g − Σ_c g·y), y the softmax output [R, C]. */
   softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage;
   /**

@@ -21,6 +21,7 @@ import { attention } from './attention.js';
 import { attentionBackward } from './attention-backward.js';
 import { dropoutMask } from './dropout.js';
 import { binary, cast, unary, where } from './elementwise.js';
+import { crossEntropyGradBackward } from './cross-entropy-grad-backward.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
 import { geluBackward, geluGradBackward } from './gelu-backward.js';
 import { layerNormBackward, layerNormGradBackward, layerNormWeightGradBackward } from './layernorm-backward.js';
@@ -190,6 +191,11 @@ export class CpuBackend implements Backend {
 
   crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
     return this.wrap(crossEntropyBackward(logits, labels, g, R, V, ignoreIndex), logits.dtype);
+  }
+
+  crossEntropyGradBackward(logits: Storage, labels: Storage, g: Storage, u: Storage, R: number, V: number, ignoreIndex: number): [Storage, Storage] {
+    const [xBar, gBar] = crossEntropyGradBackward(logits, labels, g, u, R, V, ignoreIndex);
+    return [this.wrap(xBar, logits.dtype), this.wrap(gBar, logits.dtype)];
   }
 
   softmaxBackward(y: Storage, g: Storage, R: number, C: number): Storage {

@@ -184,6 +184,12 @@ function crossEntropyGrad(logits: Tensor, labels: Tensor, g: Tensor, ignoreIndex
   const lead = logits.shape.slice(0, -1);
   const out = logits.backend.crossEntropyBackward(ls!, ys!, gs!, R, V, ignoreIndex);
   return record('crossEntropyBackward', out, logits.shape, [logits, labels, g], (u) => {
+    if (!isGradEnabled() && logits.backend.crossEntropyGradBackward && u.dtype === logits.dtype && g.dtype === logits.dtype) {
+      // Not recorded: one fused kernel (the softmax recomputed inside; no [.., V] temporaries).
+      const [ls2, ys2, gs2, us] = storages('crossEntropyGradBackward', logits, labels, g, u);
+      const [xb, gb] = logits.backend.crossEntropyGradBackward(ls2!, ys2!, gs2!, us!, R, V, ignoreIndex);
+      return [record('crossEntropyGradBackward', xb, logits.shape, [logits, g, u], null), null, record('crossEntropyGradBackward', gb, lead, [logits, g, u], null)];
+    }
     const dtype = logits.dtype === 'float64' ? 'float64' : 'float32';
     const valid = cast(ne(labels, full([], ignoreIndex, { dtype: 'int32', device: labels.device })), dtype); // [...lead]
     const p = softmax(logits);

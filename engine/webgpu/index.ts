@@ -21,6 +21,7 @@ import type {
 import { rowHeads, runAttention, runAttentionBackward, runAttentionLayouts, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
 import { runAddScaled, runCast, runFill, runGeluBackward, runGeluSecond, runUnary } from './elementwise.js';
+import { runCrossEntropyGradBackward } from './cross-entropy-grad-backward.js';
 import { runLayerNormBackward, runLayerNormGradBackward, runLayerNormWeightGradBackward } from './layernorm-backward.js';
 import { runGather, runOneHot, runScatterAdd } from './indexing.js';
 import { runMatmul } from './matmul.js';
@@ -435,6 +436,21 @@ export class WebGPUBackend implements Backend {
     const y = this.out(R * V, logits.dtype);
     runCrossEntropyBackward(this.rt, gpuBuf(logits), gpuBuf(labels), gpuBuf(g), R, V, ignoreIndex, y.buf!);
     return y;
+  }
+
+  crossEntropyGradBackward(logits: Storage, labels: Storage, g: Storage, u: Storage, R: number, V: number, ignoreIndex: number): [Storage, Storage] {
+    requireFloat32(logits, 'crossEntropyGradBackward', 'logits');
+    requireInt32(labels, 'crossEntropyGradBackward', 'labels');
+    requireFloat32(g, 'crossEntropyGradBackward', 'g');
+    requireFloat32(u, 'crossEntropyGradBackward', 'u');
+    requireSize(logits, R * V, 'crossEntropyGradBackward', `logits [${R}, ${V}]`);
+    requireSize(labels, R, 'crossEntropyGradBackward', 'labels');
+    requireSize(g, R, 'crossEntropyGradBackward', 'g');
+    requireSize(u, R * V, 'crossEntropyGradBackward', `u [${R}, ${V}]`);
+    const xBar = this.out(R * V, 'float32');
+    const gBar = this.out(R, 'float32');
+    runCrossEntropyGradBackward(this.rt, gpuBuf(logits), gpuBuf(labels), gpuBuf(g), gpuBuf(u), R, V, ignoreIndex, xBar.buf!, gBar.buf!);
+    return [xBar, gBar];
   }
 
   softmaxBackward(yIn: Storage, g: Storage, R: number, C: number): Storage {
