@@ -16,7 +16,8 @@ import { readUtf8File, Utf8Error } from '../engine/io/utf8.js';
 import { KvDecoder, type DecodeModel } from './generate/decoder.js';
 import { beamSearch, greedySearch, groupBeamSearch, type EarlyStopping, type Hypothesis } from './generate/search.js';
 
-export { KvDecoder, type DecodeModel, type LogProbs, type NextTokenSource } from './generate/decoder.js';
+export { KvDecoder, type DecodeModel, type NextTokenSource } from './generate/decoder.js';
+export { hostNextTokens, type NextTokens, type TopTokens } from './generate/next-tokens.js';
 export { beamSearch, greedySearch, groupBeamSearch, type BeamOptions, type EarlyStopping, type GroupBeamOptions, type Hypothesis, type SearchOptions } from './generate/search.js';
 
 export interface GenerateOptions {
