@@ -1,7 +1,9 @@
 // Decoding selects on the device: the candidates read from per-row top-k tables (candidates.ts)
 // equal a host scan over every token (heavy ties, -Infinity, NaN, penalties of either sign, a
 // first k small enough to force re-reads), and KvDecoder reads back only k ids and log-probs per
-// row per step (bytes per generated token measured against the [rows, V] readback it replaced).
+// row per step (bytes per generated token measured against the [rows, V] readback it replaced)
+// and a decoding step uploads only its new token ids and positions (the visibility of the cache
+// is made on the device).
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +11,9 @@ import { KvDecoder, beamSearch, greedySearch, hostNextTokens, resolveGenerateOpt
 import { bestCandidates } from '../../models/generate/candidates.js';
 import { TopK } from '../../models/generate/topk.js';
 import { disposeModel, loadPretrained } from '../../models/pretrained.js';
-import { GOLDEN } from './golden.js';
+import * as E from '../../engine/index.js';
+import { StepCounter } from '../../bench/counters.js';
+import { GOLDEN, MODELS } from './golden.js';
 
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
@@ -94,4 +98,29 @@ describe('KvDecoder reads back only the top k of each row', () => {
       disposeModel(lm);
     }
   });
+});
+
+describe('a decoding step uploads only the new token ids and positions', () => {
+  for (const m of MODELS) {
+    it(`${m}: left-padded rows, past the local window (cpu float32)`, async () => {
+      const lm = loadPretrained(path.join(GOLDEN, m), { device: 'cpu', dtype: 'float32', trainable: false });
+      const counter = new StepCounter(E.getBackend('cpu'));
+      const dec = new KvDecoder(lm, [[5, 77, 301, 12, 250, 99, 1, 433, 260], [17, 3]], 0);
+      try {
+        await dec.start();
+        for (let step = 0; step < 3; step++) {
+          counter.reset();
+          const next = await dec.step([0, 1], [7 + step, 9 + step]);
+          const counts = counter.read();
+          expect(counts.upload_bytes, `step ${step}`).toBe(2 * 4 + 2 * 4); // int32 ids [2, 1] and positions [2, 1]
+          expect(counts.readbacks).toBe(0); // nothing read until the search asks for its top k
+          await next.top(1);
+        }
+      } finally {
+        dec.dispose();
+        counter.detach();
+        disposeModel(lm);
+      }
+    });
+  }
 });
