@@ -346,8 +346,9 @@ export async function groupBeamSearch(src: NextTokenSource, numPrompts: number, 
         for (let j = 0; j < g0; j++) counts.set(current[j]!, (counts.get(current[j]!) ?? 0) + 1);
         const dp = opts.diversityPenalty;
         const most = Math.max(0, ...counts.values());
-        // earlier groups' tokens (at most g0 of them) may be pushed out of a row's top keep
-        const top = await bestCandidates(lp, st.beams.slice(g0, g0 + gs), keep, keep + g0 + 1, {
+        // earlier groups' tokens (at most nb - gs of them) may be pushed out of a row's top keep;
+        // every group asks for the same k, so a step reads its rows once
+        const top = await bestCandidates(lp, st.beams.slice(g0, g0 + gs), keep, keep + nb - gs + 1, {
           score: (v, t, beam) => v - dp * (counts.get(t) ?? 0) + beam.score,
           bound: (v, beam) => v - (dp >= 0 ? dp * 0 : dp * most) + beam.score,
         });
