@@ -34,6 +34,7 @@ export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName'
   scatterAdd: 'kernel',
   oneHot: 'kernel',
   reduce: 'kernel',
+  topk: 'kernel',
   matmul: 'kernel',
   softmax: 'kernel',
   logSoftmax: 'kernel',

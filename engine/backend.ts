@@ -159,6 +159,13 @@ export interface Backend {
   /** Reduce x of `shape` over `axes` (sorted, unique); out has the keepdim shape. */
   reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage;
 
+  /**
+   * Row top-k of x [R, C] (float), 1 <= k <= C: [values [R, k] of x's dtype, indices int32 [R, k]],
+   * best first; ties to the lower index; NaN ranks below every number, NaNs by index (a NaN shows
+   * only in a row with fewer than k non-NaN values). Values are x's, bit for bit. Never differentiated.
+   */
+  topk(x: Storage, R: number, C: number, k: number): [Storage, Storage];
+
   // ---- linear algebra ----
   matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage;
 

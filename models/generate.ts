@@ -7,8 +7,9 @@
 //   out.scores[i]     // its score (beam: sum_logprobs / new_length ** lengthPenalty)
 //
 // Each prompt's result equals generating it alone. The work per step is one forward over the new
-// token of every live row (the prompt is run once), kept in tidy scopes; one readback per step
-// brings the next-token log-probs to the host, where the search runs (see generate/search.ts).
+// token of every live row (the prompt is run once), kept in tidy scopes; the next-token log-probs
+// stay on the device, where each row's best tokens are selected (E.topk), and only those ids and
+// log-probs come back to the host, where the search bookkeeping runs (see generate/search.ts).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,8 @@ import { readUtf8File, Utf8Error } from '../engine/io/utf8.js';
 import { KvDecoder, type DecodeModel } from './generate/decoder.js';
 import { beamSearch, greedySearch, groupBeamSearch, type EarlyStopping, type Hypothesis } from './generate/search.js';
 
-export { KvDecoder, type DecodeModel, type LogProbs, type NextTokenSource } from './generate/decoder.js';
+export { KvDecoder, type DecodeModel, type NextTokenSource } from './generate/decoder.js';
+export { hostNextTokens, type NextTokens, type TopTokens } from './generate/next-tokens.js';
 export { beamSearch, greedySearch, groupBeamSearch, type BeamOptions, type EarlyStopping, type GroupBeamOptions, type Hypothesis, type SearchOptions } from './generate/search.js';
 
 export interface GenerateOptions {

@@ -86,16 +86,32 @@ function attentionWindow(cfg: HfConfig, l: number): number {
 function attentionGeneral(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, scale: number, window: number, probDropout: { p: number; seed: number } | null): Tensor {
   const [B, , Tq] = q.shape as [number, number, number, number];
   const Tk = k.shape[2]!;
-  const past = Tk - Tq;
-  const vis = new Float64Array(Tq * Tk);
-  for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) vis[i * Tk + j] = j <= past + i && (window === 0 || past + i - j < window) ? 1 : 0;
-  const allowed0 = E.tensor(vis, [1, 1, Tq, Tk], { dtype: q.dtype, device: q.device });
-  const allowed = keyMask ? E.mul(allowed0, E.reshape(keyMask, [B, 1, 1, Tk])) : allowed0;
+  const allowed0 = visibility(Tq, Tk, window, q); // [1, 1, Tq, Tk] or null: all visible
+  const padMask = keyMask ? E.reshape(keyMask, [B, 1, 1, Tk]) : null;
+  const allowed = allowed0 && padMask ? E.mul(allowed0, padMask) : (allowed0 ?? padMask);
   const s = E.mulScalar(E.matmul(q, k, { transB: true }), scale);
+  // nothing masked: softmax(s + 0) · 1 is softmax(s), value for value
+  if (!allowed) return E.matmul(probDropout ? E.dropout(E.softmax(s), probDropout.p, probDropout.seed) : E.softmax(s), v);
   const bias = E.mulScalar(E.addScalar(allowed, -1), 1e30);
   let p = E.mul(E.softmax(E.add(s, bias)), allowed);
   if (probDropout) p = E.dropout(p, probDropout.p, probDropout.seed);
   return E.matmul(p, v);
+}
+
+/**
+ * Which keys each query sees, [1, 1, Tq, Tk] of 1 / 0 (queries at the last Tq of Tk positions: key j
+ * visible from query i when j <= past + i and, with a local window, past + i - j < window), made
+ * on the device from aranges and comparisons (no upload per layer and step); null when every key
+ * is visible (one decoding query with no window, or a window wider than the cache).
+ */
+function visibility(Tq: number, Tk: number, window: number, like: Tensor): Tensor | null {
+  if (Tq === 1 && (window === 0 || Tk <= window)) return null;
+  const opts = { dtype: like.dtype, device: like.device };
+  const query = E.reshape(E.arange(Tk - Tq, Tk, 1, opts), [Tq, 1]); // absolute query positions
+  const key = E.reshape(E.arange(0, Tk, 1, opts), [1, Tk]);
+  let vis = E.le(key, query); // [Tq, Tk]
+  if (window > 0) vis = E.mul(vis, E.gt(key, E.addScalar(query, -window)));
+  return E.reshape(vis, [1, 1, Tq, Tk]);
 }
 
 /** The key padding mask over past + current keys [B, Tpast + T], or null when nothing is padded. */

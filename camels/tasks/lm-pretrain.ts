@@ -11,6 +11,7 @@ import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import type { RunDir } from '../runs/run-dir.js';
 import { qaLoss } from '../losses.js';
+import { LateReads } from './late-reads.js';
 
 export interface PretrainOptions {
   steps: number;
@@ -40,10 +41,14 @@ export async function lmPretrain(model: CausalLM, sequences: number[][], run: Ru
   let carry: number[] = []; // the rest of a packed sequence that did not fit its row
   const prog = new Progress(opts.label ?? 'pre-train', opts.steps);
   let last = NaN;
+  const late = new LateReads(); // the loss of every 10th step, read one step late
   for (let step = 0; step < opts.steps; step++) {
     // Pre-training is a phase of the default experiment, which restarts an unfinished phase on resume.
     const sig = await pollInterrupt();
-    if (sig) throw new Interrupted(sig, run.dir, `camels-gpu meta-train --resume ${run.dir}`);
+    if (sig) {
+      await late.flush();
+      throw new Interrupted(sig, run.dir, `camels-gpu meta-train --resume ${run.dir}`);
+    }
     opt.lr = opts.lr * Math.min(1, (step + 1) / opts.warmup) * Math.max(0.1, 1 - step / opts.steps);
     const next = (): number[] => {
       if (cursor >= order.length) {
@@ -69,17 +74,21 @@ export async function lmPretrain(model: CausalLM, sequences: number[][], run: Ru
     }
     const T = Math.max(...rows.map((r) => r.length));
     const batch = padBatch(rows, T, opts.padId);
-    const loss = await E.tidyAsync(async () => {
+    const { read } = E.tidy(() => {
       const l = qaLoss(model.config, model.params, batchToDevice(batch, model.dtype, model.device), { training: true, dropoutSeed: opts.seed * 1000003 + step });
       opt.step(E.grad(l, params));
-      return step % 10 === 0 || step === opts.steps - 1 ? await l.item() : NaN;
+      // started now, awaited after the next step is recorded
+      return { read: step % 10 === 0 || step === opts.steps - 1 ? E.readLater([l]) : null };
     });
-    if (!Number.isNaN(loss)) {
-      last = loss;
+    prog.tick(1);
+    await late.push(read, ([loss]) => {
+      if (Number.isNaN(loss!)) return;
+      last = loss!;
       run.metric({ kind: `${opts.label ?? 'pretrain'}`, step, loss });
-      prog.tick(1, `loss ${loss.toFixed(3)}`);
-    } else prog.tick(1);
+      prog.note(`loss ${loss!.toFixed(3)}`);
+    });
   }
+  await late.flush();
   opt.dispose();
   prog.finish();
   return last;

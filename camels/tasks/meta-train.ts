@@ -24,6 +24,7 @@ import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import type { RunDir } from '../runs/run-dir.js';
 import { saveWeightModel, tokenWeights, type CamelsWeightModel } from '../weight-model.js';
+import { LateReads } from './late-reads.js';
 import { specialIds, tokenizeDocument, tokenizeQa } from './tokenize.js';
 
 export interface MetaTrainData {
@@ -218,7 +219,10 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
   const prog = new Progress('meta-train', stepsTotal);
   prog.tick(state.outerStep);
 
+  // Each step's scalars are read one step late; flushed before checkpoints, validation and the end.
+  const late = new LateReads();
   const checkpoint = async () => {
+    await late.flush();
     state.metricsBytes = run.metricsBytes();
     state.carry = theta !== theta0;
     state.acc = acc !== null;
@@ -245,6 +249,7 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
 
   /** Validation; false when interrupted (nothing recorded, it reruns on resume). */
   const runValidation = async (i: number): Promise<boolean> => {
+    await late.flush();
     if (!cfg.val || ctx.data.val.length < B) return true;
     const v = await validate(ctx, cfg, theta0);
     if (!v) return false;
@@ -285,21 +290,24 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
           const wMean = E.noGrad(() => E.div(E.sum(w), E.sum(mb.docs.mask)));
           const zero = E.zeros([], { device: ctx.device, dtype: ctx.dtype });
           const gn2 = stepEnds ? E.noGrad(() => squaredNorm(summed)) : zero;
-          const [t, qa, kl, wm, wn, g2] = await readScalars([total, res.qaLoss, res.kl ?? zero, wMean, E.noGrad(() => E.detach(wNorm)), gn2]);
+          // one readback of the step's scalars, started now and awaited after the next step is recorded
+          const scalars = E.readLater([total, res.qaLoss, res.kl ?? zero, wMean, E.noGrad(() => E.detach(wNorm)), gn2]);
           const carry = (i + 1) % R === 0 ? null : detachParams(res.theta);
-          return { summed, total: t!, qa: qa!, kl: kl!, wMean: wm!, wNorm: wn!, gradNorm: Math.sqrt(g2!), carry };
+          return { summed, scalars, carry };
         });
-        const finite = { 'outer loss': out.total, ...(stepEnds ? { 'meta-gradient norm': out.gradNorm } : {}) };
-        if (Object.values(finite).some((v) => !Number.isFinite(v))) {
-          for (const t of out.summed) t.dispose();
-          if (out.carry) disposeParams(out.carry, theta0);
-          checkFinite(finite, { task: 'meta-train', step: state.outerStep + 1, settings, lastGood: lastGood() });
-        }
         if (acc) for (const t of acc) t.dispose();
         acc = out.summed;
         if (theta !== theta0) disposeParams(theta, theta0);
         theta = out.carry ?? theta0; // carry the adapted base forward; reset every reset_base_freq documents
-        run.metric({ kind: 'train', epoch, batch: i, total_loss: out.total, qa_loss: out.qa, kl: out.kl, mean_weight: out.wMean, weight_norm: out.wNorm });
+        const guardStep = state.outerStep + 1;
+        const guardLastGood = lastGood();
+        const stepValues = ([total, qa, kl, wMean, wNorm, g2]: number[]) => {
+          const finite = { 'outer loss': total!, ...(stepEnds ? { 'meta-gradient norm': Math.sqrt(g2!) } : {}) };
+          checkFinite(finite, { task: 'meta-train', step: guardStep, settings, lastGood: guardLastGood });
+          run.metric({ kind: 'train', epoch, batch: i, total_loss: total, qa_loss: qa, kl, mean_weight: wMean, weight_norm: wNorm });
+          if (stepEnds) prog.tick(1, `loss ${total!.toFixed(4)} qa ${qa!.toFixed(4)} w̄ ${wMean!.toFixed(3)}`);
+        };
+        await late.push(out.scalars, stepValues);
         state.batch = i + 1;
         crashPoint('meta-train:batch-done');
         if (stepEnds) {
@@ -308,7 +316,6 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
           acc = null;
           state.outerStep++;
           state.finalValidated = false;
-          prog.tick(1, `loss ${out.total.toFixed(4)} qa ${out.qa.toFixed(4)} w̄ ${out.wMean.toFixed(3)}`);
           // Periodic checkpoints where nothing else is pending (base reset, no accumulated gradient).
           if (theta === theta0 && state.outerStep - state.checkpointStep >= cfg.checkpoint_every) await checkpoint();
           if (maxOuter > 0 && state.outerStep >= maxOuter) break outer;
@@ -332,6 +339,7 @@ export async function metaTrain(ctx: MetaTrainContext, cfg: TrainConfig): Promis
       state.finalValidated = true;
       await checkpoint();
     }
+    await late.flush();
   } finally {
     for (const t of (acc as Tensor[] | null) ?? []) t.dispose();
     if (theta !== theta0) disposeParams(theta, theta0);

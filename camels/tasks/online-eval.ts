@@ -22,6 +22,7 @@ import { writeAtomic, type RunDir } from '../runs/run-dir.js';
 import type { TokenWeighting } from '../weighting/weighters.js';
 import { answerQuestions, type DecodingOptions } from './answer.js';
 import { qaLightTune } from './qa-train.js';
+import { LateReads } from './late-reads.js';
 import { specialIds, tokenizeDocument } from './tokenize.js';
 
 export interface EvalStream {
@@ -124,12 +125,15 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
     // Σ (x − x) over losses and gradient norms: NaN as soon as one was NaN or ±Inf, read with the loss readbacks.
     guard = E.keep(E.zeros([], { device: ctx.device, dtype: ctx.dtype }));
     let acc: E.Tensor[] | null = null;
+    const divergedAt = (step: number): Divergence => ({ step, reason: `the adaptation loss or gradient norm became non-finite by step ${step} (lr ${lr})` });
     const readGuard = async (): Promise<boolean> => {
       const v = await guard!.item();
       if (Number.isFinite(v)) return true;
-      diverged = { step: steps, reason: `the adaptation loss or gradient norm became non-finite by step ${steps} (lr ${lr})` };
+      diverged = divergedAt(steps);
       return false;
     };
+    // loss and guard readbacks land one chunk late
+    const late = new LateReads();
     adapt: for (let epoch = 0; epoch < cfg.n_epochs; epoch++) {
       for (let c = 0; c < chunks; c++) {
         const sig = await pollInterrupt();
@@ -159,7 +163,8 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
             }
           }
           const nextGuard = E.keep(g);
-          return { summed, nextGuard, read: readNow ? Array.from(await E.concat([E.reshape(l, [1]), E.reshape(nextGuard, [1])], 0).data()) : null };
+          // [loss, guard], started now and awaited after the next chunk is recorded
+          return { summed, nextGuard, read: readNow ? E.readLater([l, nextGuard]) : null };
         });
         guard.dispose();
         guard = out.nextGuard;
@@ -170,11 +175,17 @@ export async function evaluateOnline(ctx: EvalContext, cfg: EvalConfig, lr: numb
           acc = null;
           steps++;
         }
-        prog.tick(rows.length, out.read && Number.isFinite(out.read[0]!) ? `loss ${out.read[0]!.toFixed(4)}` : undefined);
-        if (out.read && !Number.isFinite(out.read[1]!) && !(await readGuard())) break adapt;
+        prog.tick(rows.length);
+        const stepsSoFar = steps;
+        await late.push(out.read, ([loss, g]) => {
+          if (Number.isFinite(loss!)) prog.note(`loss ${loss!.toFixed(4)}`);
+          if (!Number.isFinite(g!)) diverged = divergedAt(stepsSoFar);
+        });
+        if (diverged) break adapt;
       }
     }
     for (const t of (acc as E.Tensor[] | null) ?? []) t.dispose();
+    if (!diverged) await late.flush();
     if (!diverged) await readGuard(); // also waits for the device
     const adaptSeconds = (Date.now() - t0) / 1000;
     opt?.dispose();

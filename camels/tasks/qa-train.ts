@@ -24,6 +24,7 @@ import { Interrupted, pollInterrupt } from '../runs/interrupt.js';
 import { Progress } from '../runs/progress.js';
 import { writeDirAtomic, type RunDir } from '../runs/run-dir.js';
 import { answerQuestions } from './answer.js';
+import { LateReads } from './late-reads.js';
 import { specialIds, tokenizeQa } from './tokenize.js';
 
 export type StopMetric = 'nll' | 'max_f1' | 'avg_f1' | 'exact_match';
@@ -186,7 +187,10 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
   const prog = new Progress(opts.label, opts.maxSteps < 1e6 ? opts.maxSteps : opts.valSteps * (opts.patience + 1));
   prog.tick(st.stepCount);
 
+  // Loss and guard readbacks land one step late; flushed before checkpoints, guards and validation.
+  const late = new LateReads();
   const checkpoint = async (): Promise<string> => {
+    await late.flush();
     st.metricsBytes = run.metricsBytes();
     st.hasBestSnapshot = bestSnap !== null;
     st.hasAcc = acc !== null;
@@ -202,6 +206,7 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
   };
   const lastGood = () => (opts.checkpoints ? store.latest() : null);
   const checkGuard = async () => {
+    await late.flush();
     checkFinite({ 'training loss or gradient norm': await guard.item() }, { task: opts.label, step: st.stepCount, settings, lastGood: lastGood() });
   };
   const stopIfInterrupted = async () => {
@@ -273,7 +278,8 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
             if (norm) g = E.add(g, E.sub(norm, norm));
           }
           const nextGuard = E.keep(g);
-          return { summed, nextGuard, loss: readNow ? Array.from(await E.concat([E.reshape(l, [1]), E.reshape(nextGuard, [1])], 0).data()) : null };
+          // [loss, guard], started now and awaited after the next step is recorded
+          return { summed, nextGuard, read: readNow ? E.readLater([l, nextGuard]) : null };
         });
         guard.dispose();
         guard = out.nextGuard;
@@ -281,13 +287,19 @@ export async function qaLightTune(model: CausalLM, tok: HfTokenizer, train: QaEx
         acc = out.summed;
         st.micro++;
         st.pos += opts.batchSize;
-        if (out.loss && !Number.isFinite(out.loss[1]!)) await checkGuard();
+        const guardStep = st.stepCount;
+        const metricStep = stepEnds ? st.stepCount + 1 : null;
+        await late.push(out.read, ([loss, g]) => {
+          checkFinite({ 'training loss or gradient norm': g! }, { task: opts.label, step: guardStep, settings, lastGood: lastGood() });
+          if (metricStep === null) return;
+          prog.note(`loss ${loss!.toFixed(4)}`);
+          run.metric({ kind: `${opts.label}-train`, step: metricStep, loss });
+        });
         if (stepEnds) {
           for (const t of acc) t.dispose();
           acc = null;
           st.stepCount++;
-          prog.tick(1, out.loss ? `loss ${out.loss[0]!.toFixed(4)}` : undefined);
-          if (out.loss) run.metric({ kind: `${opts.label}-train`, step: st.stepCount, loss: out.loss[0] });
+          prog.tick(1);
           if (st.stepCount % opts.valSteps === 0) {
             st.stopped = await validateNow();
             if (opts.checkpoints) await checkpoint();

@@ -31,6 +31,7 @@ import { adamStep, sgdStepInPlace } from './optim.js';
 import { arange, rotaryTable } from './positions.js';
 import { reduce } from './reduce.js';
 import { toInt32 } from './scalar.js';
+import { topk } from './topk.js';
 import { allocArray, convertArray, CpuStorage, dataOf, type LiveCounter } from './storage.js';
 
 export { CpuStorage, cpuData } from './storage.js';
@@ -143,6 +144,11 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
     return this.wrap(reduce(op, x, shape, axes), x.dtype);
+  }
+
+  topk(x: Storage, R: number, C: number, k: number): [Storage, Storage] {
+    const [values, indices] = topk(x, R, C, k);
+    return [this.wrap(values, x.dtype), this.wrap(indices, 'int32')];
   }
 
   // ---- linear algebra ----

@@ -8,3 +8,4 @@ export * from './indexing.js';
 export * from './fused.js';
 export * from './nn.js';
 export * from './positions.js';
+export * from './topk.js';

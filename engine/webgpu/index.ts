@@ -30,6 +30,7 @@ import { runArange, runRotaryTable } from './positions.js';
 import { runDropoutMask } from './random.js';
 import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
+import { runTopk } from './topk.js';
 import { Runtime } from './runtime.js';
 import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storage.js';
 import { runBinary, runCopy, runCopyInto, runPad, runWhere } from './strided.js';
@@ -356,6 +357,16 @@ export class WebGPUBackend implements Backend {
     const y = this.out(R * C, dtype);
     runOneHot(this.rt, gpuBuf(idx), R, C, dtype, y.buf!);
     return y;
+  }
+
+  topk(x: Storage, R: number, C: number, k: number): [Storage, Storage] {
+    requireFloat32(x, 'topk', 'x');
+    requireSize(x, R * C, 'topk', `x [${R}, ${C}]`);
+    if (!Number.isInteger(k) || k < 1 || k > C) throw new Error(`webgpu topk: k must be an integer in [1, C=${C}], got ${k}`);
+    const values = this.out(R * k, x.dtype);
+    const indices = this.out(R * k, 'int32');
+    runTopk(this.rt, gpuBuf(x), R, C, k, values.buf!, indices.buf!);
+    return [values, indices];
   }
 
   // ---------------------------------------------------------------- reductions

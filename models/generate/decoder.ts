@@ -1,32 +1,29 @@
 // Incremental decoding with a KV cache: one forward over the (left-padded) prompts, then one token
 // per row per step. Rows can be re-formed at every step (beam reordering, dropping finished rows):
 // the caller names, for every new row, the row it continues; the cache rows are gathered on device.
-// Only the next-token log-probabilities of the rows come back to the host (one readback per step).
+// The next-token log-probs stay on the device; the search reads back only the top k ids and
+// log-probs of each row (E.topk), counted in `bytesRead`.
 
 import * as E from '../../engine/index.js';
 import type { DType, DeviceName, Tensor } from '../../engine/index.js';
 import type { HfConfig } from '../hf-config.js';
 import { emptyCache, lmHead, transformerForward, type KvCache, type Params } from '../gpt.js';
-
-/** Next-token log-probabilities of R rows, row-major [R * V]. */
-export interface LogProbs {
-  rows: number;
-  vocab: number;
-  data: Float32Array | Float64Array;
-}
+import { checkTopK, narrowTop, type NextTokens, type TopTokens } from './next-tokens.js';
 
 /**
- * What the search algorithms need from a model: log-probs after the prompts, then after appending
- * one token to rows built from earlier rows. Implemented by {@link KvDecoder}; tests can fake it.
+ * What the search algorithms need from a model: next-token distributions after the prompts, then
+ * after appending one token to rows built from earlier rows. Implemented by {@link KvDecoder};
+ * tests fake it with next-tokens.ts's hostNextTokens.
  */
 export interface NextTokenSource {
-  /** Log-probs of the next token after each prompt (rows = prompts, in order). */
-  start(): Promise<LogProbs>;
+  /** Next-token distributions after each prompt (rows = prompts, in order). */
+  start(): Promise<NextTokens>;
   /**
    * New rows: row i continues previous row parents[i] (an index into the rows of the previous
-   * call) with token tokens[i]. Returns the log-probs of the token after that, for each new row.
+   * call) with token tokens[i]. Returns the distributions of the token after that, for each new
+   * row; the previous call's NextTokens is no longer valid.
    */
-  step(parents: readonly number[], tokens: readonly number[]): Promise<LogProbs>;
+  step(parents: readonly number[], tokens: readonly number[]): Promise<NextTokens>;
   /** Release device memory (idempotent). */
   dispose(): void;
 }
@@ -52,6 +49,45 @@ function disposeCache(c: KvCache | null): void {
 function asFloat(data: ArrayLike<number>): Float32Array | Float64Array {
   if (data instanceof Float32Array || data instanceof Float64Array) return data;
   return Float64Array.from(data);
+}
+
+/** Log-probs lp [R, V] kept on the device; top(k) selects there and reads back [R, k] twice over. */
+class DeviceNextTokens implements NextTokens {
+  readonly rows: number;
+  readonly vocab: number;
+  private best: TopTokens | null = null;
+  private disposed = false;
+
+  constructor(
+    private readonly lp: Tensor,
+    private readonly countBytes: (bytes: number) => void,
+  ) {
+    this.rows = lp.shape[0]!;
+    this.vocab = lp.shape[1]!;
+  }
+
+  async top(k: number): Promise<TopTokens> {
+    checkTopK(k, this.vocab);
+    if (this.best && this.best.k >= k) return narrowTop(this.best, k);
+    if (this.disposed) throw new Error('KvDecoder: next-token log-probs used after the next step() or dispose()');
+    const { values, indices } = E.topk(this.lp, k);
+    try {
+      // both readbacks are started before either is awaited
+      const [v, t] = await Promise.all([values.data(), indices.data()]);
+      this.countBytes(v.byteLength + t.byteLength);
+      this.best = { rows: this.rows, k, values: asFloat(v), tokens: t instanceof Int32Array ? t : Int32Array.from(t) };
+      return this.best;
+    } finally {
+      values.dispose();
+      indices.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.lp.dispose();
+  }
 }
 
 /**
@@ -94,14 +130,15 @@ export class KvDecoder implements NextTokenSource {
     this.padded = prompts.some((p) => p.length !== this.promptLength);
   }
 
-  /** Readback of [R, V] log-probs, then release the tensor. */
-  private async read(lp: Tensor): Promise<LogProbs> {
-    try {
-      const data = asFloat(await lp.data());
-      return { rows: lp.shape[0]!, vocab: lp.shape[1]!, data };
-    } finally {
-      lp.dispose();
-    }
+  /** Bytes read back from the device so far (top-k ids and log-probs). */
+  bytesRead = 0;
+  private current: DeviceNextTokens | null = null;
+
+  /** Keep lp [R, V] on the device as the current rows' distributions (the previous ones are released). */
+  private hold(lp: Tensor): NextTokens {
+    this.current?.dispose();
+    this.current = new DeviceNextTokens(lp, (b) => (this.bytesRead += b));
+    return this.current;
   }
 
   /** Last-position log-probs [R, V] from hidden [R, T, C]. */
@@ -112,7 +149,7 @@ export class KvDecoder implements NextTokenSource {
     return E.logSoftmax(E.reshape(logits, [R, logits.shape[2]!]));
   }
 
-  async start(): Promise<LogProbs> {
+  async start(): Promise<NextTokens> {
     if (this.started) throw new Error('KvDecoder: start() called twice');
     this.started = true;
     const B = this.prompts.length;
@@ -142,10 +179,10 @@ export class KvDecoder implements NextTokenSource {
       }),
     );
     this.cache = cache;
-    return this.read(lp);
+    return this.hold(lp);
   }
 
-  async step(parents: readonly number[], tokens: readonly number[]): Promise<LogProbs> {
+  async step(parents: readonly number[], tokens: readonly number[]): Promise<NextTokens> {
     if (!this.started || !this.cache) throw new Error('KvDecoder: step() before start() or after dispose()');
     const R = parents.length;
     if (tokens.length !== R || R === 0) throw new Error(`KvDecoder: step needs one token per new row (got ${tokens.length} tokens for ${R} rows)`);
@@ -171,10 +208,12 @@ export class KvDecoder implements NextTokenSource {
     this.cache = cache;
     this.positions = positions.map((p) => p[0]!);
     this.rows = R;
-    return this.read(lp);
+    return this.hold(lp);
   }
 
   dispose(): void {
+    this.current?.dispose();
+    this.current = null;
     disposeCache(this.cache);
     this.cache = null;
   }

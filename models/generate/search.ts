@@ -1,7 +1,10 @@
-// Decoding strategies with Hugging Face transformers semantics, run on the host over next-token
-// log-probs from a NextTokenSource (one readback per step):
+// Decoding strategies with Hugging Face transformers semantics over next-token distributions from
+// a NextTokenSource. The selection happens where the distributions are (the device for KvDecoder):
+// each step reads back only the top k token ids and log-probs of each row (NextTokens.top), and
+// the beam bookkeeping runs on the host over those candidates (candidates.ts: exact, as if every
+// token had been scanned; scores in float64 as before).
 //
-// - greedySearch: argmax each step; a row stops at EOS; all stop at maxNewTokens.
+// - greedySearch: argmax each step (the top 1 of each row); a row stops at EOS; all stop at maxNewTokens.
 // - beamSearch: the vectorised beam search of transformers >= 4.50 (5.x): top max(2, 1+#eos)·numBeams
 //   candidates over beams×vocab; candidates ranked below numBeams never finish; a finished sequence
 //   (EOS or max length) scores sum_logprobs / generated_length ** lengthPenalty, where the
@@ -16,8 +19,9 @@
 // Prompts are independent: each prompt's result equals decoding it alone. Rows whose result can no
 // longer change are dropped from the batch instead of being fed pads.
 
-import type { LogProbs, NextTokenSource } from './decoder.js';
-import { TopK, argmax } from './topk.js';
+import { bestCandidates } from './candidates.js';
+import type { NextTokenSource } from './decoder.js';
+import type { NextTokens } from './next-tokens.js';
 
 export type EarlyStopping = boolean | 'never';
 
@@ -55,11 +59,7 @@ export interface Hypothesis {
 
 const NEG = -1.0e9; // transformers' "very large negative" marker
 
-function row(lp: LogProbs, r: number): number {
-  return r * lp.vocab;
-}
-
-function checkRows(lp: LogProbs, rows: number): void {
+function checkRows(lp: NextTokens, rows: number): void {
   if (lp.rows !== rows) throw new Error(`generate: expected log-probs for ${rows} rows, got ${lp.rows}`);
 }
 
@@ -77,12 +77,14 @@ export async function greedySearch(src: NextTokenSource, numPrompts: number, opt
     const parents: number[] = [];
     const tokens: number[] = [];
     const next: number[] = [];
+    const best = await lp.top(1); // the argmax of each row: ties to the lower id, NaN never wins
     active.forEach((b, r) => {
-      const t = argmax(lp.data, row(lp, r), lp.vocab);
-      if (t < 0) throw new Error('generate: the model produced NaN log-probs');
+      const t = best.tokens[r]!;
+      const v = best.values[r]!;
+      if (Number.isNaN(v)) throw new Error('generate: the model produced NaN log-probs');
       const h = out[b]!;
       h.tokens.push(t);
-      h.score += lp.data[row(lp, r) + t]!;
+      h.score += v;
       if (eos.has(t)) h.eos = true;
       else if (step + 1 < opts.maxNewTokens) {
         parents.push(r);
@@ -169,10 +171,9 @@ export async function beamSearch(src: NextTokenSource, numPrompts: number, opts:
       const st = states[b]!;
       const V = lp.vocab;
       // a. top candidates over beams × vocab of the accumulated log-probs
-      const top = new TopK(keep);
-      st.running.forEach((beam, i) => {
-        const off = row(lp, beam.row);
-        for (let t = 0; t < V; t++) top.push(lp.data[off + t]! + beam.score, i * V + t);
+      const top = await bestCandidates(lp, st.running, keep, keep + 1, {
+        score: (v, _t, beam) => v + beam.score,
+        bound: (v, beam) => v + beam.score,
       });
       if (top.values.length < keep) throw new Error('generate: the model produced NaN log-probs');
       const cand = top.indices.map((flat, k) => {
@@ -324,7 +325,6 @@ export async function groupBeamSearch(src: NextTokenSource, numPrompts: number, 
   checkRows(lp, numPrompts);
   let active = states.map((_, b) => b);
   let gen = 0;
-  let counts = new Int32Array(0); // how often earlier groups chose each token at this step
 
   for (;;) {
     for (const b of active) {
@@ -342,16 +342,16 @@ export async function groupBeamSearch(src: NextTokenSource, numPrompts: number, 
           continue;
         }
         // Hamming diversity: penalise tokens earlier groups picked at this step
-        if (counts.length !== V) counts = new Int32Array(V);
-        for (let j = 0; j < g0; j++) counts[current[j]!]++;
+        const counts = new Map<number, number>();
+        for (let j = 0; j < g0; j++) counts.set(current[j]!, (counts.get(current[j]!) ?? 0) + 1);
         const dp = opts.diversityPenalty;
-        const top = new TopK(keep);
-        for (let i = 0; i < gs; i++) {
-          const beam = st.beams[g0 + i]!;
-          const off = row(lp, beam.row);
-          for (let t = 0; t < V; t++) top.push(lp.data[off + t]! - dp * counts[t]! + beam.score, i * V + t);
-        }
-        for (let j = 0; j < g0; j++) counts[current[j]!] = 0;
+        const most = Math.max(0, ...counts.values());
+        // earlier groups' tokens (at most nb - gs of them) may be pushed out of a row's top keep;
+        // every group asks for the same k, so a step reads its rows once
+        const top = await bestCandidates(lp, st.beams.slice(g0, g0 + gs), keep, keep + nb - gs + 1, {
+          score: (v, t, beam) => v - dp * (counts.get(t) ?? 0) + beam.score,
+          bound: (v, beam) => v - (dp >= 0 ? dp * 0 : dp * most) + beam.score,
+        });
         if (top.values.length < keep) throw new Error('generate: the model produced NaN log-probs');
         let j = 0;
         for (let k = 0; k < top.indices.length && j < gs; k++) {

@@ -18,9 +18,10 @@ import {
   groupBeamSearch,
   readGenerationConfig,
   resolveGenerateOptions,
+  hostNextTokens,
   type GenerateOptions,
-  type LogProbs,
   type NextTokenSource,
+  type NextTokens,
 } from '../../models/generate.js';
 import { deviceUnderTest } from '../engine/webgpu-required.js';
 import { GOLDEN, MODELS, ints, openExpected } from './golden.js';
@@ -249,17 +250,17 @@ class TableSource implements NextTokenSource {
     private readonly fallback: number[],
     private readonly prompts: number,
   ) {}
-  private lp(): LogProbs {
+  private lp(): NextTokens {
     const V = this.fallback.length;
     const data = new Float64Array(this.rows.length * V);
     this.rows.forEach((k, r) => data.set(this.table[k] ?? this.fallback, r * V));
-    return { rows: this.rows.length, vocab: V, data };
+    return hostNextTokens(this.rows.length, V, data);
   }
-  async start(): Promise<LogProbs> {
+  async start(): Promise<NextTokens> {
     this.rows = Array.from({ length: this.prompts }, () => '');
     return this.lp();
   }
-  async step(parents: readonly number[], tokens: readonly number[]): Promise<LogProbs> {
+  async step(parents: readonly number[], tokens: readonly number[]): Promise<NextTokens> {
     this.steps++;
     this.rows = parents.map((p, i) => (this.rows[p] ? `${this.rows[p]},${tokens[i]}` : `${tokens[i]}`));
     return this.lp();
