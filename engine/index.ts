@@ -8,4 +8,4 @@ export { initDevice, getBackend, defaultDeviceName, setDefaultDevice, shutdownDe
 export { sgdStep, sgdStepInPlace } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { globalGradNorm, clipCoefficient } from './optim/clip.js';
-export { OP_TABLE, KERNEL_NAMES, type KernelName, type OpEntry } from './op-table/index.js';
+export { OP_TABLE, KERNEL_NAMES, hasKernel, withoutKernels, type KernelName, type OpEntry, type OptionalKernel } from './op-table/index.js';

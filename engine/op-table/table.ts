@@ -56,6 +56,8 @@ export interface OpEntry<K extends KernelName> {
   differentiable: boolean;
   /** `camels-gpu bench kernels --op <bench>` (the lowercase spelling is accepted too). */
   bench?: string;
+  /** The method may return null for a call it does not do (e.g. the webgpu software family); the op then composes. */
+  declines?: true;
 }
 
 export type OpTable = { readonly [K in KernelName]: OpEntry<K> };
@@ -85,8 +87,9 @@ export const OP_TABLE: OpTable = {
   binary: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.binary, backends: ALL, wgsl: [w('strided.wgsl', 'binary')], ops: ['add', 'mul', 'div'], differentiable: true },
   where: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.where, backends: ALL, wgsl: [w('strided.wgsl', 'whereSelect')], ops: ['where'], differentiable: true },
   // cast runs the unary kernel with a conversion body (`cast` is a WGSL reserved word); same dtype: a buffer copy.
-  cast: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.cast, backends: REF, wgsl: [w('elementwise.wgsl', 'unary')], ops: ['cast'], differentiable: true },
-  copy: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.copy, backends: ALL, wgsl: [w('strided.wgsl', 'copy')], ops: ['permute', 'contiguous', 'slice'], differentiable: true },
+  // Not marked as differentiable here: its vjp is a cast back, which a one-dtype gradient check cannot test.
+  cast: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.cast, backends: REF, wgsl: [w('elementwise.wgsl', 'unary')], ops: ['cast'], differentiable: false },
+  copy: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.copy, backends: ALL, wgsl: [w('strided.wgsl', 'copy')], ops: ['permute', 'transpose', 'slice'], differentiable: true },
   copyInto: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.copyInto, backends: ALL, wgsl: [w('strided.wgsl', 'copy', 'copyInto')], ops: ['concat'], differentiable: true },
   pad: { kind: 'primitive', optional: true, counted: 'kernel', check: CHECK.pad, backends: GPU, wgsl: [w('strided.wgsl', 'pad'), w('full.wgsl', 'full')], ops: ['pad'], differentiable: true },
   gather: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.gather, backends: REF, wgsl: [w('indexing.wgsl', 'gather')], ops: ['gather'], differentiable: true },
@@ -104,8 +107,8 @@ export const OP_TABLE: OpTable = {
   crossEntropy: { kind: 'fused', optional: false, counted: 'kernel', check: CHECK.crossEntropy, backends: ALL, wgsl: [w('crossEntropy.wgsl', 'crossEntropy')], ops: ['crossEntropy'], composite: 'crossEntropyComposite', differentiable: true },
   maskedSoftmax: { kind: 'fused', optional: true, counted: 'kernel', check: CHECK.maskedSoftmax, backends: ['cpuFast', 'webgpu'], wgsl: [w('attention.wgsl', 'masked_softmax')], ops: ['maskedSoftmax'], composite: 'maskedSoftmaxComposite', differentiable: true },
   attention: { kind: 'fused', optional: false, counted: 'kernel', check: CHECK.attention, backends: ALL, wgsl: [w('attention.wgsl', 'attention')], ops: ['attention'], composite: 'attentionComposite', differentiable: true, bench: 'attention' },
-  attentionPacked: { kind: 'fused', optional: true, counted: 'kernel', check: CHECK.attentionPacked, backends: GPU, wgsl: [w('attention.wgsl', 'attention')], ops: ['attentionPacked'], composite: 'attentionPackedComposite', differentiable: true },
-  attentionRows: { kind: 'fused', optional: true, counted: 'kernel', check: CHECK.attentionRows, backends: GPU, wgsl: [w('attention.wgsl', 'attention')], ops: ['attentionRows'], composite: 'attentionRowsComposite', differentiable: true },
+  attentionPacked: { kind: 'fused', optional: true, counted: 'kernel', check: CHECK.attentionPacked, backends: GPU, wgsl: [w('attention.wgsl', 'attention')], ops: ['attentionPacked'], composite: 'attentionPackedComposite', differentiable: true, declines: true },
+  attentionRows: { kind: 'fused', optional: true, counted: 'kernel', check: CHECK.attentionRows, backends: GPU, wgsl: [w('attention.wgsl', 'attention')], ops: ['attentionRows'], composite: 'attentionRowsComposite', differentiable: true, declines: true },
 
   // ---- fused first-order backward kernels (values only; the composite is the op's vjp in ops)
   crossEntropyBackward: { kind: 'backward', optional: false, counted: 'kernel', check: CHECK.crossEntropyBackward, backends: ALL, wgsl: [w('crossEntropyBackward.wgsl', 'crossEntropyBackward')], ops: ['crossEntropy'], differentiable: true },
@@ -115,9 +118,9 @@ export const OP_TABLE: OpTable = {
   layerNormWeightGradBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.layerNormWeightGradBackward, backends: REF, wgsl: [w('layerNormGradBackward.wgsl', 'layerNormWeightGradBackward')], ops: ['layerNorm'], differentiable: false },
   geluBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.geluBackward, backends: ALL, wgsl: [w('elementwise.wgsl', 'geluBackward')], ops: ['geluTanh', 'geluErf'], differentiable: true },
   geluGradBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.geluGradBackward, backends: ALL, wgsl: [w('elementwise.wgsl', 'geluGradBackward', 'geluBackward')], ops: ['geluTanh', 'geluErf'], differentiable: false },
-  attentionBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.attentionBackward, backends: REF, wgsl: [w('attention_backward.wgsl', 'attention_bwd_dq', 'attention_bwd_dkv')], ops: ['attention'], differentiable: false },
-  attentionPackedBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.attentionPackedBackward, backends: GPU, wgsl: [w('attention_backward.wgsl', 'attention_bwd_dq', 'attention_bwd_dkv')], ops: ['attentionPacked'], differentiable: false },
-  attentionRowsBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.attentionRowsBackward, backends: GPU, wgsl: [w('attention_backward.wgsl', 'attention_bwd_dq', 'attention_bwd_dkv')], ops: ['attentionRows'], differentiable: false },
+  attentionBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.attentionBackward, backends: REF, wgsl: [w('attention_backward.wgsl', 'attention_bwd_dq', 'attention_bwd_dkv')], ops: ['attention'], differentiable: false, declines: true },
+  attentionPackedBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.attentionPackedBackward, backends: GPU, wgsl: [w('attention_backward.wgsl', 'attention_bwd_dq', 'attention_bwd_dkv')], ops: ['attentionPacked'], differentiable: false, declines: true },
+  attentionRowsBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.attentionRowsBackward, backends: GPU, wgsl: [w('attention_backward.wgsl', 'attention_bwd_dq', 'attention_bwd_dkv')], ops: ['attentionRows'], differentiable: false, declines: true },
 
   // ---- positions, randomness, optimizers
   rotaryTable: { kind: 'memory', optional: true, counted: 'kernel', check: CHECK.rotaryTable, backends: REF, wgsl: [w('rotaryTable.wgsl', 'rotaryTable')], ops: ['rotaryTables'], differentiable: false },

@@ -2,6 +2,7 @@
 // works). Each has a composite fallback built from primitives, tested to agree in values and gradients.
 
 import type { Storage } from '../backend.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { isGradEnabled, noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
 import { add, addScalar, cast, exp, mul, mulScalar, ne, neg, rsqrt, sub } from './elementwise.js';
@@ -76,7 +77,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
 
 /** The backend's layerNormBackward applies (float32, or float64 where the backend has it). */
 function layerNormKernel(x: Tensor, w: Tensor, g: Tensor): boolean {
-  if (!x.backend.layerNormBackward || g.dtype !== x.dtype || w.dtype !== x.dtype) return false;
+  if (!hasKernel(x.backend, 'layerNormBackward') || g.dtype !== x.dtype || w.dtype !== x.dtype) return false;
   return x.dtype === 'float32' || (x.dtype === 'float64' && x.backend.supportsDType('float64'));
 }
 
@@ -108,10 +109,10 @@ function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
   };
   const project = (v: Tensor) => layerNormGrad(x, fullLike(w, 1), v, eps)[0]!; // LNdx(v), differentiable
   const dx = record('layerNormBackward', dxs, x.shape, [x, w, g], (u, dxOut) => {
-    if (!isGradEnabled() && x.backend.layerNormGradBackward && u.dtype === x.dtype) {
+    if (!isGradEnabled() && hasKernel(x.backend, 'layerNormGradBackward') && u.dtype === x.dtype) {
       // Not recorded: one fused kernel (values only).
       const [xs2, ws2, gs2, dxs2, us] = storages('layerNormGradBackward', x, w, g, dxOut, u);
-      const [xb, gb, wb] = x.backend.layerNormGradBackward(xs2!, ws2!, gs2!, dxs2!, us!, R, C, eps);
+      const [xb, gb, wb] = x.backend.layerNormGradBackward!(xs2!, ws2!, gs2!, dxs2!, us!, R, C, eps);
       return [
         record('layerNormGradBackward', xb, x.shape, [x, w, g, u], null),
         record('layerNormGradBackward', wb, w.shape, [x, w, g, u], null),
@@ -130,10 +131,10 @@ function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
   // x̂ for dw's vjp: the layer-norm kernel with unit weight and zero bias (differentiable in x).
   const xhatOf = () => layerNorm(x, fullLike(w, 1), fullLike(w, 0), eps);
   const dw = record('layerNormBackward', dws, w.shape, [x, w, g], (a) => {
-    if (!isGradEnabled() && x.backend.layerNormWeightGradBackward && a.dtype === x.dtype) {
+    if (!isGradEnabled() && hasKernel(x.backend, 'layerNormWeightGradBackward') && a.dtype === x.dtype) {
       // Not recorded: one fused kernel (values only).
       const [xs2, gs2, as] = storages('layerNormWeightGradBackward', x, g, a);
-      const [xb, gb] = x.backend.layerNormWeightGradBackward(xs2!, gs2!, as!, R, C, eps);
+      const [xb, gb] = x.backend.layerNormWeightGradBackward!(xs2!, gs2!, as!, R, C, eps);
       return [record('layerNormWeightGradBackward', xb, x.shape, [x, g, a], null), null, record('layerNormWeightGradBackward', gb, g.shape, [x, g, a], null)];
     }
     return [project(mul(g, a)), null, mul(xhatOf(), a)];
@@ -245,15 +246,19 @@ export function maskedSoftmax(s: Tensor, opts: AttentionOptions & { scale: numbe
   const [B, H, T, T2] = s.shape as [number, number, number, number];
   if (s.rank !== 4 || T !== T2) throw new Error(`maskedSoftmax: scores must be [B, H, T, T], got ${shapeStr(s.shape)}`);
   const km = opts.keyMask ?? null;
-  if (!s.backend.maskedSoftmax || s.dtype !== 'float32' || (km && km.dtype === 'float64')) {
-    const allowed = noGrad(() => attentionAllowed(s, opts));
-    const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
-    return mul(softmax(add(mulScalar(s, opts.scale), neg)), allowed);
-  }
+  const b = s.backend;
+  if (!hasKernel(b, 'maskedSoftmax') || s.dtype !== 'float32' || (km && km.dtype === 'float64')) return maskedSoftmaxComposite(s, opts);
   const ss = storages('maskedSoftmax', s, ...(km ? [km] : []));
   const spec = { B, H, T, D: 0, scale: opts.scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
-  const p = s.backend.maskedSoftmax(ss[0]!, km ? ss[1]! : null, spec);
+  const p = b.maskedSoftmax(ss[0]!, km ? ss[1]! : null, spec);
   return record('maskedSoftmax', p, s.shape, [s], (g, y) => [mulScalar(softmaxVjp(g, y), opts.scale)]);
+}
+
+/** maskedSoftmax from primitives: a visibility tensor, the masked scores' softmax, masked keys zeroed. */
+export function maskedSoftmaxComposite(s: Tensor, opts: AttentionOptions & { scale: number }): Tensor {
+  const allowed = noGrad(() => attentionAllowed(s, opts));
+  const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
+  return mul(softmax(add(mulScalar(s, opts.scale), neg)), allowed);
 }
 
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null | undefined): void {
@@ -293,10 +298,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     window: opts.window ?? 0,
   });
   return record('attention', out, q.shape, [q, k, v], (g, o) => {
-    if (!isGradEnabled() && q.backend.attentionBackward && g.dtype === q.dtype) {
+    if (!isGradEnabled() && hasKernel(q.backend, 'attentionBackward') && g.dtype === q.dtype) {
       // Not recorded: one fused backward (probabilities recomputed inside, never stored).
       const [qs, ks, vs, os, gs, ...ms] = storages('attentionBackward', q, k, v, o, g, ...(km ? [km] : []));
-      const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
+      const grads = q.backend.attentionBackward!(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 });
       if (grads) return grads.map((s) => record('attentionBackward', s, q.shape, [q, k, v, g], null));
     }
     return attentionVjp(q, k, v, g, opts, scale);
@@ -384,7 +389,7 @@ export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: 
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
   const b = q.backend;
-  if (!b.attentionRows || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
+  if (!hasKernel(b, 'attentionRows') || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
   const ss = storages('attentionRows', q, k, v, ...(km ? [km] : []));
   const made = b.attentionRows(ss[0]!, ss[1]!, ss[2]!, km ? ss[3]! : null, spec);
   if (!made) return attentionRowsComposite(q, k, v, H, opts);
@@ -392,9 +397,9 @@ export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: 
   const lse = new Tensor(made[1], [B * H * T], b);
   if (!isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) lse.dispose(); // no backward will read it
   return record('attentionRows', made[0], [B, T, C], [q, k, v], (g, o) => {
-    if (!isGradEnabled() && b.attentionRowsBackward && g.dtype === 'float32') {
+    if (!isGradEnabled() && hasKernel(b, 'attentionRowsBackward') && g.dtype === 'float32') {
       const gs = storages('attentionRowsBackward', q, k, v, o, g, ...(km ? [km] : []));
-      const d = b.attentionRowsBackward(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, lse.isDisposed ? null : lse.storageFor('attentionRowsBackward'), km ? gs[5]! : null, spec);
+      const d = b.attentionRowsBackward!(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, lse.isDisposed ? null : lse.storageFor('attentionRowsBackward'), km ? gs[5]! : null, spec);
       if (d) return d.map((s) => record('attentionRowsBackward', s, q.shape, [q, k, v, g], null));
     }
     const grads = attentionVjp(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), splitHeadsOf(g, H), opts, scale);
@@ -420,7 +425,7 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
   const b = qkv.backend;
-  if (!b.attentionPacked || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
+  if (!hasKernel(b, 'attentionPacked') || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
   const ss = storages('attentionPacked', qkv, ...(km ? [km] : []));
   const made = b.attentionPacked(ss[0]!, km ? ss[1]! : null, spec);
   if (!made) return attentionPackedComposite(qkv, H, opts);
@@ -428,9 +433,9 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
   const lse = new Tensor(made[1], [B * H * T], b);
   if (!isGradEnabled() || !qkv.requiresGrad) lse.dispose(); // no backward will read it
   return record('attentionPacked', made[0], [B, T, C], [qkv], (g, o) => {
-    if (!isGradEnabled() && b.attentionPackedBackward && g.dtype === 'float32') {
+    if (!isGradEnabled() && hasKernel(b, 'attentionPackedBackward') && g.dtype === 'float32') {
       const gs = storages('attentionPackedBackward', qkv, o, g, ...(km ? [km] : []));
-      const d = b.attentionPackedBackward(gs[0]!, gs[1]!, gs[2]!, lse.isDisposed ? null : lse.storageFor('attentionPackedBackward'), km ? gs[3]! : null, spec);
+      const d = b.attentionPackedBackward!(gs[0]!, gs[1]!, gs[2]!, lse.isDisposed ? null : lse.storageFor('attentionPackedBackward'), km ? gs[3]! : null, spec);
       if (d) return [record('attentionPackedBackward', d, qkv.shape, [qkv, g], null)];
     }
     const [q, k, v] = unpackHeads(qkv, H);
