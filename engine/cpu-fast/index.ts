@@ -8,6 +8,8 @@
 // (recycled by array-pool.ts), which kernels copy in and out.
 //
 // CAMELS_CPU_KERNELS=reference makes the cpu device the plain reference (see engine/device.ts).
+// Overrides run the op table's argument check (CHECK.<name>) before choosing a path, as the
+// reference does.
 
 import type { AdamSpec, AttentionSpec, BinaryOp, DType, GeluKind, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { dropThreshold, mix32 } from '../random.js';

@@ -1,7 +1,8 @@
 // CpuBackend: the reference implementation of the Backend kernel contract (engine/backend.ts).
 // Kernels live in the sibling files and return plain arrays; this class wraps them in storages and
 // keeps the live-storage count. Everything runs synchronously; float64 is computed in float64
-// throughout (it is the gradient-check reference).
+// throughout (it is the gradient-check reference). Each kernel method first runs the op table's
+// argument check (CHECK.<name>, engine/op-table) with the cpu dtype rules (./rules.ts).
 
 import type {
   AdamSpec,

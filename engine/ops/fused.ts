@@ -1,5 +1,6 @@
 // Fused ops: one fast kernel forward; the gradient is a vjp made of engine ops (so double backward
-// works). Each has a composite fallback built from primitives, tested to agree in values and gradients.
+// works). Each has a composite fallback built from primitives, tested to agree in values and gradients;
+// an optional kernel runs only where hasKernel (engine/op-table) says so, else the composite.
 
 import type { Storage } from '../backend.js';
 import { hasKernel } from '../op-table/fallback.js';

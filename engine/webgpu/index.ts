@@ -3,6 +3,8 @@
 // Every method except `read` only records dispatches (engine/webgpu/runtime.ts batches them into
 // one command encoder); kernels are WGSL files under shaders/. float32 and int32 only: float64
 // requests throw. This class owns the storages and the live count; the sibling files own kernels.
+// Each kernel method first runs the op table's argument check (CHECK.<name>, engine/op-table) with
+// the webgpu dtype rules (./rules.ts).
 
 import type {
   AdamSpec,
