@@ -3,64 +3,12 @@
 // the dispatches, bind groups created and the peak live / held device memory.
 //
 // Kernels are counted by wrapping the backend's kernel methods on the instance (every backend, no
-// cooperation needed from it); `KERNEL_METHOD` classifies every Backend method at compile time so a
-// new method cannot be left uncounted by accident.
+// cooperation needed from it); the op table (engine/op-table) classifies every Backend method
+// (`counted`: kernel, upload, readback or other) and has a row for each at compile time, so a new
+// method cannot be left uncounted by accident.
 
 import type { Backend, TypedArray } from '../engine/index.js';
-
-type Kind = 'kernel' | 'upload' | 'readback' | 'other';
-
-/** Every Backend method: a kernel (counted), the upload, the readback, or bookkeeping. */
-export const KERNEL_METHOD: Record<Exclude<keyof Backend, 'name' | 'adapterName' | 'isSoftware'>, Kind> = {
-  supportsDType: 'other',
-  fromArray: 'upload',
-  full: 'kernel',
-  arange: 'kernel',
-  read: 'readback',
-  free: 'other',
-  liveCount: 'other',
-  sync: 'other',
-  memoryStats: 'other',
-  resetPeak: 'other',
-  unary: 'kernel',
-  binary: 'kernel',
-  where: 'kernel',
-  cast: 'kernel',
-  addScaled: 'kernel',
-  copy: 'kernel',
-  copyInto: 'kernel',
-  pad: 'kernel',
-  gather: 'kernel',
-  scatterAdd: 'kernel',
-  oneHot: 'kernel',
-  reduce: 'kernel',
-  topk: 'kernel',
-  matmul: 'kernel',
-  softmax: 'kernel',
-  logSoftmax: 'kernel',
-  layerNorm: 'kernel',
-  crossEntropy: 'kernel',
-  crossEntropyBackward: 'kernel',
-  crossEntropyGradBackward: 'kernel',
-  softmaxBackward: 'kernel',
-  layerNormBackward: 'kernel',
-  layerNormGradBackward: 'kernel',
-  layerNormWeightGradBackward: 'kernel',
-  geluBackward: 'kernel',
-  geluGradBackward: 'kernel',
-  maskedSoftmax: 'kernel',
-  attention: 'kernel',
-  attentionBackward: 'kernel',
-  attentionPacked: 'kernel',
-  attentionPackedBackward: 'kernel',
-  attentionRows: 'kernel',
-  attentionRowsBackward: 'kernel',
-  rotaryTable: 'kernel',
-  dropoutMask: 'kernel',
-  adamStep: 'kernel',
-  sgdStepInPlace: 'kernel',
-  sgdStepInPlaceGroup: 'kernel',
-};
+import { OP_TABLE } from '../engine/op-table/index.js';
 
 export interface StepCounts {
   /** Backend kernel invocations (one per op call, before window splitting). */
@@ -94,7 +42,7 @@ export class StepCounter {
 
   constructor(private readonly backend: Backend) {
     const target = backend as unknown as Record<string, unknown>;
-    for (const [name, kind] of Object.entries(KERNEL_METHOD)) {
+    for (const [name, { counted: kind }] of Object.entries(OP_TABLE)) {
       if (kind === 'other') continue;
       const original = target[name];
       if (typeof original !== 'function') continue;

@@ -34,7 +34,9 @@ export const GPT2_MATMULS: { name: string; mkn: [number, number, number]; transA
 export async function benchKernels(backend: Backend, opts: KernelBenchOptions): Promise<BenchRecord[]> {
   const out: BenchRecord[] = [];
   const device = backend.name;
-  const want = (op: string, size: number) => (!opts.op || opts.op.toLowerCase() === op) && (!opts.size || opts.size === size);
+  // Op names are the op table's bench names (engine/op-table), matched case-insensitively so the old
+  // lowercase spelling (`layernorm`) still works.
+  const want = (op: string, size: number) => (!opts.op || opts.op.toLowerCase() === op.toLowerCase()) && (!opts.size || opts.size === size);
   const emit = (r: BenchRecord) => {
     out.push(r);
     printRecord(r, opts.json);
@@ -69,7 +71,7 @@ export async function benchKernels(backend: Backend, opts: KernelBenchOptions): 
 
   for (const C of [768, 50257]) {
     const R = C === 768 ? 2048 : 64;
-    for (const op of ['softmax', 'layernorm'] as const) {
+    for (const op of ['softmax', 'layerNorm'] as const) {
       if (!want(op, C)) continue;
       const x = E.randNormal([R, C], 0, 1, { seed: 3, device });
       const w = E.ones([C], { device });

@@ -47,7 +47,7 @@ cli
   .option('--device <device>', DEVICE_HELP)
   .option('--json', 'One JSON object per line')
   .option('--profile', 'default: per-kernel times and the share of time outside kernels')
-  .option('--op <op>', 'kernels: only this op (matmul, matmul_gpt2, softmax, layernorm, attention)')
+  .option('--op <op>', 'kernels: only this op (matmul, matmul_gpt2, softmax, layerNorm, attention; any case)')
   .option('--size <n>', 'kernels: only this size')
   .option('--config <name>', 'model: gpt2 | distilgpt2 | tiny | gpt2-layers | distilgpt2-layers (the layer structure at width 96, for counting)', { default: 'distilgpt2' })
   .option('--batch <n>', 'model: batch size', { default: 8 })

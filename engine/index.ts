@@ -9,3 +9,4 @@ export { sgdStep, sgdStepInPlace } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { globalGradNorm, clipCoefficient } from './optim/clip.js';
 export { readLater } from './read-later.js';
+export { OP_TABLE, KERNEL_NAMES, hasKernel, withoutKernels, type KernelName, type OpEntry, type OptionalKernel } from './op-table/index.js';

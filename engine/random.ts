@@ -1,7 +1,7 @@
 // Counter-based random numbers shared by every backend.
 //
 // hashU32(seed, i) is a stateless 32-bit hash of (seed, index); the WGSL kernels compute the same
-// integer function (shaders/random.wgsl), so dropout masks are bit-identical on cpu and webgpu and
+// integer function (shaders/dropoutMask.wgsl), so dropout masks are bit-identical on cpu and webgpu and
 // can be replayed from the seed alone. Host-side uniform/normal tensors are generated here in
 // float64 and uploaded, so a seed gives the same numbers on both backends.
 

@@ -6,12 +6,6 @@ import { allocArray } from './storage.js';
 
 /** Element i = 1/(1-p) (rounded to dtype) when hashU24(seed, i) >= dropThreshold(p), else 0. */
 export function dropoutMask(size: number, p: number, seed: number, dtype: DType): TypedArray {
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new Error(`cpu dropoutMask: dtype must be float32 or float64, got ${dtype}`);
-  }
-  if (!Number.isInteger(size) || size < 0) {
-    throw new Error(`cpu dropoutMask: size must be a non-negative integer, got ${size}`);
-  }
   let threshold: number;
   try {
     threshold = dropThreshold(p);

@@ -6,29 +6,8 @@
 // Deliberately plain: the fast float32 path is engine/cpu-fast/matmul.ts.
 
 import type { MatmulSpec, Storage, TypedArray } from '../backend.js';
-import { allocArray, dataOf, requireFloat, requireSameDtype } from './storage.js';
+import { allocArray, dataOf } from './storage.js';
 import { numel } from './strided.js';
-
-/** Throw unless the spec is well formed and both storages hold every element it reaches. */
-export function checkMatmulSpec(spec: MatmulSpec, a: Storage, b: Storage): void {
-  const { batch, aBatchStrides, bBatchStrides, M, K, N } = spec;
-  for (const [name, v] of [['M', M], ['K', K], ['N', N]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`cpu matmul: ${name} must be a non-negative integer, got ${v}`);
-  }
-  if (aBatchStrides.length !== batch.length || bBatchStrides.length !== batch.length) {
-    throw new Error(
-      `cpu matmul: batch [${batch.join(', ')}] needs ${batch.length} batch strides per operand, got ` +
-        `a [${aBatchStrides.join(', ')}] and b [${bBatchStrides.join(', ')}]`,
-    );
-  }
-  if (numel(batch) === 0) return;
-  const reach = (strides: number[], elem: number): number =>
-    strides.reduce((acc, s, j) => acc + (batch[j] - 1) * s, 0) + elem;
-  const aNeed = reach(aBatchStrides, M * K);
-  const bNeed = reach(bBatchStrides, K * N);
-  if (aNeed > a.size) throw new Error(`cpu matmul: a needs ${aNeed} elements for this spec, storage has ${a.size}`);
-  if (bNeed > b.size) throw new Error(`cpu matmul: b needs ${bNeed} elements for this spec, storage has ${b.size}`);
-}
 
 /** Storage offsets of a's and b's batch elements, in row-major order over `spec.batch`. */
 export function batchOffsets(spec: MatmulSpec): { aOffs: number[]; bOffs: number[] } {
@@ -57,9 +36,6 @@ export function batchOffsets(spec: MatmulSpec): { aOffs: number[]; bOffs: number
 export function matmul(a: Storage, b: Storage, spec: MatmulSpec): TypedArray {
   const A = dataOf(a, 'matmul');
   const B = dataOf(b, 'matmul');
-  requireFloat(a, 'matmul', 'a');
-  requireSameDtype('matmul', ['a', a], ['b', b]);
-  checkMatmulSpec(spec, a, b);
   const { M, K, N, transA, transB } = spec;
   const out = allocArray(a.dtype, numel(spec.batch) * M * N);
   const { aOffs, bOffs } = batchOffsets(spec);

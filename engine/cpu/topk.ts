@@ -5,7 +5,7 @@
 // selection for its non-NaN part). Values are copied, never recomputed (their bits are the input's).
 
 import type { Storage, TypedArray } from '../backend.js';
-import { allocArray, dataOf, requireFloat, requireSize } from './storage.js';
+import { allocArray, dataOf } from './storage.js';
 
 /** a ranks before b in the top-k order (values va, vb at indices ia, ib). */
 export function ranksBefore(va: number, ia: number, vb: number, ib: number): boolean {
@@ -17,10 +17,7 @@ export function ranksBefore(va: number, ia: number, vb: number, ib: number): boo
 
 /** [values [R, k] (x's dtype), indices int32 [R, k]]. */
 export function topk(x: Storage, R: number, C: number, k: number): [TypedArray, Int32Array] {
-  const X = dataOf(x, 'topk');
-  requireFloat(x, 'topk', 'x');
-  requireSize(x, R * C, 'topk', `x [${R}, ${C}]`);
-  if (!Number.isInteger(k) || k < 1 || k > C) throw new Error(`cpu topk: k must be an integer in [1, C=${C}], got ${k}`);
+  const X = dataOf(x, 'topk'); // arguments checked by the op table (CHECK.topk)
   const values = allocArray(x.dtype, R * k);
   const indices = new Int32Array(R * k);
   const keptV = new Float64Array(k);

@@ -3,6 +3,7 @@
 import type { Backend, DType, DeviceName, TypedArray } from '../backend.js';
 import { getBackend } from '../device.js';
 import { HostRng } from '../random.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { Tensor, shapeSize, shapeStr } from '../tensor.js';
 
 export interface CreateOptions {
@@ -131,7 +132,7 @@ function ranges(op: string, rows: number, n: number, shape: number[], start: num
   const value = (i: number) => start + (i % n) * step;
   const b = backendFor(op, dtype, opts.device);
   const exact = dtype !== 'int32' || (Number.isInteger(start) && Number.isInteger(step));
-  if (!b.arange || size === 0 || !exact) return tensor(Array.from({ length: size }, (_, i) => value(i)), shape, { ...opts, dtype });
+  if (!hasKernel(b, 'arange') || size === 0 || !exact) return tensor(Array.from({ length: size }, (_, i) => value(i)), shape, { ...opts, dtype });
   const t = new Tensor(b.arange(size, dtype, start, step, n), shape, b);
   if (dtype === 'int32' && size <= 1 << 22) {
     // The values are known here: index checks (gather) keep working without a readback.

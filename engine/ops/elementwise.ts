@@ -2,6 +2,7 @@
 // Each op: shape/dtype rule, the backend kernel, and a vjp written in these same ops.
 
 import type { BinaryOp, DType, GeluKind, UnaryOp } from '../backend.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { isGradEnabled } from '../scope.js';
 import { broadcastShapes, broadcastStrides } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -34,17 +35,18 @@ export const erf = (x: Tensor): Tensor =>
  * (never differentiated again); null otherwise, and the vjp is built from ops.
  */
 function fusedGeluBackward(kind: GeluKind, x: Tensor, g: Tensor): Tensor | null {
-  if (!x.backend.geluBackward || g.dtype !== x.dtype) return null;
+  const b = x.backend;
+  if (!hasKernel(b, 'geluBackward') || g.dtype !== x.dtype) return null;
   if (x.dtype !== 'float32' && !(x.dtype === 'float64' && x.backend.supportsDType('float64'))) return null;
   const [xs, gs] = storages('geluBackward', x, g);
-  const out = x.backend.geluBackward(kind, xs!, gs!);
+  const out = b.geluBackward(kind, xs!, gs!);
   if (!isGradEnabled()) return record('geluBackward', out, x.shape, [x, g], null);
   // Recorded (createGraph): a differentiable op. vjp at u: x̄ = u · g · gelu''(x), ḡ = u · gelu'(x) —
   // one fused kernel when not recorded, else ops (gelu'' composed, ḡ this op again).
   return record('geluBackward', out, x.shape, [x, g], (u) => {
-    if (!isGradEnabled() && x.backend.geluGradBackward && u.dtype === x.dtype) {
+    if (!isGradEnabled() && hasKernel(b, 'geluGradBackward') && u.dtype === x.dtype) {
       const [xs2, gs2, us] = storages('geluGradBackward', x, g, u);
-      const [xb, gb] = x.backend.geluGradBackward(kind, xs2!, gs2!, us!);
+      const [xb, gb] = b.geluGradBackward(kind, xs2!, gs2!, us!);
       return [record('geluGradBackward', xb, x.shape, [x, g, u], null), record('geluGradBackward', gb, x.shape, [x, g, u], null)];
     }
     return [mul(mul(u, g), geluSecondDerivative(kind, x)), fusedGeluBackward(kind, x, u)!];
@@ -192,7 +194,13 @@ export function addScaled(a: Tensor, b: Tensor, alpha: number): Tensor {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new Error(`addScaled: a [${a.shape.join(', ')}] and b [${b.shape.join(', ')}] must have one shape`);
   }
-  if (!a.backend.addScaled || a.dtype !== 'float32') return add(a, mulScalar(b, alpha));
+  const be = a.backend;
+  if (!hasKernel(be, 'addScaled') || a.dtype !== 'float32') return addScaledComposite(a, b, alpha);
   const [as, bs] = storages('addScaled', a, b);
-  return record('addScaled', a.backend.addScaled(as!, bs!, alpha), a.shape, [a, b], (g) => [g, mulScalar(g, alpha)]);
+  return record('addScaled', be.addScaled(as!, bs!, alpha), a.shape, [a, b], (g) => [g, mulScalar(g, alpha)]);
+}
+
+/** a + alpha · b from primitives (what addScaled's kernel computes). */
+export function addScaledComposite(a: Tensor, b: Tensor, alpha: number): Tensor {
+  return add(a, mulScalar(b, alpha));
 }

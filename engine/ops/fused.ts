@@ -1,7 +1,9 @@
 // Fused ops: one fast kernel forward; the gradient is a vjp made of engine ops (so double backward
-// works). Each has a composite fallback built from primitives, tested to agree in values and gradients.
+// works). Each has a composite fallback built from primitives, tested to agree in values and gradients;
+// an optional kernel runs only where hasKernel (engine/op-table) says so, else the composite.
 
 import type { Storage } from '../backend.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { isGradEnabled, noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
 import { add, addScalar, cast, exp, mul, mulScalar, ne, neg, rsqrt, sub } from './elementwise.js';
@@ -78,7 +80,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
 
 /** The backend's layerNormBackward applies (float32, or float64 where the backend has it). */
 function layerNormKernel(x: Tensor, w: Tensor, g: Tensor): boolean {
-  if (!x.backend.layerNormBackward || g.dtype !== x.dtype || w.dtype !== x.dtype) return false;
+  if (!hasKernel(x.backend, 'layerNormBackward') || g.dtype !== x.dtype || w.dtype !== x.dtype) return false;
   return x.dtype === 'float32' || (x.dtype === 'float64' && x.backend.supportsDType('float64'));
 }
 
@@ -110,10 +112,10 @@ function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
   };
   const project = (v: Tensor) => layerNormGrad(x, fullLike(w, 1), v, eps)[0]!; // LNdx(v), differentiable
   const dx = record('layerNormBackward', dxs, x.shape, [x, w, g], (u, dxOut) => {
-    if (!isGradEnabled() && x.backend.layerNormGradBackward && u.dtype === x.dtype) {
+    if (!isGradEnabled() && hasKernel(x.backend, 'layerNormGradBackward') && u.dtype === x.dtype) {
       // Not recorded: one fused kernel (values only).
       const [xs2, ws2, gs2, dxs2, us] = storages('layerNormGradBackward', x, w, g, dxOut, u);
-      const [xb, gb, wb] = x.backend.layerNormGradBackward(xs2!, ws2!, gs2!, dxs2!, us!, R, C, eps);
+      const [xb, gb, wb] = x.backend.layerNormGradBackward!(xs2!, ws2!, gs2!, dxs2!, us!, R, C, eps);
       return [
         record('layerNormGradBackward', xb, x.shape, [x, w, g, u], null),
         record('layerNormGradBackward', wb, w.shape, [x, w, g, u], null),
@@ -132,10 +134,10 @@ function layerNormGrad(x: Tensor, w: Tensor, g: Tensor, eps: number): Tensor[] {
   // x̂ for dw's vjp: the layer-norm kernel with unit weight and zero bias (differentiable in x).
   const xhatOf = () => layerNorm(x, fullLike(w, 1), fullLike(w, 0), eps);
   const dw = record('layerNormBackward', dws, w.shape, [x, w, g], (a) => {
-    if (!isGradEnabled() && x.backend.layerNormWeightGradBackward && a.dtype === x.dtype) {
+    if (!isGradEnabled() && hasKernel(x.backend, 'layerNormWeightGradBackward') && a.dtype === x.dtype) {
       // Not recorded: one fused kernel (values only).
       const [xs2, gs2, as] = storages('layerNormWeightGradBackward', x, g, a);
-      const [xb, gb] = x.backend.layerNormWeightGradBackward(xs2!, gs2!, as!, R, C, eps);
+      const [xb, gb] = x.backend.layerNormWeightGradBackward!(xs2!, gs2!, as!, R, C, eps);
       return [record('layerNormWeightGradBackward', xb, x.shape, [x, g, a], null), null, record('layerNormWeightGradBackward', gb, g.shape, [x, g, a], null)];
     }
     return [project(mul(g, a)), null, mul(xhatOf(), a)];
@@ -184,10 +186,10 @@ function crossEntropyGrad(logits: Tensor, labels: Tensor, g: Tensor, ignoreIndex
   const lead = logits.shape.slice(0, -1);
   const out = logits.backend.crossEntropyBackward(ls!, ys!, gs!, R, V, ignoreIndex);
   return record('crossEntropyBackward', out, logits.shape, [logits, labels, g], (u) => {
-    if (!isGradEnabled() && logits.backend.crossEntropyGradBackward && u.dtype === logits.dtype && g.dtype === logits.dtype) {
+    if (!isGradEnabled() && hasKernel(logits.backend, 'crossEntropyGradBackward') && u.dtype === logits.dtype && g.dtype === logits.dtype) {
       // Not recorded: one fused kernel (the softmax recomputed inside; no [.., V] temporaries).
       const [ls2, ys2, gs2, us] = storages('crossEntropyGradBackward', logits, labels, g, u);
-      const [xb, gb] = logits.backend.crossEntropyGradBackward(ls2!, ys2!, gs2!, us!, R, V, ignoreIndex);
+      const [xb, gb] = logits.backend.crossEntropyGradBackward!(ls2!, ys2!, gs2!, us!, R, V, ignoreIndex);
       return [record('crossEntropyGradBackward', xb, logits.shape, [logits, g, u], null), null, record('crossEntropyGradBackward', gb, lead, [logits, g, u], null)];
     }
     const dtype = logits.dtype === 'float64' ? 'float64' : 'float32';
@@ -280,15 +282,19 @@ export function maskedSoftmax(s: Tensor, opts: AttentionOptions & { scale: numbe
   const [B, H, T, T2] = s.shape as [number, number, number, number];
   if (s.rank !== 4 || T !== T2) throw new Error(`maskedSoftmax: scores must be [B, H, T, T], got ${shapeStr(s.shape)}`);
   const km = opts.keyMask ?? null;
-  if (!s.backend.maskedSoftmax || s.dtype !== 'float32' || (km && km.dtype === 'float64')) {
-    const allowed = noGrad(() => attentionAllowed(s, opts));
-    const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
-    return mul(softmax(add(mulScalar(s, opts.scale), neg)), allowed);
-  }
+  const b = s.backend;
+  if (!hasKernel(b, 'maskedSoftmax') || s.dtype !== 'float32' || (km && km.dtype === 'float64')) return maskedSoftmaxComposite(s, opts);
   const ss = storages('maskedSoftmax', s, ...(km ? [km] : []));
   const spec = { B, H, T, D: 0, scale: opts.scale, causal: opts.causal ?? true, window: opts.window ?? 0 };
-  const p = s.backend.maskedSoftmax(ss[0]!, km ? ss[1]! : null, spec);
+  const p = b.maskedSoftmax(ss[0]!, km ? ss[1]! : null, spec);
   return record('maskedSoftmax', p, s.shape, [s], (g, y) => [mulScalar(softmaxVjp(g, y), opts.scale)]);
+}
+
+/** maskedSoftmax from primitives: a visibility tensor, the masked scores' softmax, masked keys zeroed. */
+export function maskedSoftmaxComposite(s: Tensor, opts: AttentionOptions & { scale: number }): Tensor {
+  const allowed = noGrad(() => attentionAllowed(s, opts));
+  const neg = noGrad(() => mulScalar(addScalar(allowed, -1), 1e30)); // 0 where visible, -1e30 where not
+  return mul(softmax(add(mulScalar(s, opts.scale), neg)), allowed);
 }
 
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null | undefined): void {
@@ -323,10 +329,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0, ...dropoutSpec('attention', opts) };
   const out = q.backend.attention(ss[0]!, ss[1]!, ss[2]!, (km ? ss[3] : null) as Storage | null, spec);
   return record('attention', out, q.shape, [q, k, v], (g, o) => {
-    if (!isGradEnabled() && q.backend.attentionBackward && g.dtype === q.dtype) {
+    if (!isGradEnabled() && hasKernel(q.backend, 'attentionBackward') && g.dtype === q.dtype) {
       // Not recorded: one fused backward (probabilities and the dropout mask recomputed inside, never stored).
       const [qs, ks, vs, os, gs, ...ms] = storages('attentionBackward', q, k, v, o, g, ...(km ? [km] : []));
-      const grads = q.backend.attentionBackward(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, spec);
+      const grads = q.backend.attentionBackward!(qs!, ks!, vs!, os!, gs!, km ? ms[0]! : null, spec);
       if (grads) return grads.map((s) => record('attentionBackward', s, q.shape, [q, k, v, g], null));
     }
     return attentionVjp(q, k, v, g, opts, scale);
@@ -419,7 +425,7 @@ export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: 
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0, ...dropoutSpec('attentionRows', opts) };
   const b = q.backend;
-  if (!b.attentionRows || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
+  if (!hasKernel(b, 'attentionRows') || q.dtype !== 'float32' || km?.dtype === 'float64') return attentionRowsComposite(q, k, v, H, opts);
   const ss = storages('attentionRows', q, k, v, ...(km ? [km] : []));
   const made = b.attentionRows(ss[0]!, ss[1]!, ss[2]!, km ? ss[3]! : null, spec);
   if (!made) return attentionRowsComposite(q, k, v, H, opts);
@@ -427,9 +433,9 @@ export function attentionRows(q: Tensor, k: Tensor, v: Tensor, H: number, opts: 
   const lse = new Tensor(made[1], [B * H * T], b);
   if (!isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) lse.dispose(); // no backward will read it
   return record('attentionRows', made[0], [B, T, C], [q, k, v], (g, o) => {
-    if (!isGradEnabled() && b.attentionRowsBackward && g.dtype === 'float32') {
+    if (!isGradEnabled() && hasKernel(b, 'attentionRowsBackward') && g.dtype === 'float32') {
       const gs = storages('attentionRowsBackward', q, k, v, o, g, ...(km ? [km] : []));
-      const d = b.attentionRowsBackward(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, lse.isDisposed ? null : lse.storageFor('attentionRowsBackward'), km ? gs[5]! : null, spec);
+      const d = b.attentionRowsBackward!(gs[0]!, gs[1]!, gs[2]!, gs[3]!, gs[4]!, lse.isDisposed ? null : lse.storageFor('attentionRowsBackward'), km ? gs[5]! : null, spec);
       if (d) return d.map((s) => record('attentionRowsBackward', s, q.shape, [q, k, v, g], null));
     }
     const grads = attentionVjp(splitHeadsOf(q, H), splitHeadsOf(k, H), splitHeadsOf(v, H), splitHeadsOf(g, H), opts, scale);
@@ -455,7 +461,7 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const spec = { B, H, T, D, scale, causal: opts.causal ?? true, window: opts.window ?? 0, ...dropoutSpec('attentionPacked', opts) };
   const b = qkv.backend;
-  if (!b.attentionPacked || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
+  if (!hasKernel(b, 'attentionPacked') || qkv.dtype !== 'float32' || km?.dtype === 'float64') return attentionPackedComposite(qkv, H, opts);
   const ss = storages('attentionPacked', qkv, ...(km ? [km] : []));
   const made = b.attentionPacked(ss[0]!, km ? ss[1]! : null, spec);
   if (!made) return attentionPackedComposite(qkv, H, opts);
@@ -463,9 +469,9 @@ export function attentionPacked(qkv: Tensor, H: number, opts: AttentionOptions =
   const lse = new Tensor(made[1], [B * H * T], b);
   if (!isGradEnabled() || !qkv.requiresGrad) lse.dispose(); // no backward will read it
   return record('attentionPacked', made[0], [B, T, C], [qkv], (g, o) => {
-    if (!isGradEnabled() && b.attentionPackedBackward && g.dtype === 'float32') {
+    if (!isGradEnabled() && hasKernel(b, 'attentionPackedBackward') && g.dtype === 'float32') {
       const gs = storages('attentionPackedBackward', qkv, o, g, ...(km ? [km] : []));
-      const d = b.attentionPackedBackward(gs[0]!, gs[1]!, gs[2]!, lse.isDisposed ? null : lse.storageFor('attentionPackedBackward'), km ? gs[3]! : null, spec);
+      const d = b.attentionPackedBackward!(gs[0]!, gs[1]!, gs[2]!, lse.isDisposed ? null : lse.storageFor('attentionPackedBackward'), km ? gs[3]! : null, spec);
       if (d) return [record('attentionPackedBackward', d, qkv.shape, [qkv, g], null)];
     }
     const [q, k, v] = unpackHeads(qkv, H);

@@ -1,6 +1,7 @@
 // Data movement: reshape (shares storage), permute/transpose, expand, slice, pad, concat, flatten.
 
 import type { Storage } from '../backend.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { contiguousStrides, normalizeAxis, sameShape } from '../shape.js';
 import { Tensor, shapeSize, shapeStr } from '../tensor.js';
 import { attachNode, record, storages } from './record.js';
@@ -116,7 +117,8 @@ export function pad(x: Tensor, before: readonly number[], after: readonly number
   }
   const shape = x.shape.map((d, i) => d + before[i]! + after[i]!);
   let out: Storage;
-  if (x.backend.pad) out = x.backend.pad(xs!, [...x.shape], [...before], [...after], value);
+  const b = x.backend;
+  if (hasKernel(b, 'pad')) out = b.pad(xs!, [...x.shape], [...before], [...after], value);
   else {
     out = x.backend.full(shapeSize(shape), x.dtype, value);
     const os = contiguousStrides(shape);

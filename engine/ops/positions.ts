@@ -2,6 +2,7 @@
 // int32 positions (device ranges included) so a forward pass uploads nothing.
 
 import { Tensor, shapeStr } from '../tensor.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { tensor } from './creation.js';
 import { assertInt, storages } from './record.js';
 
@@ -27,8 +28,8 @@ export function rotaryTables(positions: Tensor, rotaryDim: number, opts: { dtype
   const shape = [...positions.shape, rotaryDim];
   const b = positions.backend;
   const n = positions.size;
-  if (b.rotaryTable) {
-    const make = (fn: 'cos' | 'sin') => new Tensor(b.rotaryTable!(ps!, n, invFreq, fn, dtype), shape, b);
+  if (hasKernel(b, 'rotaryTable')) {
+    const make = (fn: 'cos' | 'sin') => new Tensor(b.rotaryTable(ps!, n, invFreq, fn, dtype), shape, b);
     return { cos: make('cos'), sin: make('sin') };
   }
   const host = positions.hostInt;

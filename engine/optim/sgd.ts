@@ -3,6 +3,7 @@
 
 import { SGD_GROUP_MAX, type Backend, type Storage } from '../backend.js';
 import { addScaled } from '../ops/elementwise.js';
+import { hasKernel } from '../op-table/fallback.js';
 import { Tensor, shapeStr } from '../tensor.js';
 
 /**
@@ -36,7 +37,7 @@ export function sgdStepInPlace(params: readonly Tensor[], grads: readonly Tensor
     const ps = p.storageFor('sgdStepInPlace');
     const gs = g.storageFor('sgdStepInPlace');
     const b = p.backend;
-    if (!b.sgdStepInPlaceGroup || p.dtype !== 'float32' || g.dtype !== 'float32' || g.backend !== b) {
+    if (!hasKernel(b, 'sgdStepInPlaceGroup') || p.dtype !== 'float32' || g.dtype !== 'float32' || g.backend !== b) {
       b.sgdStepInPlace(ps, gs, lr, null);
       return;
     }
@@ -44,13 +45,13 @@ export function sgdStepInPlace(params: readonly Tensor[], grads: readonly Tensor
     if (!group) groups.set(b, (group = [[], []]));
     if (group[0].includes(ps) || group[1].includes(ps) || group[0].includes(gs)) {
       // the same storage updated twice, or a param that is another pair's grad: keep the sequential order
-      b.sgdStepInPlaceGroup(group[0], group[1], lr);
+      b.sgdStepInPlaceGroup!(group[0], group[1], lr);
       groups.set(b, (group = [[], []]));
     }
     group[0].push(ps);
     group[1].push(gs);
     if (group[0].length === SGD_GROUP_MAX) {
-      b.sgdStepInPlaceGroup(group[0], group[1], lr);
+      b.sgdStepInPlaceGroup!(group[0], group[1], lr);
       groups.set(b, [[], []]);
     }
   });

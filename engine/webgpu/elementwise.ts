@@ -57,7 +57,7 @@ export function runUnary(
   const t = wgslType(dtype);
   const body = t === 'f32' ? F32_BODIES[op] : I32_BODIES[op];
   if (body === undefined) throw new Error(`webgpu: unary ${op} is not defined for ${dtype}`);
-  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'map', bindings: 'rw', aliases: { TI: t, TO: t }, opBody: body });
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'unary', bindings: 'rw', aliases: { TI: t, TO: t }, opBody: body });
   forEachElementPiece(rt, n, [x, y], (b, _start, count) => {
     const [gx, gy] = grid(rt, count);
     rt.dispatch(k, b, (w) => w.u(count).f(p0).f(p1), gx, gy);
@@ -73,7 +73,7 @@ export function runGeluBackward(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Bi
   if (GRAD === undefined) throw new Error(`webgpu geluBackward: unknown kind '${String(kind)}' (gelu_tanh or gelu_erf)`);
   const k = rt.kernel({
     file: 'elementwise.wgsl',
-    entry: 'gelu_backward',
+    entry: 'geluBackward',
     bindings: 'rwr',
     aliases: { TI: 'f32', TO: 'f32' },
     opBody: 'return v;',
@@ -89,7 +89,7 @@ export function runGeluBackward(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Bi
 export function runGeluSecond(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Binding, g: Binding, g2: Binding, dx: Binding, n: number): void {
   const GRAD = GELU_GRAD[kind];
   if (GRAD === undefined) throw new Error(`webgpu geluGradBackward: unknown kind '${String(kind)}' (gelu_tanh or gelu_erf)`);
-  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'gelu_second', bindings: 'rwrr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;', constants: { GRAD } });
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'geluGradBackward', bindings: 'rwrr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;', constants: { GRAD } });
   forEachElementPiece(rt, n, [x, dx, g, g2], (b, _start, count) => {
     const [gx, gy] = grid(rt, count);
     rt.dispatch(k, b, (w) => w.u(count), gx, gy);
@@ -98,7 +98,7 @@ export function runGeluSecond(rt: Runtime, kind: keyof typeof GELU_GRAD, x: Bind
 
 /** y = a + alpha * b over n float32 elements (a, b, y contiguous). */
 export function runAddScaled(rt: Runtime, a: Binding, b: Binding, alpha: number, y: Binding, n: number): void {
-  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'add_scaled', bindings: 'rwr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;' });
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'addScaled', bindings: 'rwr', aliases: { TI: 'f32', TO: 'f32' }, opBody: 'return v;' });
   forEachElementPiece(rt, n, [a, y, b], (bufs, _start, count) => {
     const [gx, gy] = grid(rt, count);
     rt.dispatch(k, bufs, (w) => w.u(count).f(alpha), gx, gy);
@@ -108,7 +108,7 @@ export function runAddScaled(rt: Runtime, a: Binding, b: Binding, alpha: number,
 export function runCast(rt: Runtime, from: DType, to: DType, x: Binding, y: Binding, n: number): void {
   const ti = wgslType(from);
   const to_ = wgslType(to);
-  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'map', bindings: 'rw', aliases: { TI: ti, TO: to_ }, opBody: 'return TO(v);' });
+  const k = rt.kernel({ file: 'elementwise.wgsl', entry: 'unary', bindings: 'rw', aliases: { TI: ti, TO: to_ }, opBody: 'return TO(v);' });
   forEachElementPiece(rt, n, [x, y], (b, _start, count) => {
     const [gx, gy] = grid(rt, count);
     rt.dispatch(k, b, (w) => w.u(count), gx, gy);
@@ -127,7 +127,7 @@ export function valueBits(value: number, dtype: DType): number {
 
 export function runFill(rt: Runtime, y: Binding, n: number, dtype: DType, value: number): void {
   const bits = valueBits(value, dtype);
-  const k = rt.kernel({ file: 'fill.wgsl', entry: 'fill', bindings: 'w' });
+  const k = rt.kernel({ file: 'full.wgsl', entry: 'full', bindings: 'w' });
   forEachElementPiece(rt, n, [y], (b, _start, count) => {
     const [gx, gy] = grid(rt, count);
     rt.dispatch(k, b, (w) => w.u(count).u(bits), gx, gy);

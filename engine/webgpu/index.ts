@@ -3,6 +3,8 @@
 // Every method except `read` only records dispatches (engine/webgpu/runtime.ts batches them into
 // one command encoder); kernels are WGSL files under shaders/. float32 and int32 only: float64
 // requests throw. This class owns the storages and the live count; the sibling files own kernels.
+// Each kernel method first runs the op table's argument check (CHECK.<name>, engine/op-table) with
+// the webgpu dtype rules (./rules.ts).
 
 import type {
   AdamSpec,
@@ -18,6 +20,7 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
+import { CHECK } from '../op-table/index.js';
 import { rowHeads, runAttention, runAttentionBackward, runAttentionLayouts, runMaskedSoftmax } from './attention.js';
 import { describeAdapter, releaseWebGPU, requestWebGPU, type AdapterDescription, type RequestWebGPUOptions, type WebGPUContext } from './device.js';
 import { runAddScaled, runCast, runFill, runGeluBackward, runGeluSecond, runUnary } from './elementwise.js';
@@ -32,7 +35,8 @@ import { runReduce } from './reduce.js';
 import { runCrossEntropy, runCrossEntropyBackward, runLayerNorm, runSoftmax, runSoftmaxBackward } from './rows.js';
 import { runTopk } from './topk.js';
 import { Runtime } from './runtime.js';
-import { checkDType, FLOAT64_UNSUPPORTED, gpuBuf, WebGPUStorage } from './storage.js';
+import { WEBGPU } from './rules.js';
+import { checkDType, gpuBuf, WebGPUStorage } from './storage.js';
 import { runBinary, runCopy, runCopyInto, runPad, runWhere } from './strided.js';
 
 export { FLOAT64_UNSUPPORTED, WebGPUStorage } from './storage.js';
@@ -47,18 +51,8 @@ function numel(shape: readonly number[]): number {
   return n;
 }
 
-function requireSize(s: Storage, size: number, op: string, what: string): void {
-  if (s.size !== size) throw new Error(`webgpu ${op}: ${what} has ${s.size} elements, expected ${size}`);
-}
 
-function requireFloat32(s: Storage, op: string, what: string): void {
-  if (s.dtype === 'float64') throw new Error(`${FLOAT64_UNSUPPORTED} (${op})`);
-  if (s.dtype !== 'float32') throw new Error(`webgpu ${op}: ${what} must be float32, got ${s.dtype}`);
-}
 
-function requireInt32(s: Storage, op: string, what: string): void {
-  if (s.dtype !== 'int32') throw new Error(`webgpu ${op}: ${what} must be int32, got ${s.dtype}`);
-}
 
 /** CPU rasterizers exposed as GPUs (kernels then prefer uniform-buffer-heavy paths). */
 export function isSoftwareAdapter(d: AdapterDescription): boolean {
@@ -170,17 +164,14 @@ export class WebGPUBackend implements Backend {
   }
 
   full(size: number, dtype: DType, value: number): Storage {
-    checkDType(dtype, 'full');
-    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu full: size must be a non-negative integer, got ${size}`);
+    CHECK.full(WEBGPU, size, dtype, value);
     const s = this.out(size, dtype);
     runFill(this.rt, s.buf!, size, dtype, value);
     return s;
   }
 
   arange(size: number, dtype: DType, start: number, step: number, period: number): Storage {
-    checkDType(dtype, 'arange');
-    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu arange: size must be a non-negative integer, got ${size}`);
-    if (!Number.isInteger(period) || period < 1) throw new Error(`webgpu arange: period must be a positive integer, got ${period}`);
+    CHECK.arange(WEBGPU, size, dtype, start, step, period);
     const s = this.out(size, dtype);
     runArange(this.rt, s.buf!, size, dtype, start, step, period);
     return s;
@@ -228,7 +219,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- elementwise
 
   unary(op: UnaryOp, x: Storage, p0?: number, p1?: number): Storage {
-    checkDType(x.dtype, `unary ${op}`);
+    CHECK.unary(WEBGPU, op, x, p0, p1);
     const xb = gpuBuf(x, 'x');
     if (op === 'softplus') {
       p0 ??= 1;
@@ -247,8 +238,7 @@ export class WebGPUBackend implements Backend {
   }
 
   binary(op: BinaryOp, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
-    checkDType(a.dtype, `binary ${op}`);
-    if (b.dtype !== a.dtype) throw new Error(`webgpu binary ${op}: b is ${b.dtype} but a is ${a.dtype}`);
+    CHECK.binary(WEBGPU, op, a, av, b, bv, outShape);
     const ab = gpuBuf(a, 'a');
     const bb = gpuBuf(b, 'b');
     const y = this.out(numel(outShape), a.dtype);
@@ -262,17 +252,14 @@ export class WebGPUBackend implements Backend {
   }
 
   where(c: Storage, cv: View, a: Storage, av: View, b: Storage, bv: View, outShape: number[]): Storage {
-    checkDType(a.dtype, 'where');
-    checkDType(c.dtype, 'where');
-    if (b.dtype !== a.dtype) throw new Error(`webgpu where: b is ${b.dtype} but a is ${a.dtype}`);
+    CHECK.where(WEBGPU, c, cv, a, av, b, bv, outShape);
     const y = this.out(numel(outShape), a.dtype);
     runWhere(this.rt, a.dtype, c.dtype, gpuBuf(c, 'cond'), cv, gpuBuf(a, 'a'), av, gpuBuf(b, 'b'), bv, outShape, y.buf!);
     return y;
   }
 
   cast(x: Storage, to: DType): Storage {
-    checkDType(x.dtype, 'cast');
-    checkDType(to, 'cast');
+    CHECK.cast(WEBGPU, x, to);
     const y = this.out(x.size, to);
     if (x.dtype === to) this.rt.copyBuffer(gpuBuf(x), 0, y.buf!, 0, x.size * 4);
     else runCast(this.rt, x.dtype, to, gpuBuf(x), y.buf!, x.size);
@@ -280,9 +267,7 @@ export class WebGPUBackend implements Backend {
   }
 
   addScaled(a: Storage, b: Storage, alpha: number): Storage {
-    requireFloat32(a, 'addScaled', 'a');
-    requireFloat32(b, 'addScaled', 'b');
-    requireSize(b, a.size, 'addScaled', 'b');
+    CHECK.addScaled(WEBGPU, a, b, alpha);
     const y = this.out(a.size, 'float32');
     runAddScaled(this.rt, gpuBuf(a), gpuBuf(b), alpha, y.buf!, a.size);
     return y;
@@ -291,15 +276,14 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- data movement
 
   copy(src: Storage, sv: View, shape: number[]): Storage {
-    checkDType(src.dtype, 'copy');
+    CHECK.copy(WEBGPU, src, sv, shape);
     const y = this.out(numel(shape), src.dtype);
     runCopy(this.rt, src.dtype, gpuBuf(src, 'src'), sv, shape, y.buf!);
     return y;
   }
 
   copyInto(dst: Storage, dv: View, src: Storage, sv: View, shape: number[]): void {
-    checkDType(dst.dtype, 'copyInto');
-    if (src.dtype !== dst.dtype) throw new Error(`webgpu copyInto: src is ${src.dtype} but dst is ${dst.dtype}`);
+    CHECK.copyInto(WEBGPU, dst, dv, src, sv, shape);
     const db = gpuBuf(dst, 'dst');
     const sb = gpuBuf(src, 'src');
     if (db === sb) {
@@ -315,9 +299,7 @@ export class WebGPUBackend implements Backend {
   }
 
   pad(src: Storage, shape: number[], before: number[], after: number[], value: number): Storage {
-    checkDType(src.dtype, 'pad');
-    requireSize(src, numel(shape), 'pad', `src [${shape.join(', ')}]`);
-    if (before.length !== shape.length || after.length !== shape.length) throw new Error(`webgpu pad: need ${shape.length} before/after amounts`);
+    CHECK.pad(WEBGPU, src, shape, before, after, value);
     const outShape = shape.map((d, i) => d + before[i]! + after[i]!);
     const y = this.out(numel(outShape), src.dtype);
     const sb = gpuBuf(src, 'src');
@@ -331,9 +313,7 @@ export class WebGPUBackend implements Backend {
   }
 
   gather(table: Storage, N: number, D: number, idx: Storage): Storage {
-    checkDType(table.dtype, 'gather');
-    requireInt32(idx, 'gather', 'idx');
-    requireSize(table, N * D, 'gather', `table [${N}, ${D}]`);
+    CHECK.gather(WEBGPU, table, N, D, idx);
     const M = idx.size;
     const y = this.out(M * D, table.dtype);
     runGather(this.rt, gpuBuf(table), N, D, gpuBuf(idx), M, y.buf!, table.dtype);
@@ -341,28 +321,21 @@ export class WebGPUBackend implements Backend {
   }
 
   scatterAdd(src: Storage, M: number, D: number, idx: Storage, N: number): Storage {
-    checkDType(src.dtype, 'scatterAdd');
-    requireInt32(idx, 'scatterAdd', 'idx');
-    requireSize(src, M * D, 'scatterAdd', `src [${M}, ${D}]`);
-    requireSize(idx, M, 'scatterAdd', 'idx');
+    CHECK.scatterAdd(WEBGPU, src, M, D, idx, N);
     const y = this.out(N * D, src.dtype);
     runScatterAdd(this.rt, src.dtype, gpuBuf(src), M, D, gpuBuf(idx), N, y.buf!);
     return y;
   }
 
   oneHot(idx: Storage, R: number, C: number, dtype: DType): Storage {
-    checkDType(dtype, 'oneHot');
-    requireInt32(idx, 'oneHot', 'idx');
-    requireSize(idx, R, 'oneHot', 'idx');
+    CHECK.oneHot(WEBGPU, idx, R, C, dtype);
     const y = this.out(R * C, dtype);
     runOneHot(this.rt, gpuBuf(idx), R, C, dtype, y.buf!);
     return y;
   }
 
   topk(x: Storage, R: number, C: number, k: number): [Storage, Storage] {
-    requireFloat32(x, 'topk', 'x');
-    requireSize(x, R * C, 'topk', `x [${R}, ${C}]`);
-    if (!Number.isInteger(k) || k < 1 || k > C) throw new Error(`webgpu topk: k must be an integer in [1, C=${C}], got ${k}`);
+    CHECK.topk(WEBGPU, x, R, C, k);
     const values = this.out(R * k, x.dtype);
     const indices = this.out(R * k, 'int32');
     runTopk(this.rt, gpuBuf(x), R, C, k, values.buf!, indices.buf!);
@@ -372,14 +345,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- reductions
 
   reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
-    checkDType(x.dtype, `reduce ${op}`);
-    requireSize(x, numel(shape), `reduce ${op}`, `x [${shape.join(', ')}]`);
-    for (let i = 0; i < axes.length; i++) {
-      const a = axes[i]!;
-      if (!Number.isInteger(a) || a < 0 || a >= shape.length || (i > 0 && a <= axes[i - 1]!)) {
-        throw new Error(`webgpu reduce ${op}: axes [${axes.join(', ')}] must be sorted, unique and within rank ${shape.length}`);
-      }
-    }
+    CHECK.reduce(WEBGPU, op, x, shape, axes);
     const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
     const y = this.out(numel(outShape), x.dtype);
     runReduce(this.rt, op, x.dtype, gpuBuf(x), shape, axes, y.buf!);
@@ -389,8 +355,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- linear algebra
 
   matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    requireFloat32(a, 'matmul', 'a');
-    requireFloat32(b, 'matmul', 'b');
+    CHECK.matmul(WEBGPU, a, b, spec);
     const batch = numel(spec.batch);
     const y = this.out(batch * spec.M * spec.N, a.dtype);
     runMatmul(this.rt, gpuBuf(a, 'a'), gpuBuf(b, 'b'), spec, y.buf!);
@@ -400,64 +365,42 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- fused
 
   softmax(x: Storage, R: number, C: number): Storage {
-    requireFloat32(x, 'softmax', 'x');
-    requireSize(x, R * C, 'softmax', `x [${R}, ${C}]`);
+    CHECK.softmax(WEBGPU, x, R, C);
     const y = this.out(R * C, x.dtype);
     runSoftmax(this.rt, false, gpuBuf(x), R, C, y.buf!);
     return y;
   }
 
   logSoftmax(x: Storage, R: number, C: number): Storage {
-    requireFloat32(x, 'logSoftmax', 'x');
-    requireSize(x, R * C, 'logSoftmax', `x [${R}, ${C}]`);
+    CHECK.logSoftmax(WEBGPU, x, R, C);
     const y = this.out(R * C, x.dtype);
     runSoftmax(this.rt, true, gpuBuf(x), R, C, y.buf!);
     return y;
   }
 
   layerNorm(x: Storage, w: Storage, b: Storage, R: number, C: number, eps: number): Storage {
-    requireFloat32(x, 'layerNorm', 'x');
-    requireFloat32(w, 'layerNorm', 'w');
-    requireFloat32(b, 'layerNorm', 'b');
-    requireSize(x, R * C, 'layerNorm', `x [${R}, ${C}]`);
-    requireSize(w, C, 'layerNorm', 'w');
-    requireSize(b, C, 'layerNorm', 'b');
+    CHECK.layerNorm(WEBGPU, x, w, b, R, C, eps);
     const y = this.out(R * C, x.dtype);
     runLayerNorm(this.rt, gpuBuf(x), gpuBuf(w), gpuBuf(b), R, C, eps, y.buf!);
     return y;
   }
 
   crossEntropy(logits: Storage, labels: Storage, R: number, V: number, ignoreIndex: number): Storage {
-    requireFloat32(logits, 'crossEntropy', 'logits');
-    requireInt32(labels, 'crossEntropy', 'labels');
-    requireSize(logits, R * V, 'crossEntropy', `logits [${R}, ${V}]`);
-    requireSize(labels, R, 'crossEntropy', 'labels');
+    CHECK.crossEntropy(WEBGPU, logits, labels, R, V, ignoreIndex);
     const y = this.out(R, logits.dtype);
     runCrossEntropy(this.rt, gpuBuf(logits), gpuBuf(labels), R, V, ignoreIndex, y.buf!);
     return y;
   }
 
   crossEntropyBackward(logits: Storage, labels: Storage, g: Storage, R: number, V: number, ignoreIndex: number): Storage {
-    requireFloat32(logits, 'crossEntropyBackward', 'logits');
-    requireInt32(labels, 'crossEntropyBackward', 'labels');
-    requireFloat32(g, 'crossEntropyBackward', 'g');
-    requireSize(logits, R * V, 'crossEntropyBackward', `logits [${R}, ${V}]`);
-    requireSize(labels, R, 'crossEntropyBackward', 'labels');
-    requireSize(g, R, 'crossEntropyBackward', 'g');
+    CHECK.crossEntropyBackward(WEBGPU, logits, labels, g, R, V, ignoreIndex);
     const y = this.out(R * V, logits.dtype);
     runCrossEntropyBackward(this.rt, gpuBuf(logits), gpuBuf(labels), gpuBuf(g), R, V, ignoreIndex, y.buf!);
     return y;
   }
 
   crossEntropyGradBackward(logits: Storage, labels: Storage, g: Storage, u: Storage, R: number, V: number, ignoreIndex: number): [Storage, Storage] {
-    requireFloat32(logits, 'crossEntropyGradBackward', 'logits');
-    requireInt32(labels, 'crossEntropyGradBackward', 'labels');
-    requireFloat32(g, 'crossEntropyGradBackward', 'g');
-    requireFloat32(u, 'crossEntropyGradBackward', 'u');
-    requireSize(logits, R * V, 'crossEntropyGradBackward', `logits [${R}, ${V}]`);
-    requireSize(labels, R, 'crossEntropyGradBackward', 'labels');
-    requireSize(g, R, 'crossEntropyGradBackward', 'g');
-    requireSize(u, R * V, 'crossEntropyGradBackward', `u [${R}, ${V}]`);
+    CHECK.crossEntropyGradBackward(WEBGPU, logits, labels, g, u, R, V, ignoreIndex);
     const xBar = this.out(R * V, 'float32');
     const gBar = this.out(R, 'float32');
     runCrossEntropyGradBackward(this.rt, gpuBuf(logits), gpuBuf(labels), gpuBuf(g), gpuBuf(u), R, V, ignoreIndex, xBar.buf!, gBar.buf!);
@@ -465,22 +408,14 @@ export class WebGPUBackend implements Backend {
   }
 
   softmaxBackward(yIn: Storage, g: Storage, R: number, C: number): Storage {
-    requireFloat32(yIn, 'softmaxBackward', 'y');
-    requireFloat32(g, 'softmaxBackward', 'g');
-    requireSize(yIn, R * C, 'softmaxBackward', `y [${R}, ${C}]`);
-    requireSize(g, R * C, 'softmaxBackward', `g [${R}, ${C}]`);
+    CHECK.softmaxBackward(WEBGPU, yIn, g, R, C);
     const dx = this.out(R * C, yIn.dtype);
     runSoftmaxBackward(this.rt, gpuBuf(yIn), gpuBuf(g), R, C, dx.buf!);
     return dx;
   }
 
   layerNormBackward(x: Storage, w: Storage, g: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
-    requireFloat32(x, 'layerNormBackward', 'x');
-    requireFloat32(w, 'layerNormBackward', 'w');
-    requireFloat32(g, 'layerNormBackward', 'g');
-    requireSize(x, R * C, 'layerNormBackward', `x [${R}, ${C}]`);
-    requireSize(g, R * C, 'layerNormBackward', `g [${R}, ${C}]`);
-    requireSize(w, C, 'layerNormBackward', 'w');
+    CHECK.layerNormBackward(WEBGPU, x, w, g, R, C, eps);
     const dx = this.out(R * C, 'float32');
     const dw = this.out(C, 'float32');
     const db = this.out(C, 'float32');
@@ -489,13 +424,7 @@ export class WebGPUBackend implements Backend {
   }
 
   layerNormWeightGradBackward(x: Storage, g: Storage, a: Storage, R: number, C: number, eps: number): [Storage, Storage] {
-    const op = 'layerNormWeightGradBackward';
-    for (const [s, what] of [[x, 'x'], [g, 'g']] as const) {
-      requireFloat32(s, op, what);
-      requireSize(s, R * C, op, `${what} [${R}, ${C}]`);
-    }
-    requireFloat32(a, op, 'a');
-    requireSize(a, C, op, 'a');
+    CHECK.layerNormWeightGradBackward(WEBGPU, x, g, a, R, C, eps);
     const xBar = this.out(R * C, 'float32');
     const gBar = this.out(R * C, 'float32');
     runLayerNormWeightGradBackward(this.rt, gpuBuf(x), gpuBuf(g), gpuBuf(a), R, C, eps, xBar.buf!, gBar.buf!);
@@ -503,13 +432,7 @@ export class WebGPUBackend implements Backend {
   }
 
   layerNormGradBackward(x: Storage, w: Storage, g: Storage, dx: Storage, u: Storage, R: number, C: number, eps: number): [Storage, Storage, Storage] {
-    const op = 'layerNormGradBackward';
-    for (const [s, what] of [[x, 'x'], [g, 'g'], [dx, 'dx'], [u, 'u']] as const) {
-      requireFloat32(s, op, what);
-      requireSize(s, R * C, op, `${what} [${R}, ${C}]`);
-    }
-    requireFloat32(w, op, 'w');
-    requireSize(w, C, op, 'w');
+    CHECK.layerNormGradBackward(WEBGPU, x, w, g, dx, u, R, C, eps);
     const xBar = this.out(R * C, 'float32');
     const gBar = this.out(R * C, 'float32');
     const wBar = this.out(C, 'float32');
@@ -518,9 +441,7 @@ export class WebGPUBackend implements Backend {
   }
 
   geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
-    requireFloat32(x, 'geluBackward', 'x');
-    requireFloat32(g, 'geluBackward', 'g');
-    requireSize(g, x.size, 'geluBackward', 'g');
+    CHECK.geluBackward(WEBGPU, kind, x, g);
     const dx = this.out(x.size, 'float32');
     try {
       runGeluBackward(this.rt, kind, gpuBuf(x), gpuBuf(g), dx.buf!, x.size);
@@ -532,10 +453,7 @@ export class WebGPUBackend implements Backend {
   }
 
   geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {
-    for (const [s, what] of [[x, 'x'], [g, 'g'], [u, 'u']] as const) {
-      requireFloat32(s, 'geluGradBackward', what);
-      requireSize(s, x.size, 'geluGradBackward', what);
-    }
+    CHECK.geluGradBackward(WEBGPU, kind, x, g, u);
     const xBar = this.out(x.size, 'float32');
     const gBar = this.out(x.size, 'float32');
     runGeluSecond(this.rt, kind, gpuBuf(x), gpuBuf(g), gpuBuf(u), xBar.buf!, x.size);
@@ -544,15 +462,8 @@ export class WebGPUBackend implements Backend {
   }
 
   attentionBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
+    CHECK.attentionBackward(WEBGPU, q, k, v, out, g, keyMask, spec);
     const n = spec.B * spec.H * spec.T * spec.D;
-    for (const [s, what] of [[q, 'q'], [k, 'k'], [v, 'v'], [out, 'out'], [g, 'g']] as const) {
-      requireFloat32(s, 'attentionBackward', what);
-      requireSize(s, n, 'attentionBackward', what);
-    }
-    if (keyMask) {
-      checkDType(keyMask.dtype, 'attentionBackward');
-      requireSize(keyMask, spec.B * spec.T, 'attentionBackward', 'keyMask');
-    }
     const dq = this.out(n, 'float32');
     const dk = this.out(n, 'float32');
     const dv = this.out(n, 'float32');
@@ -567,8 +478,8 @@ export class WebGPUBackend implements Backend {
   }
 
   attentionPacked(qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null {
+    CHECK.attentionPacked(WEBGPU, qkv, keyMask, spec);
     const C = spec.H * spec.D;
-    this.checkPacked('attentionPacked', qkv, keyMask, spec);
     const y = this.out(spec.B * spec.T * C, 'float32');
     const lse = this.out(spec.B * spec.H * spec.T, 'float32');
     const b = gpuBuf(qkv);
@@ -582,13 +493,8 @@ export class WebGPUBackend implements Backend {
   }
 
   attentionPackedBackward(qkv: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): Storage | null {
-    if (lse) requireSize(lse, spec.B * spec.H * spec.T, 'attentionPackedBackward', 'lse');
+    CHECK.attentionPackedBackward(WEBGPU, qkv, out, g, lse, keyMask, spec);
     const C = spec.H * spec.D;
-    this.checkPacked('attentionPackedBackward', qkv, keyMask, spec);
-    for (const [s, what] of [[out, 'out'], [g, 'g']] as const) {
-      requireFloat32(s, 'attentionPackedBackward', what);
-      requireSize(s, spec.B * spec.T * C, 'attentionPackedBackward', what);
-    }
     const d = this.out(spec.B * spec.T * 3 * C, 'float32');
     const b = gpuBuf(qkv);
     const q = rowHeads(spec, 3 * C, 0);
@@ -604,8 +510,8 @@ export class WebGPUBackend implements Backend {
   }
 
   attentionRows(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage] | null {
+    CHECK.attentionRows(WEBGPU, q, k, v, keyMask, spec);
     const C = spec.H * spec.D;
-    this.checkRows('attentionRows', [q, k, v], keyMask, spec);
     const y = this.out(spec.B * spec.T * C, 'float32');
     const lse = this.out(spec.B * spec.H * spec.T, 'float32');
     const l = rowHeads(spec, C, 0);
@@ -618,9 +524,8 @@ export class WebGPUBackend implements Backend {
   }
 
   attentionRowsBackward(q: Storage, k: Storage, v: Storage, out: Storage, g: Storage, lse: Storage | null, keyMask: Storage | null, spec: AttentionSpec): [Storage, Storage, Storage] | null {
-    if (lse) requireSize(lse, spec.B * spec.H * spec.T, 'attentionRowsBackward', 'lse');
+    CHECK.attentionRowsBackward(WEBGPU, q, k, v, out, g, lse, keyMask, spec);
     const n = spec.B * spec.T * spec.H * spec.D;
-    this.checkRows('attentionRowsBackward', [q, k, v, out, g], keyMask, spec);
     const dq = this.out(n, 'float32');
     const dk = this.out(n, 'float32');
     const dv = this.out(n, 'float32');
@@ -635,31 +540,10 @@ export class WebGPUBackend implements Backend {
     return [dq, dk, dv];
   }
 
-  private checkRows(op: string, xs: Storage[], keyMask: Storage | null, spec: AttentionSpec): void {
-    for (const x of xs) {
-      requireFloat32(x, op, 'operand');
-      requireSize(x, spec.B * spec.T * spec.H * spec.D, op, 'operand');
-    }
-    if (keyMask) {
-      checkDType(keyMask.dtype, op);
-      requireSize(keyMask, spec.B * spec.T, op, 'keyMask');
-    }
-  }
 
-  private checkPacked(op: string, qkv: Storage, keyMask: Storage | null, spec: AttentionSpec): void {
-    requireFloat32(qkv, op, 'qkv');
-    requireSize(qkv, spec.B * spec.T * 3 * spec.H * spec.D, op, 'qkv');
-    if (keyMask) {
-      checkDType(keyMask.dtype, op);
-      requireSize(keyMask, spec.B * spec.T, op, 'keyMask');
-    }
-  }
 
   rotaryTable(positions: Storage, n: number, invFreq: readonly number[], fn: 'cos' | 'sin', dtype: DType): Storage {
-    checkDType(dtype, 'rotaryTable');
-    requireInt32(positions, 'rotaryTable', 'positions');
-    requireSize(positions, n, 'rotaryTable', 'positions');
-    if (dtype !== 'float32') throw new Error(`webgpu rotaryTable: the table must be float32, got ${dtype}`);
+    CHECK.rotaryTable(WEBGPU, positions, n, invFreq, fn, dtype);
     const y = this.out(n * 2 * invFreq.length, dtype);
     try {
       runRotaryTable(this.rt, gpuBuf(positions, 'positions'), y.buf!, n, invFreq, fn);
@@ -671,17 +555,8 @@ export class WebGPUBackend implements Backend {
   }
 
   attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
-    requireFloat32(q, 'attention', 'q');
-    requireFloat32(k, 'attention', 'k');
-    requireFloat32(v, 'attention', 'v');
+    CHECK.attention(WEBGPU, q, k, v, keyMask, spec);
     const n = spec.B * spec.H * spec.T * spec.D;
-    requireSize(q, n, 'attention', 'q');
-    requireSize(k, n, 'attention', 'k');
-    requireSize(v, n, 'attention', 'v');
-    if (keyMask) {
-      checkDType(keyMask.dtype, 'attention');
-      requireSize(keyMask, spec.B * spec.T, 'attention', 'keyMask');
-    }
     const y = this.out(n, q.dtype);
     runAttention(
       this.rt,
@@ -697,13 +572,8 @@ export class WebGPUBackend implements Backend {
   }
 
   maskedSoftmax(scores: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
-    requireFloat32(scores, 'maskedSoftmax', 'scores');
+    CHECK.maskedSoftmax(WEBGPU, scores, keyMask, spec);
     const n = spec.B * spec.H * spec.T * spec.T;
-    requireSize(scores, n, 'maskedSoftmax', `scores [${spec.B}, ${spec.H}, ${spec.T}, ${spec.T}]`);
-    if (keyMask) {
-      checkDType(keyMask.dtype, 'maskedSoftmax');
-      requireSize(keyMask, spec.B * spec.T, 'maskedSoftmax', 'keyMask');
-    }
     const p = this.out(n, 'float32');
     // the probabilities only: dropout belongs to the attention kernels (the op applies E.dropout after this)
     runMaskedSoftmax(this.rt, gpuBuf(scores), keyMask ? gpuBuf(keyMask) : null, keyMask?.dtype === 'float32', { ...spec, dropout: 0 }, p.buf!);
@@ -713,9 +583,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- randomness
 
   dropoutMask(size: number, p: number, seed: number, dtype: DType): Storage {
-    checkDType(dtype, 'dropoutMask');
-    if (dtype !== 'float32') throw new Error(`webgpu dropoutMask: dtype must be float32, got ${dtype}`);
-    if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu dropoutMask: bad size ${size}`);
+    CHECK.dropoutMask(WEBGPU, size, p, seed, dtype);
     const y = this.out(size, dtype);
     try {
       runDropoutMask(this.rt, size, p, seed, y.buf!);
@@ -729,30 +597,17 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- optimizers
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, gradScale: Storage | null, spec: AdamSpec): void {
-    for (const [what, s] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
-      requireFloat32(s, 'adamStep', what);
-      if (what !== 'param') requireSize(s, param.size, 'adamStep', what);
-    }
-    if (gradScale) requireFloat32(gradScale, 'adamStep', 'gradScale');
-    if (!(Number.isInteger(spec.step) && spec.step >= 1)) throw new Error(`webgpu adamStep: step must be an integer >= 1, got ${spec.step}`);
+    CHECK.adamStep(WEBGPU, param, grad, m, v, gradScale, spec);
     runAdam(this.rt, gpuBuf(param), gpuBuf(grad), gpuBuf(m), gpuBuf(v), gradScale ? gpuBuf(gradScale) : null, param.size, spec);
   }
 
   sgdStepInPlace(param: Storage, grad: Storage, lr: number, gradScale: Storage | null): void {
-    requireFloat32(param, 'sgdStepInPlace', 'param');
-    requireFloat32(grad, 'sgdStepInPlace', 'grad');
-    requireSize(grad, param.size, 'sgdStepInPlace', 'grad');
-    if (gradScale) requireFloat32(gradScale, 'sgdStepInPlace', 'gradScale');
+    CHECK.sgdStepInPlace(WEBGPU, param, grad, lr, gradScale);
     runSgd(this.rt, gpuBuf(param), gpuBuf(grad), gradScale ? gpuBuf(gradScale) : null, param.size, lr);
   }
 
   sgdStepInPlaceGroup(params: Storage[], grads: Storage[], lr: number): void {
-    if (params.length !== grads.length) throw new Error(`webgpu sgdStepInPlaceGroup: ${params.length} params but ${grads.length} grads`);
-    params.forEach((p, i) => {
-      requireFloat32(p, 'sgdStepInPlaceGroup', `param ${i}`);
-      requireFloat32(grads[i]!, 'sgdStepInPlaceGroup', `grad ${i}`);
-      requireSize(grads[i]!, p.size, 'sgdStepInPlaceGroup', `grad ${i}`);
-    });
+    CHECK.sgdStepInPlaceGroup(WEBGPU, params, grads, lr);
     runSgdGroup(this.rt, params.map((p) => gpuBuf(p)), grads.map((g) => gpuBuf(g)), params.map((p) => p.size), lr);
   }
 }

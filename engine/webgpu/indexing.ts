@@ -1,4 +1,4 @@
-// Row indexing kernels (shaders/gather.wgsl): gather, deterministic scatterAdd, oneHot.
+// Row indexing kernels (shaders/indexing.wgsl): gather, deterministic scatterAdd, oneHot.
 // No readback: indices are not validated here (the engine checks host-known indices); out-of-range
 // indices give zero rows (gather, oneHot) or are skipped (scatterAdd) and never touch memory out of
 // bounds.
@@ -13,7 +13,7 @@ const WG = 256;
 
 export function runGather(rt: Runtime, table: Binding, N: number, D: number, idx: Binding, M: number, y: Binding, dtype: DType = 'float32'): void {
   if (M * D === 0) return;
-  const k = rt.kernel({ file: 'gather.wgsl', entry: 'gather', bindings: 'rr-w', aliases: { T: wgslType(dtype) } });
+  const k = rt.kernel({ file: 'indexing.wgsl', entry: 'gather', bindings: 'rr-w', aliases: { T: wgslType(dtype) } });
   forEachRowPiece(rt, 'gather', M, [[idx, 1, 'r'], [y, D, 'w']], ([ib, yb], _m0, rows) => {
     const [gx, gy] = rt.grid(Math.ceil((rows * D) / WG));
     forEachRowPiece(rt, 'gather', N, [[table, D, 'r']], ([tb], base, n) => {
@@ -24,7 +24,7 @@ export function runGather(rt: Runtime, table: Binding, N: number, D: number, idx
 
 export function runOneHot(rt: Runtime, idx: Binding, R: number, C: number, dtype: DType, y: Binding): void {
   if (R * C === 0) return;
-  const k = rt.kernel({ file: 'gather.wgsl', entry: 'one_hot', bindings: '-r-w', aliases: { T: wgslType(dtype) } });
+  const k = rt.kernel({ file: 'indexing.wgsl', entry: 'oneHot', bindings: '-r-w', aliases: { T: wgslType(dtype) } });
   forEachRowPiece(rt, 'oneHot', R, [[idx, 1, 'r'], [y, C, 'w']], ([ib, yb], _r0, rows) => {
     const [gx, gy] = rt.grid(Math.ceil((rows * C) / WG));
     rt.dispatch(k, [ib!, yb!], (w) => w.u(0).u(0).u(rows).u(C), gx, gy);
@@ -44,8 +44,8 @@ export function runScatterAdd(
   const T = wgslType(dtype);
   runFill(rt, y, N * D, dtype, 0);
   if (M === 0 || D === 0 || N === 0) return;
-  const kl = rt.kernel({ file: 'gather.wgsl', entry: 'scatter_links', bindings: '-rw', aliases: { T } });
-  const kr = rt.kernel({ file: 'gather.wgsl', entry: 'scatter_rows', bindings: 'rrww', aliases: { T } });
+  const kl = rt.kernel({ file: 'indexing.wgsl', entry: 'scatterAddLinks', bindings: '-rw', aliases: { T } });
+  const kr = rt.kernel({ file: 'indexing.wgsl', entry: 'scatterAdd', bindings: 'rrww', aliases: { T } });
   // Source rows in pieces when larger than one binding (each piece adds onto the previous ones),
   // output rows in windows (every window visited by all rows of the piece, each writing its own).
   forEachRowPiece(rt, 'scatterAdd', M, [[src, D, 'r'], [idx, 1, 'r']], ([sb, ib], m0, rows) => {

@@ -1,4 +1,4 @@
-// First-order layer-norm backward (shaders/layernorm_backward.wgsl): dx by one workgroup per row
+// First-order layer-norm backward (shaders/layerNormBackward.wgsl): dx by one workgroup per row
 // (which also keeps each row's mean and rstd), dw and db by column partial sums over chunks of rows
 // then one summing pass. Three dispatches where the composite backward takes about seventeen.
 // Operands larger than one binding are processed in row windows (windows.ts), their partial chunks
@@ -34,7 +34,7 @@ export function runLayerNormBackward(
   }
   const WG = rowWorkgroup(C, rt.softwareAdapter);
   const stats = rt.alloc(R * 2 * 4);
-  const rowsK = rt.kernel({ file: 'layernorm_backward.wgsl', entry: 'layer_norm_backward', bindings: 'rrrww', constants: { WG } });
+  const rowsK = rt.kernel({ file: 'layerNormBackward.wgsl', entry: 'layerNormBackward', bindings: 'rrrww', constants: { WG } });
   forEachRowPiece(rt, 'layerNormBackward', R, [[x, C, 'r'], [g, C, 'r'], [dx, C, 'w'], [stats, 2, 'w']], ([xb, gb, dxb, sb], _r0, rows) => {
     const [gx, gy] = rt.grid(rows);
     rt.dispatch(rowsK, [xb!, wt, gb!, dxb!, sb!], (w) => w.u(rows).u(C).f(eps), gx, gy);
@@ -45,7 +45,7 @@ export function runLayerNormBackward(
   let S = 0;
   forEachRowPiece(rt, 'layerNormBackward', R, [[x, C, 'r']], (_b, _r0, rows) => (S += Math.ceil(rows / L)));
   const partial = rt.alloc(S * 2 * C * 4);
-  const partK = rt.kernel({ file: 'layernorm_backward.wgsl', entry: 'layer_norm_param_partials', bindings: 'r-r--rw', constants: { WGC } });
+  const partK = rt.kernel({ file: 'layerNormBackward.wgsl', entry: 'layerNormBackwardParamPartials', bindings: 'r-r--rw', constants: { WGC } });
   let sbase = 0;
   forEachRowPiece(rt, 'layerNormBackward', R, [[x, C, 'r'], [g, C, 'r'], [stats, 2, 'r']], ([xb, gb, sb], _r0, rows) => {
     const chunks = Math.ceil(rows / L);
@@ -54,14 +54,14 @@ export function runLayerNormBackward(
     rt.dispatch(partK, [xb!, gb!, sb!, partial], (w) => w.u(rows).u(C).f(eps).u(L).u(base).u(S), Math.ceil(C / WGC), chunks);
     sbase += chunks;
   });
-  const sumK = rt.kernel({ file: 'layernorm_backward.wgsl', entry: 'layer_norm_param_sum', bindings: '------www', constants: { WGC } });
+  const sumK = rt.kernel({ file: 'layerNormBackward.wgsl', entry: 'layerNormBackwardParamSum', bindings: '------www', constants: { WGC } });
   rt.dispatch(sumK, [partial, dw, db], (w) => w.u(R).u(C).f(eps).u(L).u(0).u(S), Math.ceil((2 * C) / WGC));
   rt.release(stats);
   rt.release(partial);
 }
 
 /**
- * First-order vjp of layer norm's dx at cotangent u (shaders/layernorm_grad_backward.wgsl): x̄ and
+ * First-order vjp of layer norm's dx at cotangent u (shaders/layerNormGradBackward.wgsl): x̄ and
  * ḡ [R, C] by one workgroup per row, w̄ [C] as the column sum of the row kernel's g·t.
  */
 export function runLayerNormGradBackward(
@@ -85,7 +85,7 @@ export function runLayerNormGradBackward(
   }
   const WG = rowWorkgroup(C, rt.softwareAdapter);
   const gt = rt.alloc(R * C * 4);
-  const k = rt.kernel({ file: 'layernorm_grad_backward.wgsl', entry: 'layer_norm_grad_backward', bindings: 'rrrrrwww', constants: { WG } });
+  const k = rt.kernel({ file: 'layerNormGradBackward.wgsl', entry: 'layerNormGradBackward', bindings: 'rrrrrwww', constants: { WG } });
   forEachRowPiece(
     rt,
     'layerNormGradBackward',
@@ -104,7 +104,7 @@ export function runLayerNormGradBackward(
 export function runLayerNormWeightGradBackward(rt: Runtime, x: Binding, g: Binding, a: Binding, R: number, C: number, eps: number, xBar: Binding, gBar: Binding): void {
   if (C === 0 || R === 0) return;
   const WG = rowWorkgroup(C, rt.softwareAdapter);
-  const k = rt.kernel({ file: 'layernorm_grad_backward.wgsl', entry: 'layer_norm_wgrad_backward', bindings: 'rrr--ww', constants: { WG } });
+  const k = rt.kernel({ file: 'layerNormGradBackward.wgsl', entry: 'layerNormWeightGradBackward', bindings: 'rrr--ww', constants: { WG } });
   forEachRowPiece(rt, 'layerNormWeightGradBackward', R, [[x, C, 'r'], [g, C, 'r'], [xBar, C, 'w'], [gBar, C, 'w']], ([xb, gb, xbb, gbb], _r0, rows) => {
     const [gx, gy] = rt.grid(rows);
     rt.dispatch(k, [xb!, a, gb!, xbb!, gbb!], (w) => w.u(rows).u(C).f(eps), gx, gy);

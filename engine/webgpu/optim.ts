@@ -1,5 +1,5 @@
-// In-place optimizer steps on the device (shaders/adam.wgsl): Adam / AdamW and SGD; SGD on a group
-// of up to SGD_GROUP_MAX tensors in one dispatch (shaders/sgd_group.wgsl).
+// In-place optimizer steps on the device (shaders/optim.wgsl): Adam / AdamW and SGD; SGD on a group
+// of up to SGD_GROUP_MAX tensors in one dispatch (shaders/sgdStepInPlaceGroup.wgsl).
 
 import { SGD_GROUP_MAX, type AdamSpec } from '../backend.js';
 import type { GpuBuffer } from './pool.js';
@@ -27,7 +27,7 @@ export function runAdam(
   const bc1 = 1 - Math.pow(spec.beta1, spec.step);
   const bc2 = 1 - Math.pow(spec.beta2, spec.step);
   const decay = spec.weightDecay > 0 ? spec.lr * spec.weightDecay : 0;
-  const k = rt.kernel({ file: 'adam.wgsl', entry: 'adam_step', bindings: 'wrwwr' });
+  const k = rt.kernel({ file: 'optim.wgsl', entry: 'adamStep', bindings: 'wrwwr' });
   forEachElementPiece(rt, n, [param, grad, m, v], ([pb, gb, mb, vb], _start, count) => {
     const [gx, gy] = rt.grid(Math.ceil(count / WG));
     rt.dispatch(
@@ -43,7 +43,7 @@ export function runAdam(
 export function runSgd(rt: Runtime, param: GpuBuffer, grad: GpuBuffer, scale: GpuBuffer | null, n: number, lr: number): void {
   distinct('sgdStepInPlace', [param, grad]);
   if (n === 0) return;
-  const k = rt.kernel({ file: 'adam.wgsl', entry: 'sgd_step', bindings: 'wr--r' });
+  const k = rt.kernel({ file: 'optim.wgsl', entry: 'sgdStepInPlace', bindings: 'wr--r' });
   forEachElementPiece(rt, n, [param, grad], ([pb, gb], _start, count) => {
     const [gx, gy] = rt.grid(Math.ceil(count / WG));
     rt.dispatch(k, [pb!, gb!, scale ?? gb!], (w) => w.u(count).u(scale ? 1 : 0).f(lr), gx, gy);
@@ -88,7 +88,7 @@ export function runSgdGroup(rt: Runtime, params: GpuBuffer[], grads: GpuBuffer[]
     bound.push(pad[2 * t]!, pad[2 * t + 1]!);
     ends.push(total);
   }
-  const k = rt.kernel({ file: 'sgd_group.wgsl', entry: 'sgd_group', bindings: 'wr'.repeat(SGD_GROUP_MAX), constants: { WG } });
+  const k = rt.kernel({ file: 'sgdStepInPlaceGroup.wgsl', entry: 'sgdStepInPlaceGroup', bindings: 'wr'.repeat(SGD_GROUP_MAX), constants: { WG } });
   const [gx, gy] = rt.grid(Math.ceil(total / WG));
   rt.dispatch(k, bound, (w) => w.u(total).f(lr).ints(ends, 8), gx, gy);
 }

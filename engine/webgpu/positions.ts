@@ -1,4 +1,4 @@
-// Position kernels (shaders/positions.wgsl, shaders/rotary.wgsl): ranges made on the device in
+// Position kernels (shaders/arange.wgsl, shaders/rotaryTable.wgsl): ranges made on the device in
 // place of uploaded position ids, and rotary cos / sin tables of int32 positions.
 
 import type { DType } from '../backend.js';
@@ -13,7 +13,7 @@ export const ROTARY_MAX_FREQS = 48;
 /** y[i] = start + (i mod period) · step over n elements of dtype. */
 export function runArange(rt: Runtime, y: Binding, n: number, dtype: DType, start: number, step: number, period: number): void {
   const t = wgslType(dtype);
-  const k = rt.kernel({ file: 'positions.wgsl', entry: t === 'i32' ? 'arange_i32' : 'arange_f32', bindings: 'w', aliases: { T: t } });
+  const k = rt.kernel({ file: 'arange.wgsl', entry: t === 'i32' ? 'arangeInt32' : 'arangeFloat32', bindings: 'w', aliases: { T: t } });
   forEachElementPiece(rt, n, [y], (b, first, count) => {
     const [gx, gy] = rt.grid(Math.ceil(count / WG));
     rt.dispatch(k, b, (w) => w.u(count).u(period).u(first % period).u(0).i(start).i(step).f(start).f(step), gx, gy);
@@ -24,7 +24,7 @@ export function runArange(rt: Runtime, y: Binding, n: number, dtype: DType, star
 export function runRotaryTable(rt: Runtime, positions: Binding, y: Binding, n: number, invFreq: readonly number[], fn: 'cos' | 'sin'): void {
   if (invFreq.length > ROTARY_MAX_FREQS) throw new Error(`webgpu rotaryTable: at most ${ROTARY_MAX_FREQS} frequencies (rotary dim ${2 * ROTARY_MAX_FREQS}), got ${invFreq.length}`);
   if (!fitsWhole(rt, positions) || !fitsWhole(rt, y)) throw new Error(`webgpu rotaryTable: a ${n}-position table does not fit one binding`);
-  const k = rt.kernel({ file: 'rotary.wgsl', entry: 'rotary_table', bindings: 'rw' });
+  const k = rt.kernel({ file: 'rotaryTable.wgsl', entry: 'rotaryTable', bindings: 'rw' });
   const count = n * 2 * invFreq.length;
   const [gx, gy] = rt.grid(Math.ceil(count / WG));
   rt.dispatch(

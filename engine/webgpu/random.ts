@@ -1,4 +1,4 @@
-// Dropout keep-masks on the device (shaders/random.wgsl), bit-identical to engine/random.ts.
+// Dropout keep-masks on the device (shaders/dropoutMask.wgsl), bit-identical to engine/random.ts.
 
 import { dropThreshold } from '../random.js';
 import { valueBits } from './elementwise.js';
@@ -16,7 +16,7 @@ export function runDropoutMask(rt: Runtime, size: number, p: number, seed: numbe
   }
   if (size === 0) return;
   const scaleBits = valueBits(1 / (1 - p), 'float32');
-  const k = rt.kernel({ file: 'random.wgsl', entry: 'dropout_mask', bindings: 'w' });
+  const k = rt.kernel({ file: 'dropoutMask.wgsl', entry: 'dropoutMask', bindings: 'w' });
   forEachElementPiece(rt, size, [y], (b, start, count) => {
     const [gx, gy] = rt.grid(Math.ceil(count / WG));
     rt.dispatch(k, b, (w) => w.u(count).u(seed >>> 0).u(threshold).u(scaleBits).u(start), gx, gy);

@@ -60,7 +60,7 @@ function pass(
     if (outer * WGr < TARGET_THREADS && R > 4 * WGr) S = Math.min(Math.ceil(TARGET_THREADS / (outer * WGr)), Math.ceil(R / (4 * WGr)));
     const L = Math.ceil(R / S);
     S = Math.ceil(R / L);
-    const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduce_rows', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG: WGr } });
+    const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduceRows', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG: WGr } });
     const target: Binding = S === 1 ? y : rt.alloc(outer * S * bytes);
     const [gx, gy] = rt.grid(outer * S);
     rt.dispatch(k, [x, target], (w) => w.u(outer).u(R).u(1).u(L).u(S), gx, gy);
@@ -74,7 +74,7 @@ function pass(
   if (outputs < TARGET_THREADS && R > 64) S = Math.min(Math.ceil(TARGET_THREADS / outputs), Math.ceil(R / 32));
   const L = Math.ceil(R / S);
   S = Math.ceil(R / L);
-  const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduce_cols', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG } });
+  const k = rt.kernel({ file: 'reduce.wgsl', entry: 'reduceCols', bindings: 'rw', aliases: { T: t }, constants: { OP: OPS[op], WG } });
   const target: Binding = S === 1 ? y : rt.alloc(outer * S * inner * bytes);
   const [gx, gy] = rt.grid(Math.ceil((outer * S * inner) / WG));
   rt.dispatch(k, [x, target], (w) => w.u(outer).u(R).u(inner).u(L).u(S), gx, gy);

@@ -132,16 +132,16 @@ export function stridedPieces(
   return pieces;
 }
 
-type Entry = 'copy' | 'copy_into' | 'binary' | 'where_select';
-const BINDINGS: Record<Entry, string> = { copy: 'r--w', copy_into: 'r--w', binary: 'rr-w', where_select: 'rrrw' };
+type Entry = 'copy' | 'copyInto' | 'binary' | 'whereSelect';
+const BINDINGS: Record<Entry, string> = { copy: 'r--w', copyInto: 'r--w', binary: 'rr-w', whereSelect: 'rrrw' };
 /** For each view (in `views` order), the position of its buffer in the kernel's buffer list. */
-const VIEW_BUFFER: Record<Entry, number[]> = { copy: [0], copy_into: [0, 1], binary: [0, 1], where_select: [2, 0, 1] };
-/** Position of the contiguous output buffer (null: copy_into writes through a view). */
-const OUT_BUFFER: Record<Entry, number | null> = { copy: 1, copy_into: null, binary: 2, where_select: 3 };
+const VIEW_BUFFER: Record<Entry, number[]> = { copy: [0], copyInto: [0, 1], binary: [0, 1], whereSelect: [2, 0, 1] };
+/** Position of the contiguous output buffer (null: copyInto writes through a view). */
+const OUT_BUFFER: Record<Entry, number | null> = { copy: 1, copyInto: null, binary: 2, whereSelect: 3 };
 
 /**
- * Dispatch one strided kernel. `views` order: [a] for copy, [a, dst] for copy_into,
- * [a, b] for binary, [cond, a, b] for where. Output (except copy_into) is contiguous.
+ * Dispatch one strided kernel. `views` order: [a] for copy, [a, dst] for copyInto,
+ * [a, b] for binary, [cond, a, b] for where. Output (except copyInto) is contiguous.
  */
 function runStrided(
   rt: Runtime,
@@ -180,10 +180,10 @@ function runStrided(
     // View slots in the shader: a, b, c.
     let sa: number[], sb: number[] = [], sc: number[] = [];
     let oa: number, ob = 0, oc = 0;
-    if (entry === 'where_select') {
+    if (entry === 'whereSelect') {
       [sc, sa, sb] = [p.strides[0]!, p.strides[1]!, p.strides[2]!];
       [oc, oa, ob] = [offsets[0]!, offsets[1]!, offsets[2]!];
-    } else if (entry === 'copy_into') {
+    } else if (entry === 'copyInto') {
       sa = p.strides[0]!;
       sc = p.strides[1]!;
       oa = offsets[0]!;
@@ -223,7 +223,7 @@ export function runCopyInto(
   sv: View,
   shape: readonly number[],
 ): void {
-  runStrided(rt, 'copy_into', dtype, [src, dst], shape, [sv, dv], undefined);
+  runStrided(rt, 'copyInto', dtype, [src, dst], shape, [sv, dv], undefined);
 }
 
 export function runBinary(
@@ -256,7 +256,7 @@ export function runWhere(
   shape: readonly number[],
   out: Binding,
 ): void {
-  runStrided(rt, 'where_select', dtype, [a, b, c, out], shape, [cv, av, bv], undefined, condDtype === 'float32');
+  runStrided(rt, 'whereSelect', dtype, [a, b, c, out], shape, [cv, av, bv], undefined, condDtype === 'float32');
 }
 
 /**

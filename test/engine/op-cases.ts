@@ -2,7 +2,7 @@
 // each case names an op, its inputs (shapes, value ranges, int indices) and how to call it.
 
 import * as E from '../../engine/index.js';
-import type { Tensor } from '../../engine/index.js';
+import type { KernelName, Tensor } from '../../engine/index.js';
 
 export interface InputSpec {
   shape: number[];
@@ -17,6 +17,11 @@ export interface OpCase {
   f: (...xs: Tensor[]) => Tensor;
   /** Skip the second-order check (ops whose first derivative is piecewise constant). */
   firstOrderOnly?: boolean;
+  /**
+   * The op-table kernels (engine/op-table) the row exercises, where the engine/ops call in `f` does
+   * not name them already (test/engine/op-table.test.ts matches a row to a kernel by either).
+   */
+  kernels?: KernelName[];
 }
 
 const any = (...shape: number[]): InputSpec => ({ shape, kind: 'any' });
@@ -131,6 +136,12 @@ export const opCases: OpCase[] = [
     name: 'attentionRows key mask, dropout',
     inputs: [any(2, 7, 6), any(2, 7, 6), any(2, 7, 6), { shape: [2, 7], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1] }],
     f: (q, k, v, m) => E.attentionRows(q, k, v, 2, { keyMask: E.cast(m, q.dtype), dropout: 0.4, seed: 3 }),
+  },
+  {
+    name: 'maskedSoftmax (attention probabilities from scores), window + key mask',
+    inputs: [any(2, 2, 5, 5), { shape: [2, 5], kind: 'int', ints: [1, 1, 1, 0, 0, 1, 1, 1, 1, 1] }],
+    f: (s, m) => E.maskedSoftmax(s, { scale: 0.7, window: 3, keyMask: E.cast(m, s.dtype) }),
+    kernels: ['maskedSoftmax'],
   },
   { name: 'dropout', inputs: [any(33)], f: (x) => E.dropout(x, 0.3, 1234) },
   { name: 'linear', inputs: [any(2, 3, 4), any(5, 4), any(5)], f: (x, w, b) => E.linear(x, w, b, 'out_in') },

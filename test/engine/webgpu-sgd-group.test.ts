@@ -1,4 +1,4 @@
-// In-place SGD through the webgpu group kernel (shaders/sgd_group.wgsl): up to SGD_GROUP_MAX
+// In-place SGD through the webgpu group kernel (shaders/sgdStepInPlaceGroup.wgsl): up to SGD_GROUP_MAX
 // tensors per launch, odd sizes, a partial last group, a tensor larger than one binding (windowed),
 // a gradient shared by two parameters — every parameter equals the float64 reference p - lr·g.
 

@@ -31,7 +31,7 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(9) var<storage, read_write> db: array<f32>;
 
-// One workgroup array per reduction (see layernorm.wgsl: llvmpipe must not reuse one once read).
+// One workgroup array per reduction (see layerNorm.wgsl: llvmpipe must not reuse one once read).
 var<workgroup> red_mean: array<f32, WG>;
 var<workgroup> red_var: array<f32, WG>;
 var<workgroup> red_dxhat: array<f32, WG>;
@@ -78,7 +78,7 @@ fn sum_dot(v: f32, lid: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn layer_norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn layerNormBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   // Every invocation reaches every barrier: surplus workgroups redo the last row and write nothing.
@@ -115,7 +115,7 @@ fn layer_norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 }
 
 @compute @workgroup_size(WGC)
-fn layer_norm_param_partials(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn layerNormBackwardParamPartials(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let c = gid.x;
   if (c >= u.C) { return; }
   let r0 = wid.y * u.L;
@@ -133,7 +133,7 @@ fn layer_norm_param_partials(@builtin(global_invocation_id) gid: vec3<u32>, @bui
 }
 
 @compute @workgroup_size(WGC)
-fn layer_norm_param_sum(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn layerNormBackwardParamSum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   if (i >= 2u * u.C) { return; }
   var acc = 0.0;

@@ -22,7 +22,7 @@ const TWO_PI_LO: f32 = 0.0019353071795864769;   // 2π − TWO_PI_HI
 const INV_TWO_PI: f32 = 0.15915494309189535;
 
 @compute @workgroup_size(WG)
-fn rotary_table(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn rotaryTable(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
   let e = (wid.x + wid.y * nwg.x) * WG + lid;
   if (e >= u.n_out) {

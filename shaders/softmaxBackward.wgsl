@@ -16,7 +16,7 @@ struct Params {
 var<workgroup> red_dot: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn softmax_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn softmaxBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   let live = row < u.R;

@@ -20,12 +20,12 @@ fn f32_bits(b: u32) -> f32 {
   return bitcast<f32>(b);
 }
 
-// One array per reduction (see cross_entropy.wgsl on llvmpipe re-reading reduced values).
+// One array per reduction (see crossEntropy.wgsl on llvmpipe re-reading reduced values).
 var<workgroup> red_max: array<f32, WG>;
 var<workgroup> red_sum: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn crossEntropyBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   let live = row < u.R;

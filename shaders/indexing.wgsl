@@ -52,7 +52,7 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 
 // y [M, C]: 1 at (m, idx[m]) when 0 <= idx[m] < C.
 @compute @workgroup_size(WG)
-fn one_hot(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn oneHot(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) lid: u32) {
   let t = linear(wid, nwg, lid);
   if (t >= u.M * u.C) { return; }
@@ -63,7 +63,7 @@ fn one_hot(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 // One thread per m; the index array is walked in workgroup-sized tiles through workgroup memory.
 @compute @workgroup_size(WG)
-fn scatter_links(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn scatterAddLinks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
   let m = linear(wid, nwg, lid);
   let in_range = m < u.M;
@@ -93,7 +93,7 @@ fn scatter_links(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 // One thread per (m, d): first occurrences sum their chain into the output row (y holding output
 // rows [base, base + N)).
 @compute @workgroup_size(WG)
-fn scatter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn scatterAdd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
   let t = linear(wid, nwg, lid);
   if (t >= u.M * u.D) { return; }

@@ -47,7 +47,7 @@ fn reduce_sum(v: f32, lid: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn cross_entropy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn crossEntropy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= u.R) { return; }

@@ -23,7 +23,7 @@ fn index_of(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 
 // y[i] = start + ((first + i) mod period) * step, int32.
 @compute @workgroup_size(WG)
-fn arange_i32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn arangeInt32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   let i = index_of(wid, nwg, lid);
   if (i < u.n) {
@@ -33,7 +33,7 @@ fn arange_i32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 
 // The same in float32.
 @compute @workgroup_size(WG)
-fn arange_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn arangeFloat32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   let i = index_of(wid, nwg, lid);
   if (i < u.n) {

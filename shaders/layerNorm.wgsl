@@ -41,7 +41,7 @@ fn sum_var(v: f32, lid: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn layer_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn layerNorm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= u.R) { return; }

@@ -33,7 +33,7 @@ fn pair_end(t: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn sgd_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn sgdStepInPlaceGroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= u.total) { return; }

@@ -23,7 +23,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> g_bar: array<f32>;
 @group(0) @binding(8) var<storage, read_write> gt: array<f32>;
 
-// One workgroup array per reduction (llvmpipe must not reuse one once read; see layernorm.wgsl).
+// One workgroup array per reduction (llvmpipe must not reuse one once read; see layerNorm.wgsl).
 var<workgroup> red_mean: array<f32, WG>;
 var<workgroup> red_var: array<f32, WG>;
 var<workgroup> red_four: array<vec4<f32>, WG>;
@@ -70,7 +70,7 @@ fn sum_two(v: vec2<f32>, lid: u32) -> vec2<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn layer_norm_grad_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn layerNormGradBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                             @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   // Every invocation reaches every barrier: surplus workgroups redo the last row and write nothing.
@@ -118,7 +118,7 @@ fn layer_norm_grad_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
 // First-order vjp of layer norm's dw = Σ_rows g x̂ at cotangent a [C] (the w binding holds a):
 //   x̄ = LNdx(a g),  ḡ = a x̂.  One workgroup per row.
 @compute @workgroup_size(WG)
-fn layer_norm_wgrad_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn layerNormWeightGradBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                              @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   let live = row < p.R;
