@@ -6,6 +6,9 @@
 // columns), accumulating over K in steps of BK through workgroup memory. Sizes are uniforms; tile
 // sizes are override constants chosen by engine/webgpu/matmul.ts from the device limits.
 // Out-of-range rows / columns / k are loaded as zero and never stored.
+// Split-K (u.kchunk != 0, batch 1): workgroup z multiplies k in [z*kchunk, min(K, (z+1)*kchunk))
+// into slice z of a [S, M, N] scratch bound as C, and `splitk_reduce` sums the slices into C.
+// engine/webgpu/matmul-table.ts chooses between this kernel and matmul_tiled128.wgsl.
 
 override BM: u32 = 64u;
 override BN: u32 = 64u;
@@ -32,6 +35,8 @@ struct Params {
   block0: u32,           // software path: first block of this dispatch
   accumulate: u32,       // software path: add into C (k chunks after the first)
   total: u32,            // pack kernels: elements to write
+  kchunk: u32,           // split-K (gpu path, batch 1): k per split, a multiple of BK; 0 = no split
+  splits: u32,           // split-K: number of splits S (splitk_reduce)
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
@@ -54,6 +59,15 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let K = u.K;
   let z = wid.z + u.zbase;
 
+  // K range (the whole of K, or this split's chunk; with split-K the batch is 1, so z is the split
+  // and the batch offsets below are zero).
+  var kbeg = 0u;
+  var kend = K;
+  if (u.kchunk != 0u) {
+    kbeg = z * u.kchunk;
+    kend = min(K, kbeg + u.kchunk);
+  }
+
   // Batch offsets.
   var aoff = 0u;
   var boff = 0u;
@@ -65,6 +79,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     aoff += idx * u.bsa[d];
     boff += idx * u.bsb[d];
   }
+  if (u.kchunk != 0u) {
+    aoff = 0u;
+    boff = 0u;
+  }
   let coff = z * M * N;
 
   let m0 = wid.y * BM;
@@ -75,7 +93,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   var acc: array<vec4<f32>, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = vec4<f32>(0.0); }
 
-  for (var k0 = 0u; k0 < K; k0 += BK) {
+  for (var k0 = kbeg; k0 < kend; k0 += BK) {
     // A tile -> As (k-major).
     for (var e = lid; e < BM * BK; e += WG) {
       var mm: u32;
@@ -84,7 +102,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       let gm = m0 + mm;
       let gk = k0 + kk;
       var v = 0.0;
-      if (gm < M && gk < K) {
+      if (gm < M && gk < kend) {
         if (TRANS_A) { v = a[aoff + gk * M + gm]; } else { v = a[aoff + gm * K + gk]; }
       }
       As[kk * AS_STRIDE + mm / 4u][mm % 4u] = v;
@@ -97,7 +115,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       let gn = n0 + nn;
       let gk = k0 + kk;
       var v = 0.0;
-      if (gn < N && gk < K) {
+      if (gn < N && gk < kend) {
         if (TRANS_B) { v = b[boff + gn * K + gk]; } else { v = b[boff + gk * N + gn]; }
       }
       Bs[kk * BS_STRIDE + nn / 4u][nn % 4u] = v;
@@ -135,6 +153,18 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       }
     }
   }
+}
+
+// Split-K reduction: C[i] = sum over s of scratch[s * total + i] (scratch bound as `a`, slices in
+// order, so the sum is deterministic). u.total = M * N, u.splits = S.
+@compute @workgroup_size(64)
+fn splitk_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= u.total) { return; }
+  var sum = 0.0;
+  for (var s = 0u; s < u.splits; s++) { sum += a[s * u.total + i]; }
+  c[i] = sum;
 }
 
 // ---------------------------------------------------------------------------------------------
