@@ -8,6 +8,8 @@
 // Out-of-range rows / columns / k are loaded as zero and never stored.
 // Split-K (u.kchunk != 0, batch 1): workgroup z multiplies k in [z*kchunk, min(K, (z+1)*kchunk))
 // into slice z of a [S, M, N] scratch bound as C, and `splitk_reduce` sums the slices into C.
+// HAS_BIAS adds bias[n] (binding 7) to every output row as it is stored (by splitk_reduce with
+// split-K): a linear layer's x W + b in one kernel, rounded as the product followed by an add.
 // engine/webgpu/matmul-table.ts chooses between this kernel and matmul_tiled128.wgsl.
 
 override BM: u32 = 64u;
@@ -16,6 +18,7 @@ override BK: u32 = 16u;
 override TM: u32 = 4u;          // rows per thread, multiple of 4, at most 8
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;  // `matmul`, `splitk_reduce`: add bias[n] to every output row
 override WG: u32 = 256u;        // (BM / TM) * (BN / 4), set by the host
 
 struct Params {
@@ -43,6 +46,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(7) var<storage, read> bias: array<f32>;   // [N] (any read buffer when !HAS_BIAS)
 
 // Tiles are k-major with one vec4 of padding per k row, so the transposing stores of a
 // non-transposed A (or transposed B) tile, where neighbouring invocations differ in k, spread
@@ -136,11 +140,18 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   }
 
   let col = n0 + tx * 4u;
+  var bv = vec4<f32>(0.0);
+  if (HAS_BIAS) {
+    for (var q = 0u; q < 4u; q++) {
+      if (col + q < N) { bv[q] = bias[col + q]; }
+    }
+  }
   for (var i = 0u; i < TM; i++) {
     let row = m0 + ty * TM + i;
     if (row < M) {
       let o = coff + row * N + col;
-      let r = acc[i];
+      var r = acc[i];
+      if (HAS_BIAS) { r += bv; }
       if (col + 3u < N) {
         c[o] = r.x;
         c[o + 1u] = r.y;
@@ -156,7 +167,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 }
 
 // Split-K reduction: C[i] = sum over s of scratch[s * total + i] (scratch bound as `a`, slices in
-// order, so the sum is deterministic). u.total = M * N, u.splits = S.
+// order, so the sum is deterministic), plus bias[i % N] when HAS_BIAS. u.total = M * N, u.splits = S.
 @compute @workgroup_size(64)
 fn splitk_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
@@ -164,6 +175,7 @@ fn splitk_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   if (i >= u.total) { return; }
   var sum = 0.0;
   for (var s = 0u; s < u.splits; s++) { sum += a[s * u.total + i]; }
+  if (HAS_BIAS) { sum += bias[i % u.N]; }
   c[i] = sum;
 }
 

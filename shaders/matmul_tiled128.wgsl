@@ -22,7 +22,10 @@
 //
 // Split-K (u.kchunk != 0, batch 1 only): workgroup z = split s multiplies k in [s*kchunk,
 // min(K, (s+1)*kchunk)) and writes its partial product to slice s of a [S, M, N] scratch bound as C;
-// matmul.wgsl `splitk_reduce` then sums the slices.
+// matmul.wgsl `splitk_reduce` then sums the slices (and adds the bias).
+//
+// Epilogue: HAS_BIAS adds bias[n] (binding 4, [N]) to every output row as it is stored: a linear
+// layer's x W + b in one kernel, rounded as the product followed by an add.
 //
 // Counts per 128 x 128 tile and k-tile of 8 (M, N, K large):
 //   FLOPs             2·M·N·K in all.
@@ -39,6 +42,7 @@
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;  // add bias[n] to every row in the epilogue (never on split-K partials)
 
 const BK: u32 = 8u;
 const ROW4: u32 = 32u;           // vec4s per k row of a 128-wide tile
@@ -69,6 +73,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;   // [N] (any read buffer when !HAS_BIAS)
 
 var<workgroup> As: array<vec4<f32>, 2u * BUF4>;   // [buffer][k][m / 4], m within the tile
 var<workgroup> Bs: array<vec4<f32>, 2u * BUF4>;   // [buffer][k][n / 4]
@@ -134,10 +139,16 @@ fn store_b(buf: u32, lid: u32, v: vec4<f32>) {
   }
 }
 
-// Row `row` of C, columns col..col+3, bounds-checked.
-fn store_c(coff: u32, row: u32, col: u32, v: vec4<f32>) {
+// Row `row` of C, columns col..col+3, bounds-checked, plus the bias when HAS_BIAS.
+fn store_c(coff: u32, row: u32, col: u32, acc: vec4<f32>) {
   if (row >= u.M) { return; }
   let o = coff + row * u.N + col;
+  var v = acc;
+  if (HAS_BIAS) {
+    for (var q = 0u; q < 4u; q++) {
+      if (col + q < u.N) { v[q] += bias[col + q]; }
+    }
+  }
   if (col + 3u < u.N) {
     c[o] = v.x;
     c[o + 1u] = v.y;
@@ -187,8 +198,7 @@ fn matmul_tiled128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   let ty = lid / 16u;
 
   // acc[(i * 4 + r) * 2 + j]: row ty*4 + i*64 + r, columns tx*4 + j*64 .. + 3 of the tile.
-  var acc: array<vec4<f32>, 16>;
-  for (var q = 0u; q < 16u; q++) { acc[q] = vec4<f32>(0.0); }
+  var acc: array<vec4<f32>, 16>;   // zero-initialised
 
   let tiles = (kend - kbeg + BK - 1u) / BK;
   var ra = load_a(aoff, m0, kbeg, kend, lid);
@@ -238,11 +248,15 @@ fn matmul_tiled128(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     workgroupBarrier();
   }
 
-  for (var i = 0u; i < 2u; i++) {
-    for (var r = 0u; r < 4u; r++) {
-      let row = m0 + ty * 4u + i * 64u + r;
-      store_c(coff, row, n0 + tx * 4u, acc[(i * 4u + r) * 2u]);
-      store_c(coff, row, n0 + tx * 4u + 64u, acc[(i * 4u + r) * 2u + 1u]);
-    }
-  }
+  // Constant accumulator indices throughout, so the array can live in registers.
+  let r0 = m0 + ty * 4u;
+  let c0 = n0 + tx * 4u;
+  store_c(coff, r0 + 0u, c0, acc[0]); store_c(coff, r0 + 0u, c0 + 64u, acc[1]);
+  store_c(coff, r0 + 1u, c0, acc[2]); store_c(coff, r0 + 1u, c0 + 64u, acc[3]);
+  store_c(coff, r0 + 2u, c0, acc[4]); store_c(coff, r0 + 2u, c0 + 64u, acc[5]);
+  store_c(coff, r0 + 3u, c0, acc[6]); store_c(coff, r0 + 3u, c0 + 64u, acc[7]);
+  store_c(coff, r0 + 64u, c0, acc[8]); store_c(coff, r0 + 64u, c0 + 64u, acc[9]);
+  store_c(coff, r0 + 65u, c0, acc[10]); store_c(coff, r0 + 65u, c0 + 64u, acc[11]);
+  store_c(coff, r0 + 66u, c0, acc[12]); store_c(coff, r0 + 66u, c0 + 64u, acc[13]);
+  store_c(coff, r0 + 67u, c0, acc[14]); store_c(coff, r0 + 67u, c0 + 64u, acc[15]);
 }

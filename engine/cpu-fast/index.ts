@@ -12,6 +12,7 @@
 import type { AdamSpec, AttentionSpec, BinaryOp, DType, GeluKind, MatmulSpec, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { dropThreshold, mix32 } from '../random.js';
 import { CpuBackend } from '../cpu/index.js';
+import { addBiasRows } from '../cpu/matmul.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
@@ -176,9 +177,13 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(fastMaskedSoftmax(this.heap, scores, keyMask, spec), 'float32');
   }
 
-  override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') return this.wrap(fastMatmul(this.heap, a, b, spec), 'float32');
-    return super.matmul(a, b, spec);
+  override matmul(a: Storage, b: Storage, spec: MatmulSpec, bias?: Storage): Storage {
+    if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') {
+      const out = fastMatmul(this.heap, a, b, spec);
+      if (bias) addBiasRows(out, bias, spec.N, 'float32');
+      return this.wrap(out, 'float32');
+    }
+    return super.matmul(a, b, spec, bias);
   }
 }
 

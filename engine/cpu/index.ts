@@ -24,7 +24,7 @@ import { binary, cast, unary, where } from './elementwise.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
 import { geluBackward, geluGradBackward } from './gelu-backward.js';
 import { layerNormBackward, layerNormGradBackward, layerNormWeightGradBackward } from './layernorm-backward.js';
-import { matmul } from './matmul.js';
+import { addBiasRows, matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
 import { arange, rotaryTable } from './positions.js';
@@ -146,8 +146,10 @@ export class CpuBackend implements Backend {
 
   // ---- linear algebra ----
 
-  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    return this.wrap(matmul(a, b, spec), a.dtype);
+  matmul(a: Storage, b: Storage, spec: MatmulSpec, bias?: Storage): Storage {
+    const out = matmul(a, b, spec);
+    if (bias) addBiasRows(out, bias, spec.N, a.dtype);
+    return this.wrap(out, a.dtype);
   }
 
   // ---- fused ----

@@ -5,7 +5,7 @@
 // aOff(t) + (transA ? k·M + i : i·K + k), b[t](k, j) at bOff(t) + (transB ? j·K + k : k·N + j).
 // Deliberately plain: the fast float32 path is engine/cpu-fast/matmul.ts.
 
-import type { MatmulSpec, Storage, TypedArray } from '../backend.js';
+import type { DType, MatmulSpec, Storage, TypedArray } from '../backend.js';
 import { allocArray, dataOf, requireFloat, requireSameDtype } from './storage.js';
 import { numel } from './strided.js';
 
@@ -52,6 +52,19 @@ export function batchOffsets(spec: MatmulSpec): { aOffs: number[]; bOffs: number
     }
   }
   return { aOffs, bOffs };
+}
+
+/**
+ * out[r, j] += bias[j] for every row r of out (rows of n): a linear layer's bias epilogue, a
+ * separate pass so each element is rounded as by the product's write followed by an add.
+ */
+export function addBiasRows(out: TypedArray, bias: Storage, n: number, dtype: DType): void {
+  const B = dataOf(bias, 'matmul');
+  if (bias.dtype !== dtype) throw new Error(`cpu matmul: bias is ${bias.dtype}, the operands ${dtype}`);
+  if (bias.size !== n) throw new Error(`cpu matmul: bias must have N = ${n} elements, got ${bias.size}`);
+  for (let o = 0; o < out.length; o += n) {
+    for (let j = 0; j < n; j++) out[o + j] = out[o + j]! + B[j]!;
+  }
 }
 
 export function matmul(a: Storage, b: Storage, spec: MatmulSpec): TypedArray {

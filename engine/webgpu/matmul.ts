@@ -127,28 +127,32 @@ function writeParams(
   w.u(extra.kchunk ?? 0).u(extra.splits ?? 0);
 }
 
-export function runMatmul(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding): void {
+/**
+ * C = op(A) op(B) (+ bias [N] on every row). Returns whether the bias was added: the gpu family's
+ * kernels add it in their epilogue; the software family and the windowed path leave it to the caller.
+ */
+export function runMatmul(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding, bias: Binding | null = null): boolean {
   const { M, N, K } = spec;
   if (spec.batch.length !== spec.aBatchStrides.length || spec.batch.length !== spec.bBatchStrides.length) {
     throw new Error('webgpu matmul: batch strides must match the batch rank');
   }
   let batch = 1;
   for (const s of spec.batch) batch *= s;
-  if (batch === 0 || M === 0 || N === 0) return;
+  if (batch === 0 || M === 0 || N === 0) return true;
   if (K === 0) {
     runFill(rt, c, batch * M * N, 'float32', 0); // empty contraction: zeros
-    return;
+    return false;
   }
   if (!fitsWhole(rt, a) || !fitsWhole(rt, b) || !fitsWhole(rt, c)) {
     runMatmulLarge(rt, wholeBuffer(a, 'matmul'), wholeBuffer(b, 'matmul'), spec, wholeBuffer(c, 'matmul'), matmulFitting);
     lastVariant = `windowed (${lastVariant ?? 'none'})`;
-    return;
+    return false;
   }
-  matmulFitting(rt, a, b, spec, c);
+  return matmulFitting(rt, a, b, spec, c, bias);
 }
 
-/** runMatmul for operands bound whole or as windows (no size checks; K > 0). */
-function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding): void {
+/** runMatmul for operands bound whole or as windows (no size checks; K > 0); true when it added the bias. */
+function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding, bias: Binding | null = null): boolean {
   const { M, N, K } = spec;
   let batch = 1;
   for (const s of spec.batch) batch *= s;
@@ -173,7 +177,11 @@ function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c:
   lastVariant = path;
   if (path === 'rows') runRows(rt, a, b, spec, dims, c);
   else if (path === 'naive') runNaive(rt, a, b, spec, dims, c);
-  else runTiled(rt, a, b, spec, dims, c);
+  else {
+    runTiled(rt, a, b, spec, dims, c, bias);
+    return true;
+  }
+  return bias === null;
 }
 
 /** One invocation per output element (tiny problems on software adapters). */
@@ -205,21 +213,26 @@ export function planFor(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d
   return plan;
 }
 
-/** Workgroup-shared tiles with register blocking (GPUs): the table's kernel, split-K when it says so. */
-function runTiled(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding): void {
+/**
+ * Workgroup-shared tiles with register blocking (GPUs): the table's kernel, split-K when it says so,
+ * and the bias (when given) added in the epilogue of the kernel that writes C.
+ */
+function runTiled(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding, bias: Binding | null): void {
   const { M, N } = d;
   const plan = planFor(rt, a, b, spec, d);
   lastPlan = plan;
   lastVariant = describePlan(plan);
   const { tile, split } = plan;
-  const consts = { TRANS_A: spec.transA, TRANS_B: spec.transB };
+  // The bias binding always exists; without a bias it is `a` (read only, never read).
+  const biasOrDummy = bias ?? a;
+  const consts = { TRANS_A: spec.transA, TRANS_B: spec.transB, HAS_BIAS: bias !== null && split === 1 };
   const k =
     plan.variant === 'tiled128'
-      ? rt.kernel({ file: 'matmul_tiled128.wgsl', entry: 'matmul_tiled128', bindings: 'rrw', constants: consts })
+      ? rt.kernel({ file: 'matmul_tiled128.wgsl', entry: 'matmul_tiled128', bindings: 'rrwr', constants: consts })
       : rt.kernel({
           file: 'matmul.wgsl',
           entry: 'matmul',
-          bindings: 'rrw',
+          bindings: 'rrw---r',
           constants: { BM: tile.BM, BN: tile.BN, BK: tile.BK, TM: tile.TM, WG: tileThreads(tile), ...consts },
         });
   const gx = Math.ceil(N / tile.BN);
@@ -229,16 +242,16 @@ function runTiled(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims
   if (split > 1) {
     // Partial products into a [S, M, N] scratch (z = split), then one reduction into C.
     const scratch = rt.alloc(split * M * N * 4);
-    rt.dispatch(k, [a, b, scratch], (w) => writeParams(w, d, { kchunk: plan.kchunk, splits: split }), gx, gy, split);
-    const reduce = rt.kernel({ file: 'matmul.wgsl', entry: 'splitk_reduce', bindings: 'r-w' });
+    rt.dispatch(k, [a, b, scratch, biasOrDummy], (w) => writeParams(w, d, { kchunk: plan.kchunk, splits: split }), gx, gy, split);
+    const reduce = rt.kernel({ file: 'matmul.wgsl', entry: 'splitk_reduce', bindings: 'r-w---r', constants: { HAS_BIAS: bias !== null } });
     const [rx, ry] = rt.grid(Math.ceil((M * N) / 64));
-    rt.dispatch(reduce, [scratch, c], (w) => writeParams(w, d, { total: M * N, splits: split }), rx, ry);
+    rt.dispatch(reduce, [scratch, c, biasOrDummy], (w) => writeParams(w, d, { total: M * N, splits: split }), rx, ry);
     rt.release(scratch);
     return;
   }
   for (let z0 = 0; z0 < d.batch; z0 += maxZ) {
     const gz = Math.min(maxZ, d.batch - z0);
-    rt.dispatch(k, [a, b, c], (w) => writeParams(w, d, { zbase: z0 }), gx, gy, gz);
+    rt.dispatch(k, [a, b, c, biasOrDummy], (w) => writeParams(w, d, { zbase: z0 }), gx, gy, gz);
   }
 }
 

@@ -1,7 +1,8 @@
 // The webgpu matmul kernels of the 'gpu' family (the 128 x 128 vec4 fast path of
 // shaders/matmul_tiled128.wgsl, the general kernel of shaders/matmul.wgsl, split-K) against the
 // float64 CPU reference: odd and aligned shapes, every transpose combination, broadcast batch
-// dims, which variant the table chose, and the 'software' family still on its own kernels.
+// dims, the bias epilogue, which variant the table chose, and the 'software' family still on its
+// own kernels.
 // Shapes stay ≤ ~256³: llvmpipe runs the workgroup-memory kernels at a fraction of a GFLOP/s.
 // Fails (never skips) when CAMELS_REQUIRE_WEBGPU=1 and no adapter exists.
 
@@ -77,6 +78,8 @@ interface Case {
   batch?: number[];
   aStrides?: number[];
   bStrides?: number[];
+  /** Add a bias [N] (the matmul epilogue); the reference adds it after its product. */
+  bias?: boolean;
 }
 
 /** Run one product on webgpu and the float64 reference; max |error| ≤ 2e-7·K (entries in [-1, 1)). */
@@ -91,18 +94,21 @@ async function check(g: WebGPUBackend, c: Case, label: string): Promise<void> {
   const a = randu(extent(aStrides, M * K)); // [.., M, K] or [.., K, M]
   const b = randu(extent(bStrides, K * N)); // [.., K, N] or [.., N, K]
   const spec: MatmulSpec = { batch, aBatchStrides: aStrides, bBatchStrides: bStrides, M, K, N, transA, transB };
+  const bias = c.bias ? randu(N) : null;
   const ga = g.fromArray(a, 'float32');
   const gb = g.fromArray(b, 'float32');
-  const gy = g.matmul(ga, gb, spec);
+  const gbias = bias ? g.fromArray(bias, 'float32') : undefined;
+  const gy = g.matmul(ga, gb, spec, gbias);
   const y = await g.read(gy);
   const ca = cpu.fromArray(Float64Array.from(a), 'float64');
   const cb = cpu.fromArray(Float64Array.from(b), 'float64');
   const ref = cpuData(cpu.matmul(ca, cb, spec));
+  if (bias) for (let i = 0; i < ref.length; i++) ref[i]! += bias[i % N]!;
   expect(y.length, label).toBe(ref.length);
   let err = 0;
   for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(ref[i]! - y[i]!));
   expect(err, `${label}: max |error| ${err}`).toBeLessThanOrEqual(2e-7 * K + 1e-6);
-  for (const s of [ga, gb, gy]) g.free(s);
+  for (const s of [ga, gb, gy, ...(gbias ? [gbias] : [])]) g.free(s);
 }
 
 const TRANS: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
@@ -112,13 +118,14 @@ async function checkPlan(c: Case, variant: MatmulVariant, split: number, overrid
   const g = gpu!;
   g.kernelFamily = 'gpu';
   setMatmulPlan(override);
-  const label = `${c.M}x${c.K}x${c.N} tA=${c.transA ?? false} tB=${c.transB ?? false} batch=[${c.batch ?? []}]`;
+  const label = `${c.M}x${c.K}x${c.N} tA=${c.transA ?? false} tB=${c.transB ?? false} batch=[${c.batch ?? []}]${c.bias ? ' +bias' : ''}`;
   const names = await kernelsOf(g, () => check(g, c, label));
   const plan = lastMatmulPlan();
   expect(plan?.variant, label).toBe(variant);
   expect(plan?.split, label).toBe(split);
   const main = variant === 'tiled128' ? 'matmul_tiled128.wgsl:matmul_tiled128' : 'matmul.wgsl:matmul';
-  expect(names.filter((n) => n.includes('matmul')), label).toEqual(split > 1 ? [main, 'matmul.wgsl:splitk_reduce'] : [main]);
+  // Exactly these dispatches: a bias is added in the epilogue, not by a separate add.
+  expect(names, label).toEqual(split > 1 ? [main, 'matmul.wgsl:splitk_reduce'] : [main]);
 }
 
 describe.skipIf(!gpu)('webgpu matmul, gpu kernel family', () => {
@@ -166,6 +173,25 @@ describe.skipIf(!gpu)('webgpu matmul, gpu kernel family', () => {
     }
   });
 
+  it('bias epilogue on both kernels, with and without split-K, batched', async () => {
+    await checkPlan({ M: 130, K: 72, N: 67, transB: true, bias: true }, 'tiled128', 1);
+    await checkPlan({ M: 64, K: 68, N: 72, batch: [3], aStrides: [64 * 68], bStrides: [0], bias: true }, 'tiled128', 1);
+    await checkPlan({ M: 128, K: 1024, N: 128, transA: true, bias: true }, 'tiled128', 2);
+    await checkPlan({ M: 127, K: 129, N: 130, transA: true, bias: true }, 'tiled', 1);
+    await checkPlan({ M: 130, K: 1037, N: 129, bias: true }, 'tiled', 2);
+    // Operands over one binding (windowed tiles): the bias is a separate broadcast add.
+    const g = gpu!;
+    const saved = g.rt.maxBindingBytes;
+    g.rt.maxBindingBytes = 16 * 1024;
+    try {
+      g.kernelFamily = 'gpu';
+      const names = await kernelsOf(g, () => check(g, { M: 150, K: 90, N: 70, bias: true }, 'windowed +bias'));
+      expect(names.at(-1)).toContain('binary');
+    } finally {
+      g.rt.maxBindingBytes = saved;
+    }
+  });
+
   it('refuses the fast variant on unaligned operands, and split-K on a batch', async () => {
     const g = gpu!;
     g.kernelFamily = 'gpu';
@@ -184,5 +210,9 @@ describe.skipIf(!gpu)('webgpu matmul, software kernel family', () => {
     expect(rows).toEqual(['matmul.wgsl:pack_a', 'matmul.wgsl:pack_b', 'matmul.wgsl:matmul_rows']);
     const naive = await kernelsOf(g, () => check(g, { M: 5, K: 7, N: 3, transA: true }, 'software naive'));
     expect(naive).toEqual(['matmul.wgsl:matmul_naive']);
+    // A bias: the same kernels, then one broadcast add.
+    const biased = await kernelsOf(g, () => check(g, { M: 128, K: 128, N: 128, bias: true }, 'software rows +bias'));
+    expect(biased.slice(0, 3)).toEqual(['matmul.wgsl:pack_a', 'matmul.wgsl:pack_b', 'matmul.wgsl:matmul_rows']);
+    expect(biased.length).toBe(4);
   });
 });
