@@ -4,6 +4,7 @@
 
 import * as E from '../engine/index.js';
 import type { Backend } from '../engine/index.js';
+import { lastMatmulVariant } from '../engine/webgpu/matmul.js';
 import { printRecord, timeMedian, type BenchRecord } from './timing.js';
 
 export interface KernelBenchOptions {
@@ -42,6 +43,11 @@ export async function benchKernels(backend: Backend, opts: KernelBenchOptions): 
     printRecord(r, opts.json);
   };
   const base = { backend: device, adapter: backend.adapterName };
+  // The webgpu kernel the last product ran (matmul-table.ts on the gpu family), for the records.
+  const variant = (): { variant?: string } => {
+    const v = device === 'webgpu' ? lastMatmulVariant() : null;
+    return v ? { variant: v } : {};
+  };
 
   for (const n of [256, 512, 1024, 2048, 4096]) {
     if (!want('matmul', n) || (n > maxMatmul(backend) && opts.size !== n)) continue;
@@ -49,7 +55,7 @@ export async function benchKernels(backend: Backend, opts: KernelBenchOptions): 
     const b = E.randNormal([n, n], 0, 1, { seed: 2, device });
     const inner = n <= 512 ? 10 : n <= 1024 ? 3 : 1;
     const ms = await timeMedian(backend, () => E.tidy(() => void E.matmul(a, b)), { repeat: opts.repeat, inner });
-    emit({ op: 'matmul', shape: [n, n, n], ...base, ms, gflops: (2 * n * n * n) / (ms * 1e6) });
+    emit({ op: 'matmul', shape: [n, n, n], ...base, ms, gflops: (2 * n * n * n) / (ms * 1e6), ...variant() });
     a.dispose();
     b.dispose();
   }
@@ -63,7 +69,7 @@ export async function benchKernels(backend: Backend, opts: KernelBenchOptions): 
       const a = E.randNormal(c.transA ? [K, M] : [M, K], 0, 1, { seed: 1, device });
       const b = E.randNormal(c.transB ? [N, K] : [K, N], 0, 1, { seed: 2, device });
       const ms = await timeMedian(backend, () => E.tidy(() => void E.matmul(a, b, { transA: c.transA, transB: c.transB })), { repeat: opts.repeat });
-      emit({ op: 'matmul', shape: [M, K, N], ...base, ms, gflops: (2 * M * N * K) / (ms * 1e6), tflops: (2 * M * N * K) / (ms * 1e9), case: c.name, transA: c.transA ? 1 : 0, transB: c.transB ? 1 : 0 });
+      emit({ op: 'matmul', shape: [M, K, N], ...base, ms, gflops: (2 * M * N * K) / (ms * 1e6), tflops: (2 * M * N * K) / (ms * 1e9), case: c.name, transA: c.transA ? 1 : 0, transB: c.transB ? 1 : 0, ...variant() });
       a.dispose();
       b.dispose();
     }

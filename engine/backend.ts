@@ -167,7 +167,12 @@ export interface Backend {
   topk(x: Storage, R: number, C: number, k: number): [Storage, Storage];
 
   // ---- linear algebra ----
-  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage;
+  /**
+   * [..batch, M, N] = op(a) op(b). `bias` (optional, [N], a's dtype) is added to every output row in
+   * the epilogue (a linear layer's x W + b in one call); the result equals the product followed by
+   * an add, rounded the same way.
+   */
+  matmul(a: Storage, b: Storage, spec: MatmulSpec, bias?: Storage): Storage;
 
   // ---- fused (forward only; gradients come from engine ops) ----
   /** Row softmax of x [R, C]. */

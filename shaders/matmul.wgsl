@@ -6,6 +6,11 @@
 // columns), accumulating over K in steps of BK through workgroup memory. Sizes are uniforms; tile
 // sizes are override constants chosen by engine/webgpu/matmul.ts from the device limits.
 // Out-of-range rows / columns / k are loaded as zero and never stored.
+// Split-K (u.kchunk != 0, batch 1): workgroup z multiplies k in [z*kchunk, min(K, (z+1)*kchunk))
+// into slice z of a [S, M, N] scratch bound as C, and `splitk_reduce` sums the slices into C.
+// HAS_BIAS adds bias[n] (binding 7) to every output row as it is stored (by splitk_reduce with
+// split-K): a linear layer's x W + b in one kernel, rounded as the product followed by an add.
+// engine/webgpu/matmul-table.ts chooses between this kernel and matmul_tiled128.wgsl.
 
 override BM: u32 = 64u;
 override BN: u32 = 64u;
@@ -13,6 +18,7 @@ override BK: u32 = 16u;
 override TM: u32 = 4u;          // rows per thread, multiple of 4, at most 8
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;  // `matmul`, `splitk_reduce`: add bias[n] to every output row
 override WG: u32 = 256u;        // (BM / TM) * (BN / 4), set by the host
 
 struct Params {
@@ -32,12 +38,15 @@ struct Params {
   block0: u32,           // software path: first block of this dispatch
   accumulate: u32,       // software path: add into C (k chunks after the first)
   total: u32,            // pack kernels: elements to write
+  kchunk: u32,           // split-K (gpu path, batch 1): k per split, a multiple of BK; 0 = no split
+  splits: u32,           // split-K: number of splits S (splitk_reduce)
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(7) var<storage, read> bias: array<f32>;   // [N] (any read buffer when !HAS_BIAS)
 
 // Tiles are k-major with one vec4 of padding per k row, so the transposing stores of a
 // non-transposed A (or transposed B) tile, where neighbouring invocations differ in k, spread
@@ -54,6 +63,15 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let K = u.K;
   let z = wid.z + u.zbase;
 
+  // K range (the whole of K, or this split's chunk; with split-K the batch is 1, so z is the split
+  // and the batch offsets below are zero).
+  var kbeg = 0u;
+  var kend = K;
+  if (u.kchunk != 0u) {
+    kbeg = z * u.kchunk;
+    kend = min(K, kbeg + u.kchunk);
+  }
+
   // Batch offsets.
   var aoff = 0u;
   var boff = 0u;
@@ -65,6 +83,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     aoff += idx * u.bsa[d];
     boff += idx * u.bsb[d];
   }
+  if (u.kchunk != 0u) {
+    aoff = 0u;
+    boff = 0u;
+  }
   let coff = z * M * N;
 
   let m0 = wid.y * BM;
@@ -75,7 +97,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   var acc: array<vec4<f32>, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = vec4<f32>(0.0); }
 
-  for (var k0 = 0u; k0 < K; k0 += BK) {
+  for (var k0 = kbeg; k0 < kend; k0 += BK) {
     // A tile -> As (k-major).
     for (var e = lid; e < BM * BK; e += WG) {
       var mm: u32;
@@ -84,7 +106,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       let gm = m0 + mm;
       let gk = k0 + kk;
       var v = 0.0;
-      if (gm < M && gk < K) {
+      if (gm < M && gk < kend) {
         if (TRANS_A) { v = a[aoff + gk * M + gm]; } else { v = a[aoff + gm * K + gk]; }
       }
       As[kk * AS_STRIDE + mm / 4u][mm % 4u] = v;
@@ -97,7 +119,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       let gn = n0 + nn;
       let gk = k0 + kk;
       var v = 0.0;
-      if (gn < N && gk < K) {
+      if (gn < N && gk < kend) {
         if (TRANS_B) { v = b[boff + gn * K + gk]; } else { v = b[boff + gk * N + gn]; }
       }
       Bs[kk * BS_STRIDE + nn / 4u][nn % 4u] = v;
@@ -118,11 +140,18 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   }
 
   let col = n0 + tx * 4u;
+  var bv = vec4<f32>(0.0);
+  if (HAS_BIAS) {
+    for (var q = 0u; q < 4u; q++) {
+      if (col + q < N) { bv[q] = bias[col + q]; }
+    }
+  }
   for (var i = 0u; i < TM; i++) {
     let row = m0 + ty * TM + i;
     if (row < M) {
       let o = coff + row * N + col;
-      let r = acc[i];
+      var r = acc[i];
+      if (HAS_BIAS) { r += bv; }
       if (col + 3u < N) {
         c[o] = r.x;
         c[o + 1u] = r.y;
@@ -135,6 +164,19 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       }
     }
   }
+}
+
+// Split-K reduction: C[i] = sum over s of scratch[s * total + i] (scratch bound as `a`, slices in
+// order, so the sum is deterministic), plus bias[i % N] when HAS_BIAS. u.total = M * N, u.splits = S.
+@compute @workgroup_size(64)
+fn splitk_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= u.total) { return; }
+  var sum = 0.0;
+  for (var s = 0u; s < u.splits; s++) { sum += a[s * u.total + i]; }
+  if (HAS_BIAS) { sum += bias[i % u.N]; }
+  c[i] = sum;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { dropThreshold, mix32 } from '../random.js';
 import { CpuBackend } from '../cpu/index.js';
 import { CPU } from '../cpu/rules.js';
 import { CHECK } from '../op-table/index.js';
+import { addBiasRows } from '../cpu/matmul.js';
 import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
@@ -198,10 +199,14 @@ export class FastCpuBackend extends CpuBackend {
     return this.wrap(fastMaskedSoftmax(this.heap, scores, keyMask, spec), 'float32');
   }
 
-  override matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    CHECK.matmul(CPU, a, b, spec);
-    if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') return this.wrap(fastMatmul(this.heap, a, b, spec), 'float32');
-    return super.matmul(a, b, spec);
+  override matmul(a: Storage, b: Storage, spec: MatmulSpec, bias?: Storage): Storage {
+    CHECK.matmul(CPU, a, b, spec, bias);
+    if (this.heap && a.dtype === 'float32' && b.dtype === 'float32') {
+      const out = fastMatmul(this.heap, a, b, spec);
+      if (bias) addBiasRows(out, bias, spec.N);
+      return this.wrap(out, 'float32');
+    }
+    return super.matmul(a, b, spec, bias);
   }
 }
 

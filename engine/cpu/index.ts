@@ -27,7 +27,7 @@ import { crossEntropyGradBackward } from './cross-entropy-grad-backward.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, logSoftmax, softmax, softmaxBackward } from './fused.js';
 import { geluBackward, geluGradBackward } from './gelu-backward.js';
 import { layerNormBackward, layerNormGradBackward, layerNormWeightGradBackward } from './layernorm-backward.js';
-import { matmul } from './matmul.js';
+import { addBiasRows, matmul } from './matmul.js';
 import { copy, copyInto, gather, oneHot, scatterAdd } from './movement.js';
 import { adamStep, sgdStepInPlace } from './optim.js';
 import { arange, rotaryTable } from './positions.js';
@@ -162,9 +162,11 @@ export class CpuBackend implements Backend {
 
   // ---- linear algebra ----
 
-  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    CHECK.matmul(CPU, a, b, spec);
-    return this.wrap(matmul(a, b, spec), a.dtype);
+  matmul(a: Storage, b: Storage, spec: MatmulSpec, bias?: Storage): Storage {
+    CHECK.matmul(CPU, a, b, spec, bias);
+    const out = matmul(a, b, spec);
+    if (bias) addBiasRows(out, bias, spec.N);
+    return this.wrap(out, a.dtype);
   }
 
   // ---- fused ----

@@ -33,6 +33,17 @@ export function batchOffsets(spec: MatmulSpec): { aOffs: number[]; bOffs: number
   return { aOffs, bOffs };
 }
 
+/**
+ * out[r, j] += bias[j] for every row r of out (rows of n): a linear layer's bias epilogue, a
+ * separate pass so each element is rounded as by the product's write followed by an add.
+ */
+export function addBiasRows(out: TypedArray, bias: Storage, n: number): void {
+  const B = dataOf(bias, 'matmul'); // dtype and size checked by the op table (CHECK.matmul)
+  for (let o = 0; o < out.length; o += n) {
+    for (let j = 0; j < n; j++) out[o + j] = out[o + j]! + B[j]!;
+  }
+}
+
 export function matmul(a: Storage, b: Storage, spec: MatmulSpec): TypedArray {
   const A = dataOf(a, 'matmul');
   const B = dataOf(b, 'matmul');

@@ -116,9 +116,13 @@ const checks = {
     requireSize(dev, x, shapeElements(dev, shape, name), name, `x [${shape.join(', ')}]`);
     requireAxes(dev, shape, axes, name);
   },
-  matmul(dev, a, b, spec) {
+  matmul(dev, a, b, spec, bias) {
     requireFloat(dev, a, 'matmul', 'a');
     requireSameDType(dev, 'matmul', ['a', a], ['b', b]);
+    if (bias) {
+      requireSameDType(dev, 'matmul', ['a', a], ['bias', bias]);
+      requireSize(dev, bias, spec.N, 'matmul', `bias [N = ${spec.N}]`);
+    }
     const { batch, aBatchStrides, bBatchStrides, M, K, N } = spec;
     for (const [name, v] of [['M', M], ['K', K], ['N', N]] as const) requireCount(dev, v, 'matmul', name);
     if (aBatchStrides.length !== batch.length || bBatchStrides.length !== batch.length) {

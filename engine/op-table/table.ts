@@ -98,7 +98,7 @@ export const OP_TABLE: OpTable = {
   oneHot: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.oneHot, backends: REF, wgsl: [w('indexing.wgsl', 'oneHot')], ops: ['oneHot'], differentiable: false },
   reduce: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.reduce, backends: ALL, wgsl: [w('reduce.wgsl', 'reduceRows', 'reduceCols')], ops: ['sum', 'max', 'min'], differentiable: true },
   // matmul's WGSL is being rewritten elsewhere; the row names its entries as they are.
-  matmul: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.matmul, backends: ALL, wgsl: [w('matmul.wgsl', 'matmul', 'matmul_naive', 'pack_a', 'pack_b', 'matmul_rows')], ops: ['matmul'], differentiable: true, bench: 'matmul' },
+  matmul: { kind: 'primitive', optional: false, counted: 'kernel', check: CHECK.matmul, backends: ALL, wgsl: [w('matmul.wgsl', 'matmul', 'matmul_naive', 'pack_a', 'pack_b', 'matmul_rows', 'splitk_reduce'), w('matmul_tiled128.wgsl', 'matmul_tiled128')], ops: ['matmul', 'matmulBias', 'linear'], differentiable: true, bench: 'matmul' },
 
   // ---- fused forward kernels (each with the composite that defines it)
   addScaled: { kind: 'fused', optional: true, counted: 'kernel', check: CHECK.addScaled, backends: GPU, wgsl: [w('elementwise.wgsl', 'addScaled')], ops: ['addScaled'], composite: 'addScaledComposite', differentiable: true },

@@ -5,14 +5,23 @@ import { noGrad } from '../scope.js';
 import { Tensor, shapeStr } from '../tensor.js';
 import { add, cast, div, geluErf, geluTanh, mul, ne, relu, sigmoid, tanh } from './elementwise.js';
 import { full } from './creation.js';
-import { matmul } from './matmul.js';
+import { matmul, matmulBias } from './matmul.js';
 import { crossEntropy } from './fused.js';
 import { record, storages } from './record.js';
 import { sum } from './reduce.js';
 
-/** x [..., in] @ W + b, with W stored [in, out] (GPT-2 Conv1D) or [out, in] (nn.Linear, transposed). */
+/**
+ * x [..., in] @ W + b, with W stored [in, out] (GPT-2 Conv1D) or [out, in] (nn.Linear, transposed).
+ * A bias [out] of x's dtype goes to the backend's matmul epilogue (matmulBias); any other bias
+ * shape is added by broadcasting.
+ */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: 'in_out' | 'out_in' = 'out_in'): Tensor {
-  const y = matmul(x, weight, { transB: layout === 'out_in' });
+  const transB = layout === 'out_in';
+  const out = weight.rank === 2 ? weight.shape[transB ? 0 : 1] : undefined;
+  if (bias && bias.rank === 1 && bias.shape[0] === out && bias.dtype === x.dtype && bias.device === x.device) {
+    return matmulBias(x, weight, bias, { transB });
+  }
+  const y = matmul(x, weight, { transB });
   return bias ? add(y, bias) : y;
 }
 

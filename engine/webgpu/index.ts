@@ -354,12 +354,17 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- linear algebra
 
-  matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    CHECK.matmul(WEBGPU, a, b, spec);
+  matmul(a: Storage, b: Storage, spec: MatmulSpec, bias?: Storage): Storage {
+    CHECK.matmul(WEBGPU, a, b, spec, bias);
     const batch = numel(spec.batch);
     const y = this.out(batch * spec.M * spec.N, a.dtype);
-    runMatmul(this.rt, gpuBuf(a, 'a'), gpuBuf(b, 'b'), spec, y.buf!);
-    return y;
+    const biased = runMatmul(this.rt, gpuBuf(a, 'a'), gpuBuf(b, 'b'), spec, y.buf!, bias ? gpuBuf(bias, 'bias') : null);
+    if (!bias || biased) return y;
+    // Paths without the epilogue (software family, operands over one binding): a broadcast add.
+    const rows = batch * spec.M;
+    const out = this.binary('add', y, { offset: 0, strides: [spec.N, 1] }, bias, { offset: 0, strides: [0, 1] }, [rows, spec.N]);
+    this.free(y);
+    return out;
   }
 
   // ---------------------------------------------------------------- fused

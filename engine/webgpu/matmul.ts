@@ -1,49 +1,26 @@
-// Batched matmul (shaders/matmul.wgsl): tile configuration from the problem size and device
-// limits, batch-dim simplification, and dispatch (batch beyond 65535 or 4 dims split on the host).
-// Operands larger than one binding go through matmul-large.ts.
+// Batched matmul: batch-dim simplification, the path (gpu family: the per-shape table of
+// matmul-table.ts choosing shaders/matmul_tiled128.wgsl or the general shaders/matmul.wgsl kernel,
+// with split-K; software family: the uniform-window rows kernel or one invocation per output), and
+// dispatch (batch beyond 65535 or 4 dims split on the host). Operands larger than one binding go
+// through matmul-large.ts.
 
 import type { MatmulSpec } from '../backend.js';
 import { runFill } from './elementwise.js';
 import { runMatmulLarge } from './matmul-large.js';
+import { chooseTile as chooseTileFor, describePlan, planMatmul, TILE128, tileThreads, vec4Aligned, type MatmulLimits, type MatmulPlan, type MatmulTile, type MatmulVariant } from './matmul-table.js';
+import { GpuBuffer } from './pool.js';
 import type { Binding, Runtime, UniformWriter } from './runtime.js';
 import { fitsWhole, wholeBuffer } from './windows.js';
 
-export interface MatmulTile {
-  BM: number;
-  BN: number;
-  BK: number;
-  TM: number;
-}
+export { TILES, type MatmulTile } from './matmul-table.js';
 
-/** Candidate tiles, largest first; each thread computes TM x 4 outputs. */
-export const TILES: Record<'large' | 'medium' | 'small', MatmulTile> = {
-  large: { BM: 128, BN: 64, BK: 16, TM: 8 },
-  medium: { BM: 64, BN: 64, BK: 16, TM: 4 },
-  small: { BM: 32, BN: 32, BK: 16, TM: 4 },
-};
-
-function threads(t: MatmulTile): number {
-  return (t.BM / t.TM) * (t.BN / 4);
-}
-
-function fits(rt: Runtime, t: MatmulTile): boolean {
-  const shared = (t.BM + t.BN + 8) * t.BK * 4;
-  return threads(t) <= rt.limits.maxComputeInvocationsPerWorkgroup && shared <= rt.limits.maxComputeWorkgroupStorageSize;
-}
-
-/** Workgroups wanted in flight before a bigger tile is worth it. */
-const FILL_WORKGROUPS = 256;
-
-export function chooseTile(rt: Runtime, M: number, N: number, batch: number, override?: MatmulTile): MatmulTile {
-  if (override) return override;
-  for (const t of [TILES.large, TILES.medium]) {
-    const groups = Math.ceil(M / t.BM) * Math.ceil(N / t.BN) * batch;
-    if (groups >= FILL_WORKGROUPS && fits(rt, t)) return t;
-  }
-  if (M >= 64 && N >= 64 && fits(rt, TILES.medium) && Math.ceil(M / 32) * Math.ceil(N / 32) * batch > FILL_WORKGROUPS / 2) {
-    return TILES.medium;
-  }
-  return TILES.small;
+/** The adapter limits the matmul table reads. */
+export function matmulLimits(rt: Runtime): MatmulLimits {
+  return {
+    maxComputeInvocationsPerWorkgroup: rt.limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupStorageSize: rt.limits.maxComputeWorkgroupStorageSize,
+    maxBindingBytes: rt.maxBindingBytes,
+  };
 }
 
 interface BatchPlan {
@@ -75,10 +52,32 @@ export function simplifyBatch(spec: MatmulSpec): BatchPlan {
   return { shape, sa, sb };
 }
 
-/** Tile override for benchmarks (null = automatic). */
+/** Tile override for benchmarks: the general kernel with this tile, no split (null = automatic). */
 let forcedTile: MatmulTile | null = null;
 export function setMatmulTile(t: MatmulTile | null): void {
   forcedTile = t;
+}
+
+/** Variant / split override for tests (null = the table's choice); a fast variant the alignment rule refuses is an error. */
+export interface MatmulPlanOverride {
+  variant?: MatmulVariant;
+  split?: number;
+}
+let forcedPlan: MatmulPlanOverride | null = null;
+export function setMatmulPlan(p: MatmulPlanOverride | null): void {
+  forcedPlan = p;
+}
+
+/** The plan of the last gpu-family product dispatched (tests assert which variant ran). */
+let lastPlan: MatmulPlan | null = null;
+export function lastMatmulPlan(): MatmulPlan | null {
+  return lastPlan;
+}
+
+/** The kernel the last runMatmul used, e.g. 'tiled128 128x128 split 3', 'rows', 'windowed (tiled 128x64)'. */
+let lastVariant: string | null = null;
+export function lastMatmulVariant(): string | null {
+  return lastVariant;
 }
 
 /** Path override for tests and benchmarks (null = automatic). */
@@ -108,34 +107,52 @@ interface Dims {
 function writeParams(
   w: UniformWriter,
   d: Dims,
-  extra: { zbase?: number; KCB?: number; Npad?: number; KB?: number; MB?: number; Kp?: number; block0?: number; accumulate?: boolean; total?: number },
+  extra: {
+    zbase?: number;
+    KCB?: number;
+    Npad?: number;
+    KB?: number;
+    MB?: number;
+    Kp?: number;
+    block0?: number;
+    accumulate?: boolean;
+    total?: number;
+    kchunk?: number;
+    splits?: number;
+  },
 ): void {
   w.u(d.M).u(d.N).u(d.K).u(d.nbatch).u(extra.zbase ?? 0).u(extra.KCB ?? 0).u(extra.Npad ?? 0).u(extra.KB ?? 0);
   w.ints(d.bshape, 4).ints(d.bsa, 4).ints(d.bsb, 4);
   w.u(extra.MB ?? 0).u(extra.Kp ?? 0).u(extra.block0 ?? 0).u(extra.accumulate ? 1 : 0).u(extra.total ?? 0);
+  w.u(extra.kchunk ?? 0).u(extra.splits ?? 0);
 }
 
-export function runMatmul(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding): void {
+/**
+ * C = op(A) op(B) (+ bias [N] on every row). Returns whether the bias was added: the gpu family's
+ * kernels add it in their epilogue; the software family and the windowed path leave it to the caller.
+ */
+export function runMatmul(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding, bias: Binding | null = null): boolean {
   const { M, N, K } = spec;
   if (spec.batch.length !== spec.aBatchStrides.length || spec.batch.length !== spec.bBatchStrides.length) {
     throw new Error('webgpu matmul: batch strides must match the batch rank');
   }
   let batch = 1;
   for (const s of spec.batch) batch *= s;
-  if (batch === 0 || M === 0 || N === 0) return;
+  if (batch === 0 || M === 0 || N === 0) return true;
   if (K === 0) {
     runFill(rt, c, batch * M * N, 'float32', 0); // empty contraction: zeros
-    return;
+    return false;
   }
   if (!fitsWhole(rt, a) || !fitsWhole(rt, b) || !fitsWhole(rt, c)) {
     runMatmulLarge(rt, wholeBuffer(a, 'matmul'), wholeBuffer(b, 'matmul'), spec, wholeBuffer(c, 'matmul'), matmulFitting);
-    return;
+    lastVariant = `windowed (${lastVariant ?? 'none'})`;
+    return false;
   }
-  matmulFitting(rt, a, b, spec, c);
+  return matmulFitting(rt, a, b, spec, c, bias);
 }
 
-/** runMatmul for operands bound whole or as windows (no size checks; K > 0). */
-function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding): void {
+/** runMatmul for operands bound whole or as windows (no size checks; K > 0); true when it added the bias. */
+function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c: Binding, bias: Binding | null = null): boolean {
   const { M, N, K } = spec;
   let batch = 1;
   for (const s of spec.batch) batch *= s;
@@ -157,9 +174,14 @@ function matmulFitting(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, c:
   let path: MatmulPath = 'tiled';
   if (rt.softwareAdapter) path = batch * M * N * K < NAIVE_MAX_MACS || rt.windowBytes < 65536 ? 'naive' : 'rows';
   path = forcedPath ?? path;
+  lastVariant = path;
   if (path === 'rows') runRows(rt, a, b, spec, dims, c);
   else if (path === 'naive') runNaive(rt, a, b, spec, dims, c);
-  else runTiled(rt, a, b, spec, dims, c);
+  else {
+    runTiled(rt, a, b, spec, dims, c, bias);
+    return true;
+  }
+  return bias === null;
 }
 
 /** One invocation per output element (tiny problems on software adapters). */
@@ -170,23 +192,66 @@ function runNaive(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims
   rt.dispatch(k, [a, b, c], (w) => writeParams(w, d, { total }), gx, gy);
 }
 
-/** Workgroup-shared tiles with register blocking (GPUs). */
-function runTiled(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding): void {
+/** The table's plan for this product on this runtime, with the test / benchmark overrides applied. */
+export function planFor(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims): MatmulPlan {
+  const limits = matmulLimits(rt);
+  if (forcedTile) return { variant: 'tiled', tile: forcedTile, split: 1, kchunk: d.K };
+  const offset = (x: Binding): number => (x instanceof GpuBuffer ? 0 : x.offset);
+  const aligned = vec4Aligned(spec, d.bsa, d.bsb, offset(a), offset(b));
+  let plan = planMatmul({ M: d.M, N: d.N, K: d.K, batch: d.batch, transA: spec.transA, transB: spec.transB, aligned }, limits);
+  if (forcedPlan) {
+    const variant = forcedPlan.variant ?? plan.variant;
+    if (variant === 'tiled128' && !aligned) {
+      throw new Error(`webgpu matmul: the tiled128 variant needs vec4-aligned operands (M=${d.M} N=${d.N} K=${d.K} transA=${spec.transA} transB=${spec.transB})`);
+    }
+    const tile = variant === plan.variant ? plan.tile : variant === 'tiled128' ? TILE128 : chooseTileFor(limits, d.M, d.N, d.batch);
+    const split = Math.max(1, Math.min(forcedPlan.split ?? plan.split, Math.ceil(d.K / tile.BK)));
+    if (split > 1 && d.batch !== 1) throw new Error(`webgpu matmul: split-K needs batch 1, got batch ${d.batch}`);
+    const kchunk = split > 1 ? Math.ceil(d.K / split / tile.BK) * tile.BK : d.K;
+    plan = { variant, tile, split: split > 1 ? Math.ceil(d.K / kchunk) : 1, kchunk };
+  }
+  return plan;
+}
+
+/**
+ * Workgroup-shared tiles with register blocking (GPUs): the table's kernel, split-K when it says so,
+ * and the bias (when given) added in the epilogue of the kernel that writes C.
+ */
+function runTiled(rt: Runtime, a: Binding, b: Binding, spec: MatmulSpec, d: Dims, c: Binding, bias: Binding | null): void {
   const { M, N } = d;
-  const tile = chooseTile(rt, M, N, d.batch, forcedTile ?? undefined);
-  const k = rt.kernel({
-    file: 'matmul.wgsl',
-    entry: 'matmul',
-    bindings: 'rrw',
-    constants: { BM: tile.BM, BN: tile.BN, BK: tile.BK, TM: tile.TM, WG: threads(tile), TRANS_A: spec.transA, TRANS_B: spec.transB },
-  });
+  const plan = planFor(rt, a, b, spec, d);
+  lastPlan = plan;
+  lastVariant = describePlan(plan);
+  const { tile, split } = plan;
+  // The bias binding always exists; without a bias it is `a` (read only, never read).
+  const biasOrDummy = bias ?? a;
+  const consts = { TRANS_A: spec.transA, TRANS_B: spec.transB, HAS_BIAS: bias !== null && split === 1 };
+  const k =
+    plan.variant === 'tiled128'
+      ? rt.kernel({ file: 'matmul_tiled128.wgsl', entry: 'matmul_tiled128', bindings: 'rrwr', constants: consts })
+      : rt.kernel({
+          file: 'matmul.wgsl',
+          entry: 'matmul',
+          bindings: 'rrw---r',
+          constants: { BM: tile.BM, BN: tile.BN, BK: tile.BK, TM: tile.TM, WG: tileThreads(tile), ...consts },
+        });
   const gx = Math.ceil(N / tile.BN);
   const gy = Math.ceil(M / tile.BM);
   const maxZ = rt.maxGroupsPerDim;
   if (gx > maxZ || gy > maxZ) throw new Error(`webgpu matmul: ${M}x${N} output needs more than ${maxZ} tiles per dimension`);
+  if (split > 1) {
+    // Partial products into a [S, M, N] scratch (z = split), then one reduction into C.
+    const scratch = rt.alloc(split * M * N * 4);
+    rt.dispatch(k, [a, b, scratch, biasOrDummy], (w) => writeParams(w, d, { kchunk: plan.kchunk, splits: split }), gx, gy, split);
+    const reduce = rt.kernel({ file: 'matmul.wgsl', entry: 'splitk_reduce', bindings: 'r-w---r', constants: { HAS_BIAS: bias !== null } });
+    const [rx, ry] = rt.grid(Math.ceil((M * N) / 64));
+    rt.dispatch(reduce, [scratch, c, biasOrDummy], (w) => writeParams(w, d, { total: M * N, splits: split }), rx, ry);
+    rt.release(scratch);
+    return;
+  }
   for (let z0 = 0; z0 < d.batch; z0 += maxZ) {
     const gz = Math.min(maxZ, d.batch - z0);
-    rt.dispatch(k, [a, b, c], (w) => writeParams(w, d, { zbase: z0 }), gx, gy, gz);
+    rt.dispatch(k, [a, b, c, biasOrDummy], (w) => writeParams(w, d, { zbase: z0 }), gx, gy, gz);
   }
 }
 

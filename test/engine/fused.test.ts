@@ -22,6 +22,18 @@ const cases: { name: string; inputs: InputSpec[]; fused: (...x: Tensor[]) => Ten
     composite: (l, y) => E.crossEntropyComposite(l, y),
   },
   {
+    name: 'matmulBias (batched x @ W + b)',
+    inputs: [{ shape: [2, 3, 4] }, { shape: [4, 5] }, { shape: [5] }],
+    fused: (x, w, b) => E.matmulBias(x, w, b),
+    composite: (x, w, b) => E.add(E.matmul(x, w), b),
+  },
+  {
+    name: 'matmulBias (transposed weight, as linear out_in)',
+    inputs: [{ shape: [3, 4] }, { shape: [6, 4] }, { shape: [6] }],
+    fused: (x, w, b) => E.matmulBias(x, w, b, { transB: true }),
+    composite: (x, w, b) => E.add(E.matmul(x, w, { transB: true }), b),
+  },
+  {
     name: 'attention (causal, window, key mask)',
     inputs: [{ shape: [2, 2, 7, 3] }, { shape: [2, 2, 7, 3] }, { shape: [2, 2, 7, 3] }, { shape: [2, 7], kind: 'int', ints: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0] }],
     fused: (q, k, v, m) => E.attention(q, k, v, { window: 4, keyMask: E.cast(m, q.dtype) }),
