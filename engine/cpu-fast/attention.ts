@@ -10,6 +10,7 @@
 
 import type { AttentionSpec, Storage, TypedArray } from '../backend.js';
 import { attentionDrop, keepRow } from '../cpu/attention-dropout.js';
+import { mix32 } from '../random.js';
 import { allocArray, CpuStorage, dataOf } from '../cpu/storage.js';
 import { fastMatmul } from './matmul.js';
 import { fastSoftmax } from './rows.js';
@@ -85,7 +86,16 @@ export function fastAttention(h: WasmHeap, q: Storage, k: Storage, v: Storage, k
   const P = maskedProbs(h, S, Mk, spec);
   scratchStorage(S).free();
   const drop = attentionDrop(spec, 'float32', 'attention');
-  if (drop) {
+  if (drop && BH * T * T < 2 ** 31) {
+    // the keep factors of all [B·H·T, T] probabilities from the SIMD dropout-mask kernel (the hash of
+    // element i is E.dropout's), then one multiply per probability
+    resetScratch();
+    const mo = kernelOut(h, BH * T * T);
+    h.unary.dropoutMask(mo.addr, BH * T * T, mix32(drop.seed) | 0, drop.threshold, drop.scale);
+    const M = finishOut(h, mo);
+    for (let i = 0; i < M.length; i++) P[i] = P[i]! * M[i]!; // [B·H·T, T] probabilities, dropped
+    scratchStorage(M).free();
+  } else if (drop) {
     const keep = new Float64Array(T);
     for (let row = 0; row < BH * T; row++) {
       keepRow(drop, row, T, keep);

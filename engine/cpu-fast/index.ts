@@ -21,6 +21,7 @@ import { setFloat32Recycler } from '../cpu/storage.js';
 import { BINARY_WASM_OPS, type BinaryWasmOp } from './binary-wasm.js';
 import { binary, unary, wasmBinary, wasmScalarUnary, where } from './elementwise.js';
 import { fastAttention, fastMaskedSoftmax } from './attention.js';
+import { fastCrossEntropyGradBackward } from './cross-entropy-grad-backward.js';
 import { fastMatmul } from './matmul.js';
 import { fastCopy, fastCopyInto } from './movement.js';
 import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
@@ -184,6 +185,13 @@ export class FastCpuBackend extends CpuBackend {
     CHECK.crossEntropyBackward(CPU, logits, labels, g, R, V, ignoreIndex);
     if (!this.onWasm(logits, R * V) || logits.size !== R * V || g.dtype !== 'float32') return super.crossEntropyBackward(logits, labels, g, R, V, ignoreIndex);
     return this.wrap(fastCrossEntropyBackward(this.heap!, logits, labels, g, R, V, ignoreIndex), 'float32');
+  }
+
+  override crossEntropyGradBackward(logits: Storage, labels: Storage, g: Storage, u: Storage, R: number, V: number, ignoreIndex: number): [Storage, Storage] {
+    CHECK.crossEntropyGradBackward(CPU, logits, labels, g, u, R, V, ignoreIndex);
+    if (!this.onWasm(logits, R * V) || g.dtype !== 'float32' || u.dtype !== 'float32') return super.crossEntropyGradBackward(logits, labels, g, u, R, V, ignoreIndex);
+    const [xBar, gBar] = fastCrossEntropyGradBackward(this.heap!, logits, labels, g, u, R, V, ignoreIndex, this.simdExp.release);
+    return [this.wrap(xBar, 'float32'), this.wrap(gBar, 'float32')];
   }
 
   override attention(q: Storage, k: Storage, v: Storage, keyMask: Storage | null, spec: AttentionSpec): Storage {
