@@ -1,8 +1,9 @@
-// GELU (tanh form) derivatives on the fast float32 path: the first-order backward dx = g · gelu'(x)
-// and its vjp [x̄ = u · g · gelu''(x), ḡ = u · gelu'(x)] — the reference's formulas
+// The vjp of the tanh GELU's first-order backward on the fast float32 path,
+// [x̄ = u · g · gelu''(x), ḡ = u · gelu'(x)] — the reference's formulas
 // (engine/cpu/gelu-backward.ts) with the one transcendental, E = exp(−2|v|) for v = C·(x + A·x³),
 // computed by the WebAssembly SIMD exp (Math.tanh per element made the reference loop ~15% of a
-// default pre-training step). From E, tanh v, 1 + tanh v and 1 − tanh² v are each formed without
+// default pre-training step; the first-order backward itself is all WebAssembly, rows-wasm.ts
+// emitGeluTanhBackward). From E, tanh v, 1 + tanh v and 1 − tanh² v are each formed without
 // cancellation, so every term keeps float32 relative accuracy even where tanh v is near ±1.
 
 import type { Storage, TypedArray } from '../backend.js';
@@ -23,24 +24,6 @@ function expArg(X: Float32Array, simd: SimdExp): TypedArray {
     v[i] = -2 * Math.abs(C * (x + A * x * x * x));
   }
   return simd.exp(v);
-}
-
-export function fastGeluTanhBackward(x: Storage, g: Storage, simd: SimdExp): TypedArray {
-  const X = dataOf(x, 'geluBackward') as Float32Array;
-  const G = dataOf(g, 'geluBackward');
-  const Ex = expArg(X, simd);
-  const dx = allocArray('float32', X.length);
-  for (let i = 0; i < X.length; i++) {
-    const xi = X[i]!;
-    // tanh v, 1 + tanh v and 1 − tanh² v from E = exp(−2|v|), each without cancellation
-    const e = Ex[i]!;
-    const onePlusE = 1 + e;
-    const sech2 = (4 * e) / (onePlusE * onePlusE);
-    const onePlusT = xi < 0 ? (2 * e) / onePlusE : 1 + (1 - e) / onePlusE;
-    dx[i] = G[i]! * (0.5 * onePlusT + 0.5 * xi * sech2 * C * (1 + 3 * A * xi * xi));
-  }
-  simd.release(Ex);
-  return dx;
 }
 
 export function fastGeluTanhGradBackward(x: Storage, g: Storage, u: Storage, simd: SimdExp): [TypedArray, TypedArray] {

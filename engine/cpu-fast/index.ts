@@ -24,9 +24,9 @@ import { fastAttention, fastMaskedSoftmax } from './attention.js';
 import { fastCrossEntropyGradBackward } from './cross-entropy-grad-backward.js';
 import { fastMatmul } from './matmul.js';
 import { fastCopy, fastCopyInto } from './movement.js';
-import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
+import { fastCrossEntropy, fastCrossEntropyBackward, fastGeluTanh, fastGeluTanhBackwardSimd, fastLayerNorm, fastLogSoftmax, fastMap, fastSoftmax, fastSoftmaxBackward, fastSum } from './rows.js';
 import { fastAdamStep } from './optim.js';
-import { fastGeluTanhBackward, fastGeluTanhGradBackward, type SimdExp } from './gelu-backward.js';
+import { fastGeluTanhGradBackward, type SimdExp } from './gelu-backward.js';
 import { finishOut, float32Recycler, kernelOut, resetScratch, wasmHeap, type WasmHeap } from './wasm-heap.js';
 
 export { float32Pool } from './wasm-heap.js';
@@ -79,7 +79,7 @@ export class FastCpuBackend extends CpuBackend {
   override geluBackward(kind: GeluKind, x: Storage, g: Storage): Storage {
     CHECK.geluBackward(CPU, kind, x, g);
     if (kind !== 'gelu_tanh' || x.dtype !== 'float32' || g.dtype !== 'float32' || g.size !== x.size || !this.onWasm(x, x.size)) return super.geluBackward(kind, x, g);
-    return this.wrap(fastGeluTanhBackward(x, g, this.simdExp), 'float32');
+    return this.wrap(fastGeluTanhBackwardSimd(this.heap!, x, g), 'float32');
   }
 
   override geluGradBackward(kind: GeluKind, x: Storage, g: Storage, u: Storage): [Storage, Storage] {

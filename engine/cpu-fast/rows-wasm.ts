@@ -12,6 +12,7 @@
 // normal range) gives 0. Relative error about 1 ulp of float32 for −88 ≤ t ≤ 88 (softmax rows have
 // t ≤ 0; gelu clamps its argument at 80).
 
+import { GELU_TANH_A, GELU_TANH_C } from '../cpu/gelu-backward.js';
 import { FuncBuilder, ModuleBuilder } from '../wasm/emitter.js';
 
 /** v128 locals holding the constants of emitExp (set once at the start of a function: V8 does not hoist them). */
@@ -178,6 +179,62 @@ function emitGeluTanh(m: ModuleBuilder): void {
     f.set(t); // e
     f.get(out).get(xv).get(t).get(t).f32(1).f32x4Splat().f32x4Add().f32x4Div().f32x4Mul().v128Store();
     f.get(x).i32(16).i32Add().set(x);
+    f.get(out).i32(16).i32Add().set(out);
+    f.get(i).i32(4).i32Add().set(i);
+    f.br(0);
+  }
+  f.end().end();
+}
+
+/**
+ * geluTanhBackward(x, g, out, n): out[i] = g·gelu'(x) for the tanh GELU, in float32 lanes — the
+ * formulas of engine/cpu-fast/gelu-backward.ts: v = C·(x + A·x³), E = exp(−2|v|) (emitExp), then
+ * tanh v, 1 + tanh v and 1 − tanh² v formed from E without cancellation:
+ *   1 + tanh v = 1 + (1 − E)/(1 + E)   (x ≥ 0)   or   2E/(1 + E)   (x < 0)
+ *   1 − tanh² v = 4E/(1 + E)²
+ *   gelu'(x) = ½(1 + tanh v) + ½·x·(1 − tanh² v)·C·(1 + 3A·x²)
+ * n a multiple of 4 (the lanes past the end stay inside the 64-byte blocks of x, g and out).
+ */
+function emitGeluTanhBackward(m: ModuleBuilder, A: number, C: number): void {
+  const f = m.func('geluTanhBackward', ['i32', 'i32', 'i32', 'i32']);
+  const [x, g, out, n] = [0, 1, 2, 3];
+  const i = f.local('i32');
+  const xv = f.local('v128'), x2 = f.local('v128'), t = f.local('v128'), nn = f.local('v128'), p = f.local('v128'), tc = f.local('v128');
+  const e = f.local('v128'), inv = f.local('v128'), opt = f.local('v128');
+  const K = expConstants(f);
+  const half = f.local('v128'), cA = f.local('v128'), cC = f.local('v128'), c3A = f.local('v128'), four = f.local('v128'), mtwo = f.local('v128');
+  f.f32(0.5).f32x4Splat().set(half);
+  f.f32(A).f32x4Splat().set(cA);
+  f.f32(C).f32x4Splat().set(cC);
+  f.f32(3 * A).f32x4Splat().set(c3A);
+  f.f32(4).f32x4Splat().set(four);
+  f.f32(-2).f32x4Splat().set(mtwo);
+  f.i32(0).set(i);
+  f.block().loop();
+  {
+    f.get(i).get(n).i32GeS().brIf(1);
+    f.get(x).v128Load().set(xv);
+    f.get(xv).get(xv).f32x4Mul().set(x2);
+    // t = −2·|C·(x + A·x³)|
+    f.get(xv).get(x2).get(xv).f32x4Mul().get(cA).f32x4Mul().f32x4Add().get(cC).f32x4Mul().f32x4Abs().get(mtwo).f32x4Mul().set(t);
+    emitExp(f, t, nn, p, tc, K);
+    f.set(e);
+    // inv = 1/(1 + E)
+    f.get(K.one).get(K.one).get(e).f32x4Add().f32x4Div().set(inv);
+    // 1 + tanh v: x < 0 → 2E·inv, else 1 + (1 − E)·inv
+    f.get(K.two).get(e).f32x4Mul().get(inv).f32x4Mul();
+    f.get(K.one).get(K.one).get(e).f32x4Sub().get(inv).f32x4Mul().f32x4Add();
+    f.get(xv).v128Zero().f32x4Lt();
+    f.v128Bitselect().set(opt);
+    // out = g · (½·opt + ½·x·(4E·inv²)·C·(1 + 3A·x²))
+    f.get(out);
+    f.get(g).v128Load();
+    f.get(half).get(opt).f32x4Mul();
+    f.get(half).get(xv).f32x4Mul().get(four).get(e).f32x4Mul().get(inv).f32x4Mul().get(inv).f32x4Mul().f32x4Mul();
+    f.get(cC).get(K.one).get(c3A).get(x2).f32x4Mul().f32x4Add().f32x4Mul().f32x4Mul();
+    f.f32x4Add().f32x4Mul().v128Store();
+    f.get(x).i32(16).i32Add().set(x);
+    f.get(g).i32(16).i32Add().set(g);
     f.get(out).i32(16).i32Add().set(out);
     f.get(i).i32(4).i32Add().set(i);
     f.br(0);
@@ -823,6 +880,7 @@ function emitAdam(m: ModuleBuilder): void {
 
 export interface RowExports {
   geluTanh(x: number, out: number, n: number): void;
+  geluTanhBackward(x: number, g: number, out: number, n: number): void;
   tanh(x: number, out: number, n: number): void;
   softmaxBackward(y: number, g: number, out: number, R: number, C: number): void;
   layerNorm(x: number, w: number, b: number, out: number, R: number, C: number, eps: number): void;
@@ -840,6 +898,7 @@ export function rowsModuleBytes(opts: { shared: boolean; maximumPages: number })
   emitExpRows(m);
   emitScaleRows(m);
   emitGeluTanh(m);
+  emitGeluTanhBackward(m, GELU_TANH_A, GELU_TANH_C);
   emitTanh(m);
   emitSoftmaxBackward(m);
   emitLayerNorm(m);

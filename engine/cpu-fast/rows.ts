@@ -179,6 +179,21 @@ export function fastGeluTanh(h: WasmHeap, x: Storage): TypedArray {
   return finishOut(h, o);
 }
 
+/** g · gelu'(x) for the tanh GELU (WebAssembly SIMD; see rows-wasm.ts emitGeluTanhBackward); x, g of one size. */
+export function fastGeluTanhBackwardSimd(h: WasmHeap, x: Storage, g: Storage): TypedArray {
+  const X = dataOf(x, 'geluBackward') as Float32Array;
+  const G = dataOf(g, 'geluBackward') as Float32Array;
+  const n = X.length;
+  if (n === 0) return allocArray('float32', 0);
+  resetScratch();
+  // whole vectors: the lanes past n read and write within the 64-byte blocks of x, g and out
+  const xAddr = stageIn(h, X);
+  const gAddr = stageIn(h, G);
+  const o = kernelOut(h, n);
+  h.rows.geluTanhBackward(xAddr, gAddr, o.addr, (n + 3) & ~3);
+  return finishOut(h, o);
+}
+
 /** tanh or exp of every element (WebAssembly SIMD; see rows-wasm.ts emitTanh, emitExpMap). */
 export function fastMap(h: WasmHeap, op: 'tanh' | 'exp', x: Storage): TypedArray {
   const X = dataOf(x, `unary '${op}'`) as Float32Array;
