@@ -113,7 +113,7 @@ export const OP_TABLE: OpTable = {
 
   // ---- fused first-order backward kernels (values only; the composite is the op's vjp in ops)
   crossEntropyBackward: { kind: 'backward', optional: false, counted: 'kernel', check: CHECK.crossEntropyBackward, backends: ALL, wgsl: [w('crossEntropyBackward.wgsl', 'crossEntropyBackward')], ops: ['crossEntropy'], differentiable: true },
-  crossEntropyGradBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.crossEntropyGradBackward, backends: ALL, wgsl: [w('crossEntropyGradBackward.wgsl', 'crossEntropyGradBackward')], ops: ['crossEntropy'], differentiable: false },
+  crossEntropyGradBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.crossEntropyGradBackward, backends: ALL, wgsl: [w('crossEntropyBackward.wgsl', 'crossEntropyGradBackward')], ops: ['crossEntropy'], differentiable: false },
   softmaxBackward: { kind: 'backward', optional: false, counted: 'kernel', check: CHECK.softmaxBackward, backends: ALL, wgsl: [w('softmaxBackward.wgsl', 'softmaxBackward')], ops: ['softmax'], differentiable: false },
   layerNormBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.layerNormBackward, backends: REF, wgsl: [w('layerNormBackward.wgsl', 'layerNormBackward', 'layerNormBackwardParamPartials', 'layerNormBackwardParamSum')], ops: ['layerNorm'], differentiable: true },
   layerNormGradBackward: { kind: 'backward', optional: true, counted: 'kernel', check: CHECK.layerNormGradBackward, backends: REF, wgsl: [w('layerNormGradBackward.wgsl', 'layerNormGradBackward')], ops: ['layerNorm'], differentiable: false },

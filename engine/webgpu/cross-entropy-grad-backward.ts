@@ -1,4 +1,4 @@
-// The first-order vjp of crossEntropyBackward on WebGPU (shaders/crossEntropyGradBackward.wgsl):
+// The first-order vjp of crossEntropyBackward on WebGPU (shaders/crossEntropyBackward.wgsl, entry crossEntropyGradBackward):
 // one workgroup per row of logits [R, V], rows in windows when an operand exceeds one binding.
 // Per element: 3 reads of the logits, 2 of u, 1 write (the composite it replaces wrote six [R, V]
 // temporaries and read them back).
@@ -21,8 +21,8 @@ export function runCrossEntropyGradBackward(
 ): void {
   if (R === 0 || V === 0) return;
   const WG = rowWorkgroup(V, rt.softwareAdapter);
-  const k = rt.kernel({ file: 'crossEntropyGradBackward.wgsl', entry: 'crossEntropyGradBackward', bindings: 'rrrrww', constants: { WG } });
-  forEachRowPiece(rt, 'crossEntropyGradBackward', R, [[logits, V, 'r'], [labels, 1, 'r'], [g, 1, 'r'], [u, V, 'r'], [xBar, V, 'w'], [gBar, 1, 'w']], (b, _r0, rows) => {
+  const k = rt.kernel({ file: 'crossEntropyBackward.wgsl', entry: 'crossEntropyGradBackward', bindings: 'rrrwrw', constants: { WG } });
+  forEachRowPiece(rt, 'crossEntropyGradBackward', R, [[logits, V, 'r'], [labels, 1, 'r'], [g, 1, 'r'], [xBar, V, 'w'], [u, V, 'r'], [gBar, 1, 'w']], (b, _r0, rows) => {
     const [gx, gy] = rt.grid(rows);
     rt.dispatch(k, b, (w) => w.u(rows).u(V).i(ignoreIndex), gx, gy);
   });

@@ -126,5 +126,20 @@ describe('crossEntropyGradBackward (the fused vjp of the recorded cross-entropy 
         expectClose(fused.dgw, ref.dgw, 2e-5);
       });
     }
+
+    it('rows in windows (one binding lowered below the logits): the same values', async () => {
+      gpu!.kernelFamily = 'gpu';
+      const whole = await secondOrder('webgpu', 'float32', false);
+      const saved = gpu!.rt.maxBindingBytes;
+      gpu!.rt.maxBindingBytes = 256; // 64 floats: the [7, 37] logits and cotangent split into row windows
+      try {
+        const windowed = await secondOrder('webgpu', 'float32', false);
+        expect(windowed.calls).toBe(1);
+        expect(windowed.dx).toEqual(whole.dx);
+        expect(windowed.dgw).toEqual(whole.dgw);
+      } finally {
+        gpu!.rt.maxBindingBytes = saved;
+      }
+    });
   });
 });
